@@ -1,0 +1,309 @@
+"""The ``connectomedb`` command line."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from connectomedb.errors import ConnectomeDBError
+
+app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
+neo4j_app = typer.Typer(help="Manage the local Neo4j server.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Inspect or remove one dataset.", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(db_app, name="db")
+app.add_typer(dataset_app, name="dataset")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Any:
+    from connectomedb.settings import Settings
+
+    try:
+        return Settings()
+    except ValueError as e:
+        err.print(f"[red]error:[/red] invalid settings: {e}")
+        raise typer.Exit(2) from e
+
+
+@contextmanager
+def _errors() -> Any:
+    """Turn our errors into one red line and exit code 1."""
+    try:
+        yield
+    except ConnectomeDBError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from e
+
+
+@contextmanager
+def _driver() -> Any:
+    from connectomedb.store.driver import check_connectivity, make_driver
+
+    s = _settings()
+    d = make_driver(s)
+    try:
+        with _errors():
+            check_connectivity(d)
+        yield s, d
+    finally:
+        d.close()
+
+
+# -- neo4j --------------------------------------------------------------------
+
+
+@neo4j_app.command("start")
+def neo4j_start() -> None:
+    """Build (first time) and start the local Neo4j; waits until Bolt answers."""
+    from connectomedb import localneo4j
+
+    s = _settings()
+    if not s.local:
+        err.print(f"CONNECTOMEDB_NEO4J_URI is set ({s.uri}); nothing to start")
+        return
+    with _errors():
+        localneo4j.start(s, console=console)
+
+
+@neo4j_app.command("stop")
+def neo4j_stop() -> None:
+    """Stop the local Neo4j cleanly."""
+    from connectomedb import localneo4j
+
+    s = _settings()
+    with _errors():
+        localneo4j.stop(s)
+
+
+@neo4j_app.command("status")
+def neo4j_status() -> None:
+    """Is the local Neo4j running and answering?"""
+    from connectomedb import localneo4j
+
+    s = _settings()
+    if not s.local:
+        from connectomedb.store.driver import make_driver
+
+        d = make_driver(s)
+        try:
+            d.verify_connectivity()
+            st: dict[str, Any] = {"uri": s.uri, "external": True, "answering": True}
+        except Exception:  # noqa: BLE001 - any failure means "not answering"
+            st = {"uri": s.uri, "external": True, "answering": False}
+        finally:
+            d.close()
+    else:
+        with _errors():
+            st = localneo4j.status(s)
+    for k, v in st.items():
+        console.print(f"{k}: {v}")
+    if not st.get("answering"):
+        raise typer.Exit(3)
+
+
+# -- db -----------------------------------------------------------------------
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create every constraint and index (idempotent)."""
+    from connectomedb.store.driver import init_schema
+
+    with _driver() as (s, d), _errors():
+        res = init_schema(d, s.neo4j_database)
+    console.print(
+        f"schema ready: {len(res['present'])} constraints and indexes, "
+        f"{len(res['created'])} created now"
+    )
+
+
+# -- load ---------------------------------------------------------------------
+
+
+class _RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.task: Any = None
+
+    def phase(self, name: str, total: int | None) -> None:
+        if self.task is not None:
+            self.p.update(self.task, total=self.p.tasks[self.task].completed)
+        self.task = self.p.add_task(name, total=total)
+
+    def advance(self, n: int) -> None:
+        self.p.advance(self.task, n)
+
+
+def _source(name: str, path: Path | None, dataset_id: str | None, opts: dict[str, Any]) -> Any:
+    from connectomedb.errors import BadInput
+
+    if name in ("neuprint", "flywire"):
+        if path is None:
+            raise BadInput(f"`load {name}` needs --path to the CSV bundle directory")
+        if not dataset_id:
+            raise BadInput(f"`load {name}` needs --id for the new dataset")
+        if name == "neuprint":
+            from connectomedb.loaders.csvbundle import NeuprintBundle
+
+            return NeuprintBundle(path, dataset_id)
+        from connectomedb.loaders.csvbundle import FlywireBundle
+
+        return FlywireBundle(path, dataset_id)
+    if name == "synthetic":
+        from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
+
+        try:
+            params = SyntheticParams(**opts)
+        except ValueError as e:
+            raise BadInput(str(e)) from e
+        return SyntheticSource(params, dataset_id)
+    from connectomedb.loaders.registry import SOURCES
+
+    if name not in SOURCES:
+        raise BadInput(
+            f"unknown source {name!r}; choose one of "
+            + ", ".join([*SOURCES, "neuprint", "flywire", "synthetic"])
+        )
+    src = SOURCES[name](_settings().data_cache)
+    if dataset_id:
+        src.meta = src.meta.model_copy(update={"id": dataset_id})
+    return src
+
+
+@app.command("load")
+def load(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="cook2019, witvliet2021-1..8, varshney2011, "
+            "white1986, larva-mb-left/right, neuprint, "
+            "flywire, synthetic"
+        ),
+    ],
+    path: Annotated[Path | None, typer.Option(help="CSV bundle directory")] = None,
+    dataset_id: Annotated[str | None, typer.Option("--id", help="dataset id")] = None,
+    replace: Annotated[bool, typer.Option(help="delete an existing dataset first")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="rows per transaction")] = None,
+    neurons: Annotated[int, typer.Option(help="synthetic: neurons")] = 1000,
+    connections: Annotated[int, typer.Option(help="synthetic: connections")] = 20_000,
+    types: Annotated[int, typer.Option(help="synthetic: cell types")] = 20,
+    reciprocity: Annotated[float, typer.Option(help="synthetic: reciprocity factor")] = 3.0,
+    synapses: Annotated[bool, typer.Option(help="synthetic: create synapse nodes")] = False,
+    seed: Annotated[int, typer.Option(help="synthetic: random seed")] = 0,
+) -> None:
+    """Load a connectome as a dataset (resumes an interrupted load of the same input)."""
+    from connectomedb.loaders.writer import DatasetWriter
+
+    opts = {
+        "n_neurons": neurons,
+        "n_connections": connections,
+        "n_types": types,
+        "reciprocity": reciprocity,
+        "synapses": synapses,
+        "seed": seed,
+    }
+    with _driver() as (s, d), _errors():
+        from connectomedb.store.driver import init_schema, missing_schema
+
+        if missing_schema(d, s.neo4j_database):
+            init_schema(d, s.neo4j_database)
+        src = _source(source, path, dataset_id, opts)
+        t0 = time.perf_counter()
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            writer = DatasetWriter(
+                d, s.neo4j_database, batch_size or s.batch_size, _RichProgress(bar)
+            )
+            res = writer.load(src, replace=replace)
+        dt = time.perf_counter() - t0
+    verb = {
+        "loaded": "loaded",
+        "resumed": "resumed and finished",
+        "unchanged": "already loaded (unchanged input)",
+    }[res.status]
+    console.print(f"[green]{res.dataset}[/green] {verb} in {dt:.1f} s")
+    _print_counts(res.counts)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    t = Table(show_header=False, box=None)
+    for k, v in counts.items():
+        t.add_row(k.replace("_", " "), f"{v:,}")
+    console.print(t)
+
+
+# -- datasets -----------------------------------------------------------------
+
+
+@app.command("datasets")
+def datasets() -> None:
+    """List datasets."""
+    from connectomedb.store.datasets import DatasetRepository
+
+    with _driver() as (s, d), _errors():
+        rows = DatasetRepository(d, s.neo4j_database).list()
+    t = Table("id", "name", "species", "status", "neurons", "connections", "synapses")
+    for ds in rows:
+        t.add_row(
+            ds.id,
+            ds.name,
+            ds.species,
+            ds.status,
+            f"{ds.neuron_count:,}",
+            f"{ds.connection_count:,}",
+            f"{ds.chemical_synapse_total:,}",
+        )
+    console.print(t)
+
+
+@dataset_app.command("show")
+def dataset_show(dataset_id: str) -> None:
+    """Show a dataset's provenance, status and counts."""
+    from connectomedb.store.datasets import DatasetRepository
+
+    with _driver() as (s, d), _errors():
+        ds = DatasetRepository(d, s.neo4j_database).get(dataset_id)
+    t = Table(show_header=False, box=None)
+    for k, v in ds.model_dump().items():
+        if v not in (None, "", ()):
+            t.add_row(k, str(v))
+    console.print(t)
+
+
+@dataset_app.command("delete")
+def dataset_delete(dataset_id: str) -> None:
+    """Remove a dataset and everything in it."""
+    from connectomedb.store.datasets import DatasetRepository
+
+    with _driver() as (s, d), _errors():
+        DatasetRepository(d, s.neo4j_database).delete(dataset_id)
+    console.print(f"deleted {dataset_id}")
+
+
+if __name__ == "__main__":
+    app()

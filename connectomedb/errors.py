@@ -1,0 +1,56 @@
+"""Error hierarchy: one root, specific subclasses, each with a client-safe code."""
+
+from __future__ import annotations
+
+
+class ConnectomeDBError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    code = "INTERNAL"
+
+
+class NotFound(ConnectomeDBError):
+    code = "NOT_FOUND"
+
+
+class Forbidden(ConnectomeDBError):
+    code = "FORBIDDEN"
+
+
+class BadInput(ConnectomeDBError):
+    code = "BAD_INPUT"
+
+
+class ConfigError(ConnectomeDBError):
+    """The environment is not set up as needed (Java, Maven, ports, settings)."""
+
+    code = "CONFIG"
+
+
+class LoaderError(BadInput):
+    """Bad input to a loader, located by file, row (1-based, header is row 1) and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message

@@ -1,0 +1,588 @@
+"""Stream a Source into Neo4j in batched transactions, exactly once, resumably.
+
+Every batch is written in one transaction together with the dataset's progress
+counter for its phase, so after an interruption a new run re-reads (and re-validates)
+the input, skips the rows already committed and continues with ``CREATE``: no
+duplicates, no ``MERGE`` cost. A dataset is ``loading`` until its final
+transaction marks it ``ready``. Bad input raises ``LoaderError`` before the batch
+holding it is written; the rows already written are then removed and the dataset
+is marked ``failed`` with the message.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import neo4j
+import numpy as np
+
+from connectomedb.errors import BadInput, LoaderError
+from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where
+from connectomedb.schema.graph import NEURON, NON_NEURONAL
+from connectomedb.store import ingest
+
+PHASES = ("neurons", "connections", "gap_junctions", "synapses")
+
+_CELL_PROPS = frozenset(
+    {
+        "id",
+        "name",
+        "kind",
+        "type",
+        "class",
+        "superclass",
+        "side",
+        "region",
+        "neurotransmitter",
+        "sign",
+        "x",
+        "y",
+        "z",
+        "flow",
+        "status",
+        "hemilineage",
+        "nerve",
+        "group",
+        "lineage",
+        "soma_x",
+        "soma_y",
+        "soma_z",
+    }
+)
+
+
+class Progress(Protocol):
+    def phase(self, name: str, total: int | None) -> None: ...
+    def advance(self, n: int) -> None: ...
+
+
+class _NoProgress:
+    def phase(self, name: str, total: int | None) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+
+@dataclass
+class LoadResult:
+    dataset: str
+    status: str  # "loaded", "resumed", "unchanged"
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for r in rows:
+        batch.append(r)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``it`` in a thread so parsing overlaps with the database round trip."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", done))
+        except BaseException as e:  # handed to the consumer, re-raised there
+            q.put(("error", e))
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+class DatasetWriter:
+    """Writes one Source as one dataset.
+
+    Args:
+        driver: a sync Neo4j driver.
+        database: the Neo4j database name.
+        batch_size: rows per transaction.
+        progress: receives phase starts and row counts (e.g. a rich progress bar).
+    """
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str = "neo4j",
+        batch_size: int = 10_000,
+        progress: Progress | None = None,
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.batch_size = batch_size
+        self.progress = progress or _NoProgress()
+        self._columns: dict[str, str] = {}
+
+    # -- public ---------------------------------------------------------------
+
+    def load(self, source: Source, *, replace: bool = False) -> LoadResult:
+        meta = source.meta
+        fp = source.fingerprint()
+        self._columns = dict(getattr(source, "columns", {}) or {})
+        existing = self._get_dataset(meta.id)
+        status = "loaded"
+        if existing is not None:
+            same = existing.get("fingerprint") == fp
+            if replace:
+                delete_dataset(self.driver, meta.id, self.database)
+                existing = None
+            elif existing.get("status") == "ready" and same:
+                return LoadResult(meta.id, "unchanged", _counts_of(existing))
+            elif existing.get("status") == "loading" and same:
+                status = "resumed"
+            else:
+                raise BadInput(
+                    f"dataset {meta.id!r} already exists (status {existing.get('status')}"
+                    f"{'' if same else ', loaded from different input'}); remove it with "
+                    f"`connectomedb dataset delete {meta.id}` or load with --replace"
+                )
+        if existing is None:
+            props = meta.model_dump(exclude={"id"})
+            props["source_files"] = list(meta.source_files)
+            props["fingerprint"] = fp
+            props["visibility"] = "private"
+            self.driver.execute_query(
+                ingest.CREATE_DATASET, id=meta.id, props=props, database_=self.database
+            )
+            existing = {
+                "progress_neurons": 0,
+                "progress_connections": 0,
+                "progress_gap_junctions": 0,
+                "progress_synapses": 0,
+            }
+        try:
+            result = self._write(source, existing)
+        except LoaderError as e:
+            self._fail(meta.id, str(e))
+            raise
+        result.status = status
+        return result
+
+    # -- phases ---------------------------------------------------------------
+
+    def _write(self, source: Source, state: dict[str, Any]) -> LoadResult:
+        ds = source.meta.id
+        res = LoadResult(ds, "loaded")
+        index: dict[str, int] = {}
+        kinds: list[str] = []
+        types: dict[str, list[int]] = {}
+        self._write_cells(source, ds, int(state.get("progress_neurons") or 0), index, kinds, types)
+        eids = self._element_ids(ds, index)
+        n = len(index)
+        stats = {
+            k: np.zeros(n, dtype=np.int64)
+            for k in ("in_degree", "out_degree", "pre_synapses", "post_synapses", "gj_degree")
+        }
+        totals = {
+            "connections": 0,
+            "chemical_synapse_total": 0,
+            "gap_junctions": 0,
+            "gap_junction_total": 0,
+            "synapses": 0,
+        }
+        self._write_connections(
+            source, ds, int(state.get("progress_connections") or 0), index, eids, stats, totals
+        )
+        self._write_gap_junctions(
+            source, ds, int(state.get("progress_gap_junctions") or 0), index, eids, stats, totals
+        )
+        self._write_synapses(
+            source, ds, int(state.get("progress_synapses") or 0), index, eids, totals
+        )
+        self._finish(ds, eids, kinds, types, stats, totals)
+        n_neurons = sum(1 for k in kinds if k == "neuron")
+        res.counts = {
+            "neurons": n_neurons,
+            "non_neuronal": n - n_neurons,
+            "connections": totals["connections"],
+            "chemical_synapse_total": totals["chemical_synapse_total"],
+            "gap_junctions": totals["gap_junctions"],
+            "gap_junction_total": totals["gap_junction_total"],
+            "synapses": totals["synapses"],
+        }
+        return res
+
+    def _run_batches(
+        self,
+        ds: str,
+        phase: str,
+        rows: Iterator[Row],
+        done: int,
+        prepare: Callable[[list[Row]], list[tuple[str, dict[str, Any]]]],
+        total: int | None = None,
+    ) -> int:
+        """Validate and write ``rows`` batch by batch; batches ending at or before
+        ``done`` are validated but not written. Returns the number of rows."""
+        self.progress.phase(phase, total)
+        seen = 0
+
+        def prepared() -> Iterator[tuple[int, int, list[tuple[str, dict[str, Any]]]]]:
+            start = 0
+            for batch in _batches(rows, self.batch_size):
+                end = start + len(batch)
+                stmts = prepare(batch)  # validates; raises LoaderError before any write
+                yield start, end, stmts
+                start = end
+
+        for start, end, stmts in _prefetch(prepared()):
+            seen = end
+            if end <= done:
+                self.progress.advance(end - start)
+                continue
+            if start < done:  # batch size changed between runs: cannot split safely
+                raise BadInput(
+                    f"cannot resume {phase}: the previous run used another batch size; "
+                    "load with --replace"
+                )
+            self._write_batch(ds, stmts, phase, end)
+            self.progress.advance(end - start)
+        return seen
+
+    def _write_batch(
+        self, ds: str, stmts: list[tuple[str, dict[str, Any]]], phase: str, end: int
+    ) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            for q, params in stmts:
+                tx.run(q, params).consume()
+            tx.run(ingest.SET_PROGRESS, dataset=ds, key=f"progress_{phase}", end=end).consume()
+
+        with self.driver.session(database=self.database) as s:
+            s.execute_write(work)
+
+    def _write_cells(
+        self,
+        source: Source,
+        ds: str,
+        done: int,
+        index: dict[str, int],
+        kinds: list[str],
+        types: dict[str, list[int]],
+    ) -> None:
+        first_row: dict[str, Where] = {}
+
+        def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
+            neurons: list[dict[str, Any]] = []
+            others: list[dict[str, Any]] = []
+            for where, props in batch:
+                cid = props.get("id")
+                if not isinstance(cid, str) or not cid.strip():
+                    raise where.error("missing cell id", where.column or "id")
+                if cid in index:
+                    prev = first_row[cid]
+                    raise where.error(
+                        f"duplicate id {cid!r} (first at row {prev.row})", where.column or "id"
+                    )
+                kind = props.get("kind", "neuron")
+                if kind not in CELL_KINDS:
+                    raise where.error(f"unknown cell kind {kind!r}", "kind")
+                unknown = set(props) - _CELL_PROPS
+                if unknown:
+                    raise where.error(f"unsupported cell properties {sorted(unknown)}")
+                index[cid] = len(kinds)
+                first_row[cid] = where
+                kinds.append(kind)
+                t = props.get("type")
+                if t:
+                    types.setdefault(str(t), []).append(index[cid])
+                row = {k: v for k, v in props.items() if v is not None}
+                row.setdefault("name", cid)
+                row["kind"] = kind
+                (neurons if kind == "neuron" else others).append(row)
+            stmts = []
+            if neurons:
+                stmts.append((ingest.create_cells(NEURON), {"rows": neurons, "dataset": ds}))
+            if others:
+                stmts.append((ingest.create_cells(NON_NEURONAL), {"rows": others, "dataset": ds}))
+            if not stmts:
+                stmts.append(("RETURN 1", {"dataset": ds}))
+            return stmts
+
+        self._run_batches(ds, "neurons", iter(source.neurons()), done, prepare)
+
+    def _element_ids(self, ds: str, index: dict[str, int]) -> list[str]:
+        eids = [""] * len(index)
+        with self.driver.session(database=self.database) as s:
+            for rec in s.run(ingest.CELL_ELEMENT_IDS, dataset=ds):
+                i = index.get(rec["id"])
+                if i is None:
+                    raise BadInput(
+                        f"dataset {ds!r} holds cell {rec['id']!r} that the input lacks; "
+                        "load with --replace"
+                    )
+                eids[i] = rec["eid"]
+        missing = [cid for cid, i in index.items() if not eids[i]]
+        if missing:
+            raise BadInput(f"dataset {ds!r} is missing cells {missing[:5]}; load with --replace")
+        return eids
+
+    def _lookup(self, index: dict[str, int], where: Where, props: dict[str, Any], col: str) -> int:
+        cid = props.get(col)
+        i = index.get(cid) if isinstance(cid, str) else None
+        if i is None:
+            raise where.error(
+                f"unknown neuron {cid!r}", _column(where, self._columns.get(col, col))
+            )
+        return i
+
+    def _write_connections(
+        self,
+        source: Source,
+        ds: str,
+        done: int,
+        index: dict[str, int],
+        eids: list[str],
+        stats: dict[str, np.ndarray],
+        totals: dict[str, int],
+    ) -> None:
+        n = max(len(index), 1)
+        seen_pairs: set[int] = set()
+        aggregate = source.aggregate_connections
+        lookup = self._lookup
+        query = ingest.MERGE_CONNECTIONS if aggregate else ingest.CREATE_CONNECTIONS
+
+        def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
+            rows = []
+            pre_idx = np.empty(len(batch), dtype=np.int64)
+            post_idx = np.empty(len(batch), dtype=np.int64)
+            counts = np.empty(len(batch), dtype=np.int64)
+            new_pair = np.zeros(len(batch), dtype=bool)
+            for k, (where, props) in enumerate(batch):
+                a = lookup(index, where, props, "pre")
+                b = lookup(index, where, props, "post")
+                c = props.get("synapse_count")
+                if not isinstance(c, int) or c < 0:
+                    raise where.error(
+                        f"synapse_count must be a non-negative integer, got {c!r}",
+                        _column(where, self._columns.get("synapse_count", "synapse_count")),
+                    )
+                key = a * n + b
+                if key in seen_pairs:
+                    if not aggregate:
+                        raise where.error(
+                            f"duplicate connection {props['pre']!r} -> {props['post']!r}"
+                        )
+                else:
+                    seen_pairs.add(key)
+                    new_pair[k] = True
+                pre_idx[k], post_idx[k], counts[k] = a, b, c
+                p = {"synapse_count": c, "weight": props.get("weight", c)}
+                for opt in ("psd_area_total", "neuropil", "nt_type"):
+                    if props.get(opt) is not None:
+                        p[opt] = props[opt]
+                rows.append({"a": eids[a], "b": eids[b], "p": p})
+            np.add.at(stats["out_degree"], pre_idx[new_pair], 1)
+            np.add.at(stats["in_degree"], post_idx[new_pair], 1)
+            np.add.at(stats["pre_synapses"], pre_idx, counts)
+            np.add.at(stats["post_synapses"], post_idx, counts)
+            totals["connections"] += int(new_pair.sum())
+            totals["chemical_synapse_total"] += int(counts.sum())
+            return [(query, {"rows": rows, "dataset": ds})]
+
+        self._run_batches(ds, "connections", iter(source.connections()), done, prepare)
+
+    def _write_gap_junctions(
+        self,
+        source: Source,
+        ds: str,
+        done: int,
+        index: dict[str, int],
+        eids: list[str],
+        stats: dict[str, np.ndarray],
+        totals: dict[str, int],
+    ) -> None:
+        n = max(len(index), 1)
+        seen: set[int] = set()
+        lookup = self._lookup
+
+        def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
+            rows = []
+            for where, props in batch:
+                a = lookup(index, where, props, "a")
+                b = lookup(index, where, props, "b")
+                c = props.get("count")
+                if not isinstance(c, int) or c < 0:
+                    raise where.error(
+                        f"count must be a non-negative integer, got {c!r}",
+                        _column(where, self._columns.get("count", "count")),
+                    )
+                lo, hi = (a, b) if a <= b else (b, a)
+                key = lo * n + hi
+                if key in seen:
+                    raise where.error(f"duplicate gap junction {props['a']!r} -- {props['b']!r}")
+                seen.add(key)
+                stats["gj_degree"][a] += 1
+                if b != a:
+                    stats["gj_degree"][b] += 1
+                totals["gap_junctions"] += 1
+                totals["gap_junction_total"] += c
+                rows.append({"a": eids[lo], "b": eids[hi], "count": c})
+            return [(ingest.CREATE_GAP_JUNCTIONS, {"rows": rows, "dataset": ds})]
+
+        self._run_batches(ds, "gap_junctions", iter(source.gap_junctions()), done, prepare)
+
+    def _write_synapses(
+        self,
+        source: Source,
+        ds: str,
+        done: int,
+        index: dict[str, int],
+        eids: list[str],
+        totals: dict[str, int],
+    ) -> None:
+        seen: set[str] = set()
+        lookup = self._lookup
+
+        def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
+            rows = []
+            for where, props in batch:
+                sid = props.get("id")
+                if not isinstance(sid, str) or not sid:
+                    raise where.error(
+                        "missing synapse id", _column(where, self._columns.get("synapse_id", "id"))
+                    )
+                if sid in seen:
+                    raise where.error(
+                        f"duplicate synapse id {sid!r}",
+                        _column(where, self._columns.get("synapse_id", "id")),
+                    )
+                seen.add(sid)
+                a = lookup(index, where, props, "pre")
+                b = lookup(index, where, props, "post")
+                p = {k: v for k, v in props.items() if v is not None and k not in ("x", "y", "z")}
+                rows.append(
+                    {
+                        "a": eids[a],
+                        "b": eids[b],
+                        "p": p,
+                        "x": props.get("x"),
+                        "y": props.get("y"),
+                        "z": props.get("z"),
+                    }
+                )
+            totals["synapses"] += len(rows)
+            return [(ingest.CREATE_SYNAPSES, {"rows": rows, "dataset": ds})]
+
+        self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare)
+
+    def _finish(
+        self,
+        ds: str,
+        eids: list[str],
+        kinds: list[str],
+        types: dict[str, list[int]],
+        stats: dict[str, np.ndarray],
+        totals: dict[str, int],
+    ) -> None:
+        self.progress.phase("finishing", len(eids))
+        cols = {k: v.tolist() for k, v in stats.items()}
+        rows = [{"eid": e, **{k: cols[k][i] for k in cols}} for i, e in enumerate(eids)]
+        with self.driver.session(database=self.database) as s:
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start : start + self.batch_size]
+                s.execute_write(lambda tx, c=chunk: tx.run(ingest.SET_CELL_STATS, rows=c).consume())
+                self.progress.advance(len(chunk))
+            type_rows = [{"name": t, "eids": [eids[i] for i in idx]} for t, idx in types.items()]
+            for start in range(0, len(type_rows), 1000):
+                chunk = type_rows[start : start + 1000]
+                s.execute_write(
+                    lambda tx, c=chunk: tx.run(
+                        ingest.MERGE_CELL_TYPES, rows=c, dataset=ds
+                    ).consume()
+                )
+            n_neurons = sum(1 for k in kinds if k == "neuron")
+            counts = {
+                "neuron_count": n_neurons,
+                "non_neuronal_count": len(kinds) - n_neurons,
+                "connection_count": totals["connections"],
+                "chemical_synapse_total": totals["chemical_synapse_total"],
+                "gap_junction_count": totals["gap_junctions"],
+                "gap_junction_total": totals["gap_junction_total"],
+                "synapse_count": totals["synapses"],
+                "cell_type_count": len(types),
+            }
+            s.execute_write(
+                lambda tx: tx.run(ingest.FINISH_DATASET, dataset=ds, counts=counts).consume()
+            )
+
+    # -- helpers --------------------------------------------------------------
+
+    def _get_dataset(self, ds: str) -> dict[str, Any] | None:
+        recs, _, _ = self.driver.execute_query(ingest.GET_DATASET, id=ds, database_=self.database)
+        return dict(recs[0]["d"]) if recs else None
+
+    def _fail(self, ds: str, message: str) -> None:
+        delete_dataset_content(self.driver, ds, self.database)
+        self.driver.execute_query(
+            ingest.FAIL_DATASET, dataset=ds, error=message, database_=self.database
+        )
+        self.driver.execute_query(ingest.RESET_PROGRESS, dataset=ds, database_=self.database)
+
+
+def _column(where: Where, default: str) -> str:
+    return where.column or default
+
+
+def _counts_of(d: dict[str, Any]) -> dict[str, int]:
+    return {
+        "neurons": int(d.get("neuron_count") or 0),
+        "non_neuronal": int(d.get("non_neuronal_count") or 0),
+        "connections": int(d.get("connection_count") or 0),
+        "chemical_synapse_total": int(d.get("chemical_synapse_total") or 0),
+        "gap_junctions": int(d.get("gap_junction_count") or 0),
+        "gap_junction_total": int(d.get("gap_junction_total") or 0),
+        "synapses": int(d.get("synapse_count") or 0),
+    }
+
+
+def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> None:
+    """Remove every node and relationship of dataset ``ds`` except its Dataset node."""
+    with driver.session(database=database) as s:
+        for q in (
+            ingest.DELETE_SYNAPSES,
+            ingest.DELETE_RELATIONSHIPS,
+            ingest.DELETE_CELLS,
+            ingest.DELETE_CELL_TYPES,
+        ):
+            s.run(q, dataset=ds).consume()
+
+
+def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bool:
+    """Remove dataset ``ds`` entirely; False when it did not exist."""
+    recs, _, _ = driver.execute_query(ingest.GET_DATASET, id=ds, database_=database)
+    if not recs:
+        return False
+    delete_dataset_content(driver, ds, database)
+    driver.execute_query(ingest.DELETE_DATASET_NODE, dataset=ds, database_=database)
+    return True

@@ -1,0 +1,93 @@
+"""The graph model's labels, relationship types and Cypher DDL (constraints and indexes).
+
+Cells of a connectome are ``:Cell`` nodes keyed by ``(dataset, id)``; neurons carry the
+extra label ``:Neuron``, non-neuronal partners (muscles, glia, end organs) ``:NonNeuronal``,
+so that neuron-only statistics simply match ``:Neuron``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CELL: Final = "Cell"
+NEURON: Final = "Neuron"
+NON_NEURONAL: Final = "NonNeuronal"
+SYNAPSE: Final = "Synapse"
+CELL_TYPE: Final = "CellType"
+DATASET: Final = "Dataset"
+
+CONNECTS_TO: Final = "CONNECTS_TO"
+GAP_JUNCTION: Final = "GAP_JUNCTION"
+PRESYNAPTIC: Final = "PRESYNAPTIC"
+POSTSYNAPTIC: Final = "POSTSYNAPTIC"
+HAS_TYPE: Final = "HAS_TYPE"
+
+#: name -> (label, properties) for every uniqueness constraint.
+CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    "dataset_id": (DATASET, ("id",)),
+    "cell_key": (CELL, ("dataset", "id")),
+    "neuron_key": (NEURON, ("dataset", "id")),
+    "non_neuronal_key": (NON_NEURONAL, ("dataset", "id")),
+    "synapse_key": (SYNAPSE, ("dataset", "id")),
+    "cell_type_key": (CELL_TYPE, ("dataset", "name")),
+    "annotation_id": ("Annotation", ("id",)),
+    "lab_id": ("Lab", ("id",)),
+    "user_id": ("User", ("id",)),
+    "api_token_id": ("ApiToken", ("id",)),
+    "job_id": ("Job", ("id",)),
+    "schedule_id": ("Schedule", ("id",)),
+    "model_run_id": ("ModelRun", ("id",)),
+}
+
+#: name -> (label, properties) for every range index on nodes.
+NODE_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    "dataset_status": (DATASET, ("status",)),
+    "neuron_name": (NEURON, ("dataset", "name")),
+    "neuron_type": (NEURON, ("dataset", "type")),
+    "neuron_class": (NEURON, ("dataset", "class")),
+    "neuron_side": (NEURON, ("dataset", "side")),
+    "neuron_neurotransmitter": (NEURON, ("dataset", "neurotransmitter")),
+    "synapse_pre": (SYNAPSE, ("dataset", "pre")),
+    "synapse_post": (SYNAPSE, ("dataset", "post")),
+    "job_status": ("Job", ("status",)),
+}
+
+#: name -> (relationship type, properties) for relationship range indexes.
+REL_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    "connects_to_count": (CONNECTS_TO, ("synapse_count",)),
+}
+
+POINT_INDEXES: Final[dict[str, tuple[str, str]]] = {
+    "synapse_location": (SYNAPSE, "location"),
+}
+
+
+def _props(var: str, props: tuple[str, ...]) -> str:
+    inner = ", ".join(f"{var}.{p}" for p in props)
+    return f"({inner})" if len(props) > 1 else inner
+
+
+def ddl_statements() -> list[str]:
+    """Every constraint and index as idempotent ``IF NOT EXISTS`` DDL."""
+    out = [
+        f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE {_props('n', props)} IS UNIQUE"
+        for name, (label, props) in CONSTRAINTS.items()
+    ]
+    out += [
+        f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON {_props('n', props)}"
+        for name, (label, props) in NODE_INDEXES.items()
+    ]
+    out += [
+        f"CREATE INDEX {name} IF NOT EXISTS FOR ()-[r:{rel}]-() ON {_props('r', props)}"
+        for name, (rel, props) in REL_INDEXES.items()
+    ]
+    out += [
+        f"CREATE POINT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+        for name, (label, prop) in POINT_INDEXES.items()
+    ]
+    return out
+
+
+def expected_names() -> set[str]:
+    """Names of every constraint and index ``db init`` creates."""
+    return set(CONSTRAINTS) | set(NODE_INDEXES) | set(REL_INDEXES) | set(POINT_INDEXES)

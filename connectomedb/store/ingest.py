@@ -1,0 +1,167 @@
+"""Cypher for writing connectomes: batched ``UNWIND`` statements, values only in parameters.
+
+Cells are looked up by element id (the writer keeps the id -> element id map of the
+dataset it writes), which is a direct seek instead of an index lookup per row.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from connectomedb.schema.graph import (
+    CELL,
+    CELL_TYPE,
+    CONNECTS_TO,
+    DATASET,
+    GAP_JUNCTION,
+    HAS_TYPE,
+    NEURON,
+    NON_NEURONAL,
+    POSTSYNAPTIC,
+    PRESYNAPTIC,
+    SYNAPSE,
+)
+
+GET_DATASET: Final = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
+
+CREATE_DATASET: Final = f"""
+CREATE (d:{DATASET} {{id: $id}})
+SET d += $props, d.status = 'loading', d.created_at = datetime(),
+    d.progress_neurons = 0, d.progress_connections = 0,
+    d.progress_gap_junctions = 0, d.progress_synapses = 0
+"""
+
+#: Every batch moves the dataset's progress counter in the same transaction as its rows,
+#: so a resumed load knows exactly which rows are already in the graph.
+_PROGRESS: Final = f"""
+WITH count(*) AS _
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d.progress_{{phase}} = $end
+"""
+
+
+def create_cells(kind_label: str) -> str:
+    """CREATE a batch of cells with their extra label (``Neuron`` or ``NonNeuronal``)."""
+    if kind_label not in (NEURON, NON_NEURONAL):
+        raise ValueError(f"unknown cell label {kind_label!r}")
+    return f"""
+UNWIND $rows AS row
+CREATE (n:{CELL}:{kind_label})
+SET n = row, n.dataset = $dataset
+"""
+
+
+def with_progress(statement: str, phase: str) -> str:
+    """Append the progress update of ``phase`` to a batch statement."""
+    if phase not in ("neurons", "connections", "gap_junctions", "synapses"):
+        raise ValueError(f"unknown phase {phase!r}")
+    return statement.rstrip() + "\n" + _PROGRESS.replace("{phase}", phase).strip()
+
+
+SET_PROGRESS: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) SET d[$key] = $end"
+
+CELL_ELEMENT_IDS: Final = f"""
+MATCH (n:{CELL} {{dataset: $dataset}})
+RETURN n.id AS id, elementId(n) AS eid
+"""
+
+CREATE_CONNECTIONS: Final = f"""
+UNWIND $rows AS row
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
+CREATE (a)-[r:{CONNECTS_TO}]->(b)
+SET r = row.p
+"""
+
+#: For sources with several rows per ordered pair (one per neuropil): sum into one relationship.
+MERGE_CONNECTIONS: Final = f"""
+UNWIND $rows AS row
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
+MERGE (a)-[r:{CONNECTS_TO}]->(b)
+ON CREATE SET r.synapse_count = row.p.synapse_count, r.rows = 1
+ON MATCH SET r.synapse_count = r.synapse_count + row.p.synapse_count, r.rows = r.rows + 1
+SET r.psd_area_total = CASE WHEN row.p.psd_area_total IS NULL THEN r.psd_area_total
+                            ELSE coalesce(r.psd_area_total, 0.0) + row.p.psd_area_total END,
+    r.weight = r.synapse_count,
+    r.neuropils = CASE WHEN row.p.neuropil IS NULL THEN r.neuropils
+                       WHEN row.p.neuropil IN coalesce(r.neuropils, []) THEN r.neuropils
+                       ELSE coalesce(r.neuropils, []) + row.p.neuropil END,
+    r.nt_type = coalesce(row.p.nt_type, r.nt_type)
+"""
+
+CREATE_GAP_JUNCTIONS: Final = f"""
+UNWIND $rows AS row
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
+CREATE (a)-[r:{GAP_JUNCTION}]->(b)
+SET r.count = row.count
+"""
+
+CREATE_SYNAPSES: Final = f"""
+UNWIND $rows AS row
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
+CREATE (a)-[:{PRESYNAPTIC}]->(s:{SYNAPSE})-[:{POSTSYNAPTIC}]->(b)
+SET s = row.p, s.dataset = $dataset,
+    s.location = CASE WHEN row.x IS NULL THEN null
+                      ELSE point({{x: row.x, y: row.y, z: row.z}}) END
+"""
+
+SET_CELL_STATS: Final = """
+UNWIND $rows AS row
+MATCH (n) WHERE elementId(n) = row.eid
+SET n.in_degree = row.in_degree, n.out_degree = row.out_degree,
+    n.pre_synapses = row.pre_synapses, n.post_synapses = row.post_synapses,
+    n.gap_junction_degree = row.gj_degree
+"""
+
+MERGE_CELL_TYPES: Final = f"""
+UNWIND $rows AS row
+MERGE (t:{CELL_TYPE} {{dataset: $dataset, name: row.name}})
+SET t.level = 'type'
+WITH t, row
+UNWIND row.eids AS eid
+MATCH (n) WHERE elementId(n) = eid
+MERGE (n)-[:{HAS_TYPE}]->(t)
+"""
+
+FINISH_DATASET: Final = f"""
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d += $counts, d.status = 'ready', d.loaded_at = datetime(), d.error = null
+"""
+
+FAIL_DATASET: Final = f"""
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d.status = 'failed', d.error = $error, d.failed_at = datetime()
+"""
+
+#: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of
+#: any size is removed in bounded transactions.
+DELETE_SYNAPSES: Final = f"""
+MATCH (s:{SYNAPSE} {{dataset: $dataset}})
+CALL (s) {{ DETACH DELETE s }} IN TRANSACTIONS OF 10000 ROWS
+"""
+
+DELETE_RELATIONSHIPS: Final = f"""
+MATCH (:{CELL} {{dataset: $dataset}})-[r]->()
+CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
+"""
+
+DELETE_CELLS: Final = f"""
+MATCH (n:{CELL} {{dataset: $dataset}})
+CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS
+"""
+
+DELETE_CELL_TYPES: Final = f"""
+MATCH (t:{CELL_TYPE} {{dataset: $dataset}})
+CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
+"""
+
+DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"
+
+RESET_PROGRESS: Final = f"""
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d.progress_neurons = 0, d.progress_connections = 0,
+    d.progress_gap_junctions = 0, d.progress_synapses = 0
+"""

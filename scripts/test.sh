@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run lint and the whole test suite against a real Neo4j. When none answers at the
+# configured address, the local one is started and stopped again afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+started=0
+cleanup() {
+  if [ "$started" = 1 ]; then "$BIN/connectomedb" neo4j stop || true; fi
+}
+trap cleanup EXIT
+
+"$BIN/ruff" check connectomedb tests bench
+
+if ! "$BIN/connectomedb" neo4j status >/dev/null 2>&1; then
+  if [ -n "${CONNECTOMEDB_NEO4J_URI:-}" ]; then
+    echo "error: Neo4j at $CONNECTOMEDB_NEO4J_URI does not answer" >&2
+    exit 1
+  fi
+  "$BIN/connectomedb" neo4j start
+  started=1
+fi
+
+set +e
+"$BIN/python" -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "error: no tests ran" >&2
+  exit 1
+fi
+exit "$rc"
