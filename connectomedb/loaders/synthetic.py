@@ -5,9 +5,10 @@ connection probability matrix ``P = p0 * M`` where ``M`` holds log-normal block
 multipliers and ``p0`` is set so that the expected number of connections is
 ``n_connections``; each ordered pair ``u -> v`` is drawn independently with
 ``P[type(u), type(v)]``; then for every drawn ``u -> v`` the reverse ``v -> u`` is
-added with probability ``min(1, (reciprocity - 1) * P[type(v), type(u)])``, which
+added with probability ``min(1, (reciprocity - 1) / 2 * P[type(v), type(u)])``, which
 makes reciprocal pairs about ``reciprocity`` times as common as independence
-predicts. Synapse counts per connection are ``1 + floor(LogNormal(mu, sigma))``
+predicts (a pair is reciprocal with probability ``p^2 + 2 p q`` against ``p^2``
+under independence, and ``1 + 2q/p = reciprocity``). Synapse counts per connection are ``1 + floor(LogNormal(mu, sigma))``
 (heavy-tailed). With ``synapses=True`` every synapse of every connection becomes a
 Synapse node placed near the midpoint of its two somata.
 """
@@ -78,15 +79,15 @@ class SyntheticGraph:
         self.type_sizes = sizes
         mult = rng.lognormal(0.0, 1.0, size=(k, k))
         pairs = np.outer(sizes, sizes) - np.diag(sizes)
-        base = p.n_connections / (1.0 + 0.0) / float((mult * pairs).sum())
-        # Leave room for the reciprocal additions so the total lands near n_connections.
+        base = p.n_connections / float((mult * pairs).sum())
         prob = np.clip(base * mult, 0.0, 1.0)
-        recip_p = np.clip((p.reciprocity - 1.0) * prob.T, 0.0, 1.0)
+        recip_p = np.clip((p.reciprocity - 1.0) / 2.0 * prob.T, 0.0, 1.0)
         expected_fwd = float((prob * pairs).sum())
         expected_rev = float((prob * recip_p * pairs).sum())
+        # Scale down so that drawn plus added connections land near n_connections.
         scale = p.n_connections / max(expected_fwd + expected_rev, 1e-12)
         prob = np.clip(prob * scale, 0.0, 1.0)
-        recip_p = np.clip((p.reciprocity - 1.0) * prob.T, 0.0, 1.0)
+        recip_p = np.clip((p.reciprocity - 1.0) / 2.0 * prob.T, 0.0, 1.0)
         self.prob = prob
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         pre_parts, post_parts = [], []
