@@ -1,0 +1,192 @@
+"""Every real dataset loaded into Neo4j has exactly the counts of its source file.
+
+The expected counts are computed here with pandas straight from the files inside the
+package wheels (an implementation independent of the loaders), then compared with
+what Cypher counts in the graph after the load.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import neo4j
+import numpy as np
+import pandas as pd
+import pytest
+
+from connectomedb.loaders.registry import make_source
+from connectomedb.loaders.writer import DatasetWriter, delete_dataset
+from connectomedb.settings import Settings
+from tests.conftest import graph_counts
+
+D = "cect/data/"
+
+
+@cache
+def _zip(settings_cache: Path, package: str) -> zipfile.ZipFile:
+    from connectomedb.loaders.wheels import (
+        CECT,
+        CECT_VERSION,
+        GRASPOLOGIC,
+        GRASPOLOGIC_VERSION,
+        fetch_wheel,
+    )
+
+    version = {CECT: CECT_VERSION, GRASPOLOGIC: GRASPOLOGIC_VERSION}[package]
+    return zipfile.ZipFile(fetch_wheel(package, version, settings_cache))
+
+
+def _blob(zf: zipfile.ZipFile, name: str) -> io.BytesIO:
+    return io.BytesIO(zf.read(name))
+
+
+def _norm(n: object) -> str:
+    """Cell-name spellings differ between files (DA01 / DA1, dBWML1 / MDL01)."""
+    s = str(n).strip()
+    if re.fullmatch(r"(DA|DB|DD|AS|VA|VB|VC|VD)0\d", s):
+        return s[:2] + s[3]
+    m = re.fullmatch(r"([dv])BWM([LR])(\d+)", s)
+    if m:
+        return "M" + m[1].upper() + m[2] + m[3].zfill(2)
+    m = re.fullmatch(r"BWM-([DV][LR])(\d\d)", s)
+    if m:
+        return "M" + m[1] + m[2]
+    return {"LegacyBodyWallMuscles": "BWM", "NMJ": "BWM", "g1p": "g1P", "excgl": "exc_gl"}.get(s, s)
+
+
+def _neuron_names(cect: zipfile.ZipFile) -> set[str]:
+    info = pd.read_csv(_blob(cect, D + "all_cell_info.csv"), header=None, skiprows=1,
+                       names=["cell", "type", "details", "lineage", "cls", "tissue"])
+    return set(info.loc[info.tissue.isna() | (info.type == "Male interneuron"), "cell"])
+
+
+def _counts(cells: set[str], neurons: set[str], chem: pd.Series, gj: pd.Series) -> dict[str, int]:
+    chem, gj = chem[chem > 0], gj[gj > 0]
+    n = len(cells & neurons)
+    return {"neurons": n, "non_neuronal": len(cells) - n, "connections": int(len(chem)),
+            "chemical_synapse_total": int(chem.sum()), "gap_junctions": int(len(gj)),
+            "gap_junction_total": int(gj.sum()), "synapses": 0}
+
+
+def _cook(cect: zipfile.ZipFile) -> dict[str, int]:
+    def matrix(sheet: str) -> pd.DataFrame:
+        df = pd.read_excel(_blob(cect, D + "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx"),
+                           sheet_name=sheet, header=None)
+        cols = df.iloc[2, 3:]
+        nc = int(cols.isna().values.argmax()) if cols.isna().any() else len(cols)
+        rows = df.iloc[3:, 2]
+        nr = int(rows.isna().values.argmax()) if rows.isna().any() else len(rows)
+        m = df.iloc[3:3 + nr, 3:3 + nc].fillna(0).astype(int)
+        m.index = [_norm(x) for x in rows.iloc[:nr]]
+        m.columns = [_norm(x) for x in cols.iloc[:nc]]
+        return m
+
+    chem = matrix("hermaphrodite chemical")
+    gap = matrix("hermaphrodite gap jn symmetric")
+    g = gap.values
+    assert (g == g.T).all()
+    cells = set(chem.index) | set(chem.columns) | set(gap.index)
+    return _counts(cells, _neuron_names(cect), pd.Series(chem.values.ravel()),
+                   pd.Series(g[np.triu_indices_from(g)]))
+
+
+WITVLIET = {1: "1 L1", 2: "2 L1", 3: "3 L1", 4: "4 L1", 5: "5 L2", 6: "6 L3", 7: "7 adult",
+            8: "8 adult"}
+
+
+def _edge_table(cect: zipfile.ZipFile, df: pd.DataFrame) -> dict[str, int]:
+    df = df.assign(pre=df.pre.map(_norm), post=df.post.map(_norm))
+    ch = df[df.type == "chemical"].groupby(["pre", "post"]).synapses.sum()
+    el = df[df.type == "electrical"].copy()
+    el["key"] = [tuple(sorted(p)) for p in zip(el.pre, el.post, strict=True)]
+    return _counts(set(df.pre) | set(df.post), _neuron_names(cect), ch,
+                   el.groupby("key").synapses.sum())
+
+
+def _witvliet(stage: int) -> Callable[[zipfile.ZipFile], dict[str, int]]:
+    return lambda cect: _edge_table(
+        cect, pd.read_excel(_blob(cect, f"{D}witvliet_2020_{WITVLIET[stage]}.xlsx")))
+
+
+def _white(cect: zipfile.ZipFile) -> dict[str, int]:
+    return _edge_table(cect, pd.read_csv(_blob(cect, D + "aconnectome_white_1986_whole.csv"),
+                                         sep="\t"))
+
+
+def _varshney(cect: zipfile.ZipFile) -> dict[str, int]:
+    df = pd.read_excel(_blob(cect, D + "NeuronConnectFormatted.xlsx"))
+    df.columns = ["a", "b", "t", "n"]
+    df["a"], df["b"] = df.a.map(_norm), df.b.map(_norm)
+    send = df[df.t.isin(["S", "Sp", "NMJ"])].groupby(["a", "b"]).n.sum()
+    ej = df[df.t == "EJ"].copy()
+    ej["key"] = [tuple(sorted(p)) for p in zip(ej.a, ej.b, strict=True)]
+    g = ej.groupby("key").n.agg(["sum", "count"])
+    pairs = pd.Series(np.where(g["count"] == 2, g["sum"] // 2, g["sum"]), index=g.index)
+    return _counts(set(df.a) | set(df.b), _neuron_names(cect), send, pairs)
+
+
+def _larva(side: str) -> Callable[[zipfile.ZipFile], dict[str, int]]:
+    def count(grasp: zipfile.ZipFile) -> dict[str, int]:
+        m = pd.read_csv(_blob(grasp, f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
+                        sep=r"\s+", header=None).values
+        return {"neurons": m.shape[0], "non_neuronal": 0, "connections": int((m > 0).sum()),
+                "chemical_synapse_total": int(m.sum()), "gap_junctions": 0,
+                "gap_junction_total": 0, "synapses": 0}
+    return count
+
+
+CASES: dict[str, tuple[str, Callable[[zipfile.ZipFile], dict[str, int]]]] = {
+    "cook2019": ("cect", _cook),
+    **{f"witvliet2021-{k}": ("cect", _witvliet(k)) for k in WITVLIET},
+    "varshney2011": ("cect", _varshney),
+    "white1986": ("cect", _white),
+    "larva-mb-left": ("graspologic", _larva("left")),
+    "larva-mb-right": ("graspologic", _larva("right")),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_real_dataset_counts(driver: neo4j.Driver, settings: Settings, name: str) -> None:
+    package, oracle = CASES[name]
+    expected = oracle(_zip(settings.data_cache, package))
+    src = make_source(name, settings.data_cache)
+    ds = f"t_{src.meta.id}"
+    src.meta = src.meta.model_copy(update={"id": ds})
+    delete_dataset(driver, ds)
+    try:
+        res = DatasetWriter(driver, settings.neo4j_database, batch_size=1000).load(src)
+        assert graph_counts(driver, ds) == expected
+        assert res.counts == expected
+        again = DatasetWriter(driver, settings.neo4j_database, batch_size=1000).load(src)
+        assert again.status == "unchanged"
+        assert graph_counts(driver, ds) == expected
+    finally:
+        delete_dataset(driver, ds)
+
+
+def test_cook2019_known_partners(driver: neo4j.Driver, settings: Settings) -> None:
+    """Spot values read off the SI 5 sheet: AVAL's strongest inputs and a gap junction."""
+    src = make_source("cook2019", settings.data_cache)
+    conns = {(p["pre"], p["post"]): p["synapse_count"] for _, p in src.connections()}
+    ds = "t_cook_partners"
+    src.meta = src.meta.model_copy(update={"id": ds})
+    delete_dataset(driver, ds)
+    try:
+        DatasetWriter(driver, settings.neo4j_database).load(src)
+        recs, _, _ = driver.execute_query(
+            "MATCH (a:Cell {dataset: $ds})-[r:CONNECTS_TO]->(b:Neuron {dataset: $ds, id: 'AVAL'}) "
+            "RETURN a.id AS pre, r.synapse_count AS n ORDER BY n DESC, pre LIMIT 5", ds=ds)
+        top = [(r["pre"], r["n"]) for r in recs]
+        expected = sorted(((pre, n) for (pre, post), n in conns.items() if post == "AVAL"),
+                          key=lambda t: (-t[1], t[0]))[:5]
+        assert top == expected
+        recs, _, _ = driver.execute_query(
+            "MATCH (n:NonNeuronal {dataset: $ds}) RETURN count(n) AS c", ds=ds)
+        assert recs[0]["c"] == 171
+    finally:
+        delete_dataset(driver, ds)
