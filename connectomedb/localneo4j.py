@@ -36,6 +36,7 @@ LOCK_PATTERNS = (
     "Lock file has been locked by another process",
     "FileLockException",
     "database_lock",
+    "Neo4j is already running",
 )
 _BORING_LINE = re.compile(r"^\s*(at |\.\.\. \d+ more|Caused by: $|$)")
 
@@ -394,6 +395,20 @@ def _running(lay: Layout) -> dict[str, Any] | None:
     return None
 
 
+def _clear_stale_server_pid(lay: Layout) -> None:
+    """Remove Neo4j's own run/neo4j.pid when it names no live Neo4j server (after a kill -9)."""
+    f = lay.run / "neo4j.pid"
+    try:
+        pid = int(f.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if not Path("/proc/self").exists():
+        return
+    cmd = _cmdline(pid)
+    if cmd is None or SERVER_MAIN not in cmd:
+        f.unlink(missing_ok=True)
+
+
 def _auth(settings: Settings) -> tuple[str, str]:
     return settings.neo4j_user, settings.neo4j_password.get_secret_value()
 
@@ -535,6 +550,7 @@ def start(settings: Settings, console: Console | None = None) -> dict[str, Any]:
         if port_in_use(port):
             raise ConfigError(f"port {port} ({name}) on 127.0.0.1 is already in use")
     write_conf(settings)
+    _clear_stale_server_pid(lay)
     if set_initial_password(settings, java):
         _say(console, f"Initial password set for user {settings.neo4j_user!r}")
 
@@ -564,7 +580,11 @@ def start(settings: Settings, console: Console | None = None) -> dict[str, Any]:
             }
         )
     )
-    _wait_until_answering(settings, lay, proc.pid, uri, proc)
+    try:
+        _wait_until_answering(settings, lay, proc.pid, uri, proc)
+    except KeyboardInterrupt:
+        stop(settings)
+        raise
     _say(console, f"Neo4j is up on {uri} (pid {proc.pid}, {time.monotonic() - started:.1f}s)")
     return status(settings)
 
@@ -583,7 +603,7 @@ def stop(settings: Settings, timeout: float = 60, console: Console | None = None
     while _group_alive(pgid, lay) and time.monotonic() < deadline:
         time.sleep(0.2)
     if _group_alive(pgid, lay):
-        _say(console, f"Neo4j did not stop within {timeout:.0f}s; killing it")
+        _say(console, f"Neo4j did not stop within {timeout:g}s; killing it")
         _kill_group(pgid, lay)
         if _group_alive(pgid, lay):
             raise ConfigError(f"Neo4j process group {pgid} survived SIGKILL")
