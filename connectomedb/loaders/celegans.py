@@ -522,7 +522,10 @@ class _CectSource(Source):
 
     def fingerprint(self) -> str:
         return member_digest(
-            self.wheel, *self.members, CELL_INFO, NT_ATLAS,
+            self.wheel,
+            *self.members,
+            CELL_INFO,
+            NT_ATLAS,
             extra=f"{PARSER_VERSION}|{type(self).__name__}|{self._params()}",
         )
 
@@ -565,7 +568,7 @@ def _cell_name(value: Any, where: Where, column: str) -> str:
 def _check_header(got: list[Any], expected: tuple[str, ...], file: str) -> None:
     norm = [str(v).strip().lower() if v is not None else "" for v in got[: len(expected)]]
     if norm != [e.lower() for e in expected] or any(
-        v is not None and str(v).strip() for v in got[len(expected):]
+        v is not None and str(v).strip() for v in got[len(expected) :]
     ):
         raise LoaderError(f"expected header {list(expected)}, got {list(got)}", file=file, row=1)
 
@@ -918,7 +921,9 @@ class VarshneySource(_CectSource):
         return g
 
 
-def _accumulate(d: dict[tuple[str, str], list[Any]], key: tuple[str, str], n: int, where: Where) -> None:
+def _accumulate(
+    d: dict[tuple[str, str], list[Any]], key: tuple[str, str], n: int, where: Where
+) -> None:
     slot = d.get(key)
     if slot is None:
         d[key] = [where, n]

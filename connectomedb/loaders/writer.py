@@ -298,11 +298,14 @@ class DatasetWriter:
             for where, props in batch:
                 cid = props.get("id")
                 if not isinstance(cid, str) or not cid.strip():
-                    raise where.error("missing cell id", where.column or "id")
+                    raise where.error(
+                        "missing cell id", _column(where, self._columns.get("id", "id"))
+                    )
                 if cid in index:
                     prev = first_row[cid]
                     raise where.error(
-                        f"duplicate id {cid!r} (first at row {prev.row})", where.column or "id"
+                        f"duplicate id {cid!r} (first at row {prev.row})",
+                        _column(where, self._columns.get("id", "id")),
                     )
                 kind = props.get("kind", "neuron")
                 if kind not in CELL_KINDS:

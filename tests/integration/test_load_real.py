@@ -80,7 +80,7 @@ def _cook_matrix(cect: zipfile.ZipFile, sheet: str) -> pd.DataFrame:
     nc = int(cols.isna().values.argmax()) if cols.isna().any() else len(cols)
     rows = df.iloc[3:, 2]
     nr = int(rows.isna().values.argmax()) if rows.isna().any() else len(rows)
-    m = df.iloc[3:3 + nr, 3:3 + nc].fillna(0).astype(int)
+    m = df.iloc[3:3 + nr, 3:3 + nc].apply(pd.to_numeric).fillna(0).astype(int)
     m.index = [_norm(x) for x in rows.iloc[:nr]]
     m.columns = [_norm(x) for x in cols.iloc[:nc]]
     return m

@@ -112,7 +112,8 @@ def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, setting
 BAD_CASES = [
     # (description, bundle kwargs, expected message)
     ("missing column", {"connection_header": ["bodyId_pre", "bodyId_post", "w"]},
-     "connections.csv, row 1, column 'weight': missing required column"),
+     "connections.csv, row 1, column 'weight': missing required column "
+     "(header has bodyId_pre, bodyId_post, w)"),
     ("non-numeric count", {"connections": [[101, 201, 1]] * 0 + [[101, 201, 3], [102, 201, "x"]]},
      "connections.csv, row 3, column 'weight': expected a non-negative integer, got 'x'"),
     ("negative count", {"connections": [[101, 201, 3], [102, 201, -2]]},
