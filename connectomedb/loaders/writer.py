@@ -14,6 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -128,7 +129,8 @@ class DatasetWriter:
     Args:
         driver: a sync Neo4j driver.
         database: the Neo4j database name.
-        batch_size: rows per transaction.
+        batch_size: rows per transaction (a resumed load keeps the size it started with).
+        writers: transactions written concurrently.
         progress: receives phase starts and row counts (e.g. a rich progress bar).
     """
 
@@ -138,10 +140,14 @@ class DatasetWriter:
         database: str = "neo4j",
         batch_size: int = 10_000,
         progress: Progress | None = None,
+        writers: int = 3,
     ) -> None:
+        if batch_size < 1 or writers < 1:
+            raise ValueError("batch_size and writers must be at least 1")
         self.driver = driver
         self.database = database
         self.batch_size = batch_size
+        self.writers = writers
         self.progress = progress or _NoProgress()
         self._columns: dict[str, str] = {}
 
@@ -162,6 +168,7 @@ class DatasetWriter:
                 return LoadResult(meta.id, "unchanged", _counts_of(existing))
             elif existing.get("status") == "loading" and same:
                 status = "resumed"
+                self.batch_size = int(existing.get("batch_size") or self.batch_size)
             else:
                 raise BadInput(
                     f"dataset {meta.id!r} already exists (status {existing.get('status')}"
@@ -173,15 +180,11 @@ class DatasetWriter:
             props["source_files"] = list(meta.source_files)
             props["fingerprint"] = fp
             props["visibility"] = "private"
+            props["batch_size"] = self.batch_size
             self.driver.execute_query(
                 ingest.CREATE_DATASET, id=meta.id, props=props, database_=self.database
             )
-            existing = {
-                "progress_neurons": 0,
-                "progress_connections": 0,
-                "progress_gap_junctions": 0,
-                "progress_synapses": 0,
-            }
+            existing = {}
         try:
             result = self._write(source, existing)
         except LoaderError as e:
@@ -198,7 +201,7 @@ class DatasetWriter:
         index: dict[str, int] = {}
         kinds: list[str] = []
         types: dict[str, list[int]] = {}
-        self._write_cells(source, ds, int(state.get("progress_neurons") or 0), index, kinds, types)
+        self._write_cells(source, ds, _done(state, "neurons"), index, kinds, types)
         eids = self._element_ids(ds, index)
         n = len(index)
         stats = {
@@ -212,15 +215,11 @@ class DatasetWriter:
             "gap_junction_total": 0,
             "synapses": 0,
         }
-        self._write_connections(
-            source, ds, int(state.get("progress_connections") or 0), index, eids, stats, totals
-        )
+        self._write_connections(source, ds, _done(state, "connections"), index, eids, stats, totals)
         self._write_gap_junctions(
-            source, ds, int(state.get("progress_gap_junctions") or 0), index, eids, stats, totals
+            source, ds, _done(state, "gap_junctions"), index, eids, stats, totals
         )
-        self._write_synapses(
-            source, ds, int(state.get("progress_synapses") or 0), index, eids, totals
-        )
+        self._write_synapses(source, ds, _done(state, "synapses"), index, eids, totals)
         self._finish(ds, eids, kinds, types, stats, totals)
         n_neurons = sum(1 for k in kinds if k == "neuron")
         res.counts = {
@@ -239,44 +238,63 @@ class DatasetWriter:
         ds: str,
         phase: str,
         rows: Iterator[Row],
-        done: int,
+        done: frozenset[int],
         prepare: Callable[[list[Row]], list[tuple[str, dict[str, Any]]]],
-        total: int | None = None,
-    ) -> int:
-        """Validate and write ``rows`` batch by batch; batches ending at or before
-        ``done`` are validated but not written. Returns the number of rows."""
-        self.progress.phase(phase, total)
-        seen = 0
+        *,
+        concurrent: bool = True,
+    ) -> None:
+        """Validate ``rows`` batch by batch, in order, and write the batches not in ``done``.
 
-        def prepared() -> Iterator[tuple[int, int, list[tuple[str, dict[str, Any]]]]]:
-            start = 0
-            for batch in _batches(rows, self.batch_size):
-                end = start + len(batch)
+        Validation runs in a producer thread; writes run on up to ``self.writers``
+        connections at once (relationship creation scales with concurrent
+        transactions; Neo4j's deadlock detection plus ``execute_write``'s retry
+        handle lock conflicts). Each batch commits together with its index in
+        ``Dataset.done_<phase>``. A LoaderError stops the producer; batches already
+        in flight are allowed to finish before it propagates.
+        """
+        self.progress.phase(phase, None)
+        workers = self.writers if concurrent else 1
+
+        def prepared() -> Iterator[tuple[int, int, list[tuple[str, dict[str, Any]]] | None]]:
+            for i, batch in enumerate(_batches(rows, self.batch_size)):
                 stmts = prepare(batch)  # validates; raises LoaderError before any write
-                yield start, end, stmts
-                start = end
+                yield i, len(batch), (None if i in done else stmts)
 
-        for start, end, stmts in _prefetch(prepared()):
-            seen = end
-            if end <= done:
-                self.progress.advance(end - start)
-                continue
-            if start < done:  # batch size changed between runs: cannot split safely
-                raise BadInput(
-                    f"cannot resume {phase}: the previous run used another batch size; "
-                    "load with --replace"
-                )
-            self._write_batch(ds, stmts, phase, end)
-            self.progress.advance(end - start)
-        return seen
+        def write(i: int, stmts: list[tuple[str, dict[str, Any]]]) -> None:
+            self._write_batch(ds, stmts, phase, i)
+
+        if workers == 1:
+            for i, n, stmts in _prefetch(prepared()):
+                if stmts is not None:
+                    write(i, stmts)
+                self.progress.advance(n)
+            return
+        pending: set[Future[None]] = set()
+        with ThreadPoolExecutor(workers, thread_name_prefix="cdb-writer") as pool:
+            try:
+                for i, n, stmts in _prefetch(prepared(), depth=workers):
+                    if stmts is None:
+                        self.progress.advance(n)
+                        continue
+                    while len(pending) >= workers:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for f in finished:
+                            f.result()
+                    fut = pool.submit(write, i, stmts)
+                    fut.add_done_callback(lambda _f, n=n: self.progress.advance(n))
+                    pending.add(fut)
+            finally:
+                finished, _ = wait(pending)
+            for f in finished:
+                f.result()
 
     def _write_batch(
-        self, ds: str, stmts: list[tuple[str, dict[str, Any]]], phase: str, end: int
+        self, ds: str, stmts: list[tuple[str, dict[str, Any]]], phase: str, index: int
     ) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
             for q, params in stmts:
                 tx.run(q, params).consume()
-            tx.run(ingest.SET_PROGRESS, dataset=ds, key=f"progress_{phase}", end=end).consume()
+            tx.run(ingest.MARK_BATCH[phase], dataset=ds, index=index).consume()
 
         with self.driver.session(database=self.database) as s:
             s.execute_write(work)
@@ -285,7 +303,7 @@ class DatasetWriter:
         self,
         source: Source,
         ds: str,
-        done: int,
+        done: frozenset[int],
         index: dict[str, int],
         kinds: list[str],
         types: dict[str, list[int]],
@@ -363,7 +381,7 @@ class DatasetWriter:
         self,
         source: Source,
         ds: str,
-        done: int,
+        done: frozenset[int],
         index: dict[str, int],
         eids: list[str],
         stats: dict[str, np.ndarray],
@@ -400,11 +418,14 @@ class DatasetWriter:
                     seen_pairs.add(key)
                     new_pair[k] = True
                 pre_idx[k], post_idx[k], counts[k] = a, b, c
-                p = {"synapse_count": c, "weight": props.get("weight", c)}
+                row = {"a": eids[a], "b": eids[b], "n": c}
+                w = props.get("weight")
+                if w is not None:
+                    row["w"] = w
                 for opt in ("psd_area_total", "neuropil", "nt_type"):
                     if props.get(opt) is not None:
-                        p[opt] = props[opt]
-                rows.append({"a": eids[a], "b": eids[b], "p": p})
+                        row[opt] = props[opt]
+                rows.append(row)
             np.add.at(stats["out_degree"], pre_idx[new_pair], 1)
             np.add.at(stats["in_degree"], post_idx[new_pair], 1)
             np.add.at(stats["pre_synapses"], pre_idx, counts)
@@ -413,13 +434,16 @@ class DatasetWriter:
             totals["chemical_synapse_total"] += int(counts.sum())
             return [(query, {"rows": rows, "dataset": ds})]
 
-        self._run_batches(ds, "connections", iter(source.connections()), done, prepare)
+        # MERGE of the same pair from two transactions at once could create it twice.
+        self._run_batches(
+            ds, "connections", iter(source.connections()), done, prepare, concurrent=not aggregate
+        )
 
     def _write_gap_junctions(
         self,
         source: Source,
         ds: str,
-        done: int,
+        done: frozenset[int],
         index: dict[str, int],
         eids: list[str],
         stats: dict[str, np.ndarray],
@@ -459,7 +483,7 @@ class DatasetWriter:
         self,
         source: Source,
         ds: str,
-        done: int,
+        done: frozenset[int],
         index: dict[str, int],
         eids: list[str],
         totals: dict[str, int],
@@ -483,17 +507,9 @@ class DatasetWriter:
                 seen.add(sid)
                 a = lookup(index, where, props, "pre")
                 b = lookup(index, where, props, "post")
-                p = {k: v for k, v in props.items() if v is not None and k not in ("x", "y", "z")}
-                rows.append(
-                    {
-                        "a": eids[a],
-                        "b": eids[b],
-                        "p": p,
-                        "x": props.get("x"),
-                        "y": props.get("y"),
-                        "z": props.get("z"),
-                    }
-                )
+                row = {k: v for k, v in props.items() if v is not None and k not in ("pre", "post")}
+                row["a"], row["b"] = eids[a], eids[b]
+                rows.append(row)
             totals["synapses"] += len(rows)
             return [(ingest.CREATE_SYNAPSES, {"rows": rows, "dataset": ds})]
 
@@ -551,6 +567,10 @@ class DatasetWriter:
             ingest.FAIL_DATASET, dataset=ds, error=message, database_=self.database
         )
         self.driver.execute_query(ingest.RESET_PROGRESS, dataset=ds, database_=self.database)
+
+
+def _done(state: dict[str, Any], phase: str) -> frozenset[int]:
+    return frozenset(int(i) for i in state.get(f"done_{phase}") or ())
 
 
 def _column(where: Where, default: str) -> str:

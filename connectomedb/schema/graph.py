@@ -47,15 +47,11 @@ NODE_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "neuron_class": (NEURON, ("dataset", "class")),
     "neuron_side": (NEURON, ("dataset", "side")),
     "neuron_neurotransmitter": (NEURON, ("dataset", "neurotransmitter")),
-    "synapse_pre": (SYNAPSE, ("dataset", "pre")),
-    "synapse_post": (SYNAPSE, ("dataset", "post")),
     "job_status": ("Job", ("status",)),
 }
 
 #: name -> (relationship type, properties) for relationship range indexes.
-REL_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
-    "connects_to_count": (CONNECTS_TO, ("synapse_count",)),
-}
+REL_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
 POINT_INDEXES: Final[dict[str, tuple[str, str]]] = {
     "synapse_location": (SYNAPSE, "location"),

@@ -27,17 +27,15 @@ GET_DATASET: Final = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
 CREATE_DATASET: Final = f"""
 CREATE (d:{DATASET} {{id: $id}})
 SET d += $props, d.status = 'loading', d.created_at = datetime(),
-    d.progress_neurons = 0, d.progress_connections = 0,
-    d.progress_gap_junctions = 0, d.progress_synapses = 0
+    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
 """
 
-#: Every batch moves the dataset's progress counter in the same transaction as its rows,
-#: so a resumed load knows exactly which rows are already in the graph.
-_PROGRESS: Final = f"""
-WITH count(*) AS _
-MATCH (d:{DATASET} {{id: $dataset}})
-SET d.progress_{{phase}} = $end
-"""
+#: Each batch records its index in the same transaction as its rows, so a resumed
+#: load knows exactly which batches are already in the graph.
+MARK_BATCH: Final = {
+    phase: f"MATCH (d:{DATASET} {{id: $dataset}}) SET d.done_{phase} = d.done_{phase} + $index"
+    for phase in ("neurons", "connections", "gap_junctions", "synapses")
+}
 
 
 def create_cells(kind_label: str) -> str:
@@ -51,15 +49,6 @@ SET n = row, n.dataset = $dataset
 """
 
 
-def with_progress(statement: str, phase: str) -> str:
-    """Append the progress update of ``phase`` to a batch statement."""
-    if phase not in ("neurons", "connections", "gap_junctions", "synapses"):
-        raise ValueError(f"unknown phase {phase!r}")
-    return statement.rstrip() + "\n" + _PROGRESS.replace("{phase}", phase).strip()
-
-
-SET_PROGRESS: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) SET d[$key] = $end"
-
 CELL_ELEMENT_IDS: Final = f"""
 MATCH (n:{CELL} {{dataset: $dataset}})
 RETURN n.id AS id, elementId(n) AS eid
@@ -69,8 +58,9 @@ CREATE_CONNECTIONS: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
-CREATE (a)-[r:{CONNECTS_TO}]->(b)
-SET r = row.p
+CREATE (a)-[:{CONNECTS_TO} {{synapse_count: row.n, weight: coalesce(row.w, row.n),
+    psd_area_total: row.psd_area_total, neuropils: CASE WHEN row.neuropil IS NULL THEN null
+    ELSE [row.neuropil] END, nt_type: row.nt_type}}]->(b)
 """
 
 #: For sources with several rows per ordered pair (one per neuropil): sum into one relationship.
@@ -79,15 +69,15 @@ UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
 MERGE (a)-[r:{CONNECTS_TO}]->(b)
-ON CREATE SET r.synapse_count = row.p.synapse_count, r.rows = 1
-ON MATCH SET r.synapse_count = r.synapse_count + row.p.synapse_count, r.rows = r.rows + 1
-SET r.psd_area_total = CASE WHEN row.p.psd_area_total IS NULL THEN r.psd_area_total
-                            ELSE coalesce(r.psd_area_total, 0.0) + row.p.psd_area_total END,
+ON CREATE SET r.synapse_count = row.n, r.rows = 1
+ON MATCH SET r.synapse_count = r.synapse_count + row.n, r.rows = r.rows + 1
+SET r.psd_area_total = CASE WHEN row.psd_area_total IS NULL THEN r.psd_area_total
+                            ELSE coalesce(r.psd_area_total, 0.0) + row.psd_area_total END,
     r.weight = r.synapse_count,
-    r.neuropils = CASE WHEN row.p.neuropil IS NULL THEN r.neuropils
-                       WHEN row.p.neuropil IN coalesce(r.neuropils, []) THEN r.neuropils
-                       ELSE coalesce(r.neuropils, []) + row.p.neuropil END,
-    r.nt_type = coalesce(row.p.nt_type, r.nt_type)
+    r.neuropils = CASE WHEN row.neuropil IS NULL THEN r.neuropils
+                       WHEN row.neuropil IN coalesce(r.neuropils, []) THEN r.neuropils
+                       ELSE coalesce(r.neuropils, []) + row.neuropil END,
+    r.nt_type = coalesce(row.nt_type, r.nt_type)
 """
 
 CREATE_GAP_JUNCTIONS: Final = f"""
@@ -102,10 +92,11 @@ CREATE_SYNAPSES: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
-CREATE (a)-[:{PRESYNAPTIC}]->(s:{SYNAPSE})-[:{POSTSYNAPTIC}]->(b)
-SET s = row.p, s.dataset = $dataset,
-    s.location = CASE WHEN row.x IS NULL THEN null
-                      ELSE point({{x: row.x, y: row.y, z: row.z}}) END
+CREATE (a)-[:{PRESYNAPTIC}]->(:{SYNAPSE} {{dataset: $dataset, id: row.id,
+    kind: coalesce(row.kind, 'chemical'), confidence: row.confidence, psd_area: row.psd_area,
+    neurotransmitter: row.neurotransmitter, region: row.region,
+    location: CASE WHEN row.x IS NULL THEN null ELSE point({{x: row.x, y: row.y, z: row.z}}) END
+  }})-[:{POSTSYNAPTIC}]->(b)
 """
 
 SET_CELL_STATS: Final = """
@@ -162,6 +153,5 @@ DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELET
 
 RESET_PROGRESS: Final = f"""
 MATCH (d:{DATASET} {{id: $dataset}})
-SET d.progress_neurons = 0, d.progress_connections = 0,
-    d.progress_gap_junctions = 0, d.progress_synapses = 0
+SET d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
 """

@@ -72,18 +72,18 @@ def test_different_input_same_id_is_refused(driver: neo4j.Driver, dataset_id: st
 
 
 def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, settings: Settings) -> None:
-    params = SyntheticParams(n_neurons=2000, n_connections=120_000, seed=5)
+    params = SyntheticParams(n_neurons=5000, n_connections=300_000, seed=5)
     cmd = [sys.executable, "-m", "connectomedb.cli", "load", "synthetic", "--id", dataset_id,
-           "--neurons", "2000", "--connections", "120000", "--seed", "5", "--batch-size", "2000"]
+           "--neurons", "5000", "--connections", "300000", "--seed", "5", "--batch-size", "1000"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.time() + 120
     killed_at = 0
     while time.time() < deadline and proc.poll() is None:
         d = dataset_node(driver, dataset_id)
-        if d and (d.get("progress_connections") or 0) >= 10_000:
+        if d and len(d.get("done_connections") or ()) >= 5:
             os.killpg(proc.pid, signal.SIGKILL)
-            killed_at = d["progress_connections"]
+            killed_at = len(d["done_connections"])
             break
         time.sleep(0.05)
     proc.wait(timeout=30)
@@ -91,15 +91,15 @@ def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, setting
     d = dataset_node(driver, dataset_id)
     assert d is not None and d["status"] == "loading"
     partial = graph_counts(driver, dataset_id)["connections"]
-    assert 0 < partial < 110_000
+    assert 0 < partial < 290_000
     src = SyntheticSource(params, dataset_id)
-    res = DatasetWriter(driver, batch_size=2000).load(src)
+    res = DatasetWriter(driver, batch_size=7777).load(src)  # the stored size wins
     assert res.status == "resumed"
     g = src.graph
     G = nx.DiGraph()
     G.add_weighted_edges_from(zip(g.pre.tolist(), g.post.tolist(), g.count.tolist(), strict=True))
     counts = graph_counts(driver, dataset_id)
-    assert counts["neurons"] == 2000
+    assert counts["neurons"] == 5000
     assert counts["connections"] == G.number_of_edges()
     assert counts["chemical_synapse_total"] == int(G.size(weight="weight"))
     recs, _, _ = driver.execute_query(

@@ -9,10 +9,6 @@ def test_ddl_exact_statements() -> None:
         in ddl
     )
     assert "CREATE INDEX neuron_type IF NOT EXISTS FOR (n:Neuron) ON (n.dataset, n.type)" in ddl
-    assert (
-        "CREATE INDEX connects_to_count IF NOT EXISTS FOR ()-[r:CONNECTS_TO]-() ON r.synapse_count"
-        in ddl
-    )
     assert "CREATE POINT INDEX synapse_location IF NOT EXISTS FOR (n:Synapse) ON (n.location)" in ddl
     assert all(" IF NOT EXISTS " in s for s in ddl)
     assert len(ddl) == len(expected_names())
