@@ -64,9 +64,11 @@ def write_csvs(src: SyntheticSource, out: Path, with_synapses: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "neurons.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "name", "type", "neurotransmitter"])
+        cols = ["id", "name", "kind", "type", "class", "neurotransmitter", "sign", "side", "x", "y",
+                "z"]
+        w.writerow(cols)
         for _, p in src.neurons():
-            w.writerow([p["id"], p["name"], p["type"], p["neurotransmitter"]])
+            w.writerow([p[c] for c in cols])
     with open(out / "connections.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["pre", "post", "n"])
@@ -84,8 +86,10 @@ LOAD_CSV = {
     "neurons": """
 LOAD CSV WITH HEADERS FROM $url AS row
 CALL (row) {
-  CREATE (n:Cell:Neuron {dataset: $ds, id: row.id, name: row.name, type: row.type,
-                         neurotransmitter: row.neurotransmitter, kind: 'neuron'})
+  CREATE (n:Cell:Neuron {dataset: $ds, id: row.id, name: row.name, kind: row.kind,
+                         type: row.type, class: row.class, neurotransmitter: row.neurotransmitter,
+                         sign: toInteger(row.sign), side: row.side, x: toFloat(row.x),
+                         y: toFloat(row.y), z: toFloat(row.z)})
 } IN TRANSACTIONS OF $batch ROWS""",
     "connections": """
 LOAD CSV WITH HEADERS FROM $url AS row
@@ -156,6 +160,7 @@ def main() -> None:
     ap.add_argument("--synapses-up-to", type=int, default=2_000_000,
                     help="create synapse nodes for sizes with at most this many synapses")
     ap.add_argument("--batch-size", type=int, default=10_000)
+    ap.add_argument("--writers", type=int, default=3, help="concurrent write transactions")
     ap.add_argument("--merge-sample", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
@@ -164,6 +169,12 @@ def main() -> None:
     check_connectivity(driver)
     init_schema(driver, settings.neo4j_database)
     imp = import_dir(driver)
+    # Warm the server's JIT and caches so the first size is not penalised.
+    warm = SyntheticSource(SyntheticParams(n_neurons=2000, n_connections=40_000, synapses=True),
+                           "bench_warmup")
+    delete_dataset(driver, "bench_warmup")
+    DatasetWriter(driver, settings.neo4j_database, args.batch_size, None, args.writers).load(warm)
+    delete_dataset(driver, "bench_warmup")
     print(f"machine: {platform.machine()} {platform.processor() or ''} cpus="
           f"{len(__import__('os').sched_getaffinity(0))}")
     for spec in args.sizes.split(","):
@@ -183,7 +194,7 @@ def main() -> None:
         _ = src.graph  # generate before timing
         timer = PhaseTimer()
         t0 = time.perf_counter()
-        DatasetWriter(driver, settings.neo4j_database, args.batch_size, timer).load(src)
+        DatasetWriter(driver, settings.neo4j_database, args.batch_size, timer, args.writers).load(src)
         t_end = time.perf_counter()
         dur = timer.durations(t_end)
         ours = {ph: timer.rows[ph] / dur[ph] for ph in phases}

@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     )
     bolt_port: int = Field(default=7687, ge=1, le=65535)
     http_port: int = Field(default=7474, ge=1, le=65535)
-    heap_size: str = "1g"
-    pagecache_size: str = "512m"
+    heap_size: str = "2g"
+    pagecache_size: str = "2g"
     start_timeout_s: float = Field(default=180.0, gt=0)
     java_home: Path | None = None
 

@@ -23,37 +23,12 @@ import numpy as np
 
 from connectomedb.errors import BadInput, LoaderError
 from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where
-from connectomedb.schema.graph import NEURON, NON_NEURONAL
+from connectomedb.schema.graph import CELL_PROPERTIES, NEURON, NON_NEURONAL
 from connectomedb.store import ingest
 
 PHASES = ("neurons", "connections", "gap_junctions", "synapses")
 
-_CELL_PROPS = frozenset(
-    {
-        "id",
-        "name",
-        "kind",
-        "type",
-        "class",
-        "superclass",
-        "side",
-        "region",
-        "neurotransmitter",
-        "sign",
-        "x",
-        "y",
-        "z",
-        "flow",
-        "status",
-        "hemilineage",
-        "nerve",
-        "group",
-        "lineage",
-        "soma_x",
-        "soma_y",
-        "soma_z",
-    }
-)
+_CELL_PROPS = frozenset(CELL_PROPERTIES)
 
 
 class Progress(Protocol):

@@ -22,6 +22,32 @@ PRESYNAPTIC: Final = "PRESYNAPTIC"
 POSTSYNAPTIC: Final = "POSTSYNAPTIC"
 HAS_TYPE: Final = "HAS_TYPE"
 
+#: Every property a cell may carry (the whitelist for loaders and filters).
+CELL_PROPERTIES: Final = (
+    "id",
+    "name",
+    "kind",
+    "type",
+    "class",
+    "superclass",
+    "side",
+    "region",
+    "neurotransmitter",
+    "sign",
+    "x",
+    "y",
+    "z",
+    "soma_x",
+    "soma_y",
+    "soma_z",
+    "flow",
+    "status",
+    "hemilineage",
+    "nerve",
+    "group",
+    "lineage",
+)
+
 #: name -> (label, properties) for every uniqueness constraint.
 CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "dataset_id": (DATASET, ("id",)),

@@ -10,6 +10,7 @@ from typing import Final
 
 from connectomedb.schema.graph import (
     CELL,
+    CELL_PROPERTIES,
     CELL_TYPE,
     CONNECTS_TO,
     DATASET,
@@ -42,10 +43,10 @@ def create_cells(kind_label: str) -> str:
     """CREATE a batch of cells with their extra label (``Neuron`` or ``NonNeuronal``)."""
     if kind_label not in (NEURON, NON_NEURONAL):
         raise ValueError(f"unknown cell label {kind_label!r}")
+    props = ", ".join(f"`{p}`: row.`{p}`" for p in CELL_PROPERTIES)
     return f"""
 UNWIND $rows AS row
-CREATE (n:{CELL}:{kind_label})
-SET n = row, n.dataset = $dataset
+CREATE (n:{CELL}:{kind_label} {{dataset: $dataset, {props}}})
 """
 
 
