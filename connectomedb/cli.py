@@ -184,7 +184,16 @@ def _source(name: str, path: Path | None, dataset_id: str | None, opts: dict[str
         )
     src = SOURCES[name](_settings().data_cache)
     if dataset_id:
-        src.meta = src.meta.model_copy(update={"id": dataset_id})
+        from pydantic import ValidationError
+
+        from connectomedb.schema.models import DatasetMeta
+
+        try:
+            src.meta = DatasetMeta.model_validate({**src.meta.model_dump(), "id": dataset_id})
+        except ValidationError as e:
+            raise BadInput(
+                f"invalid dataset id {dataset_id!r}: letters, digits, '_', '.', '-'"
+            ) from e
     return src
 
 
@@ -201,7 +210,8 @@ def load(
     path: Annotated[Path | None, typer.Option(help="CSV bundle directory")] = None,
     dataset_id: Annotated[str | None, typer.Option("--id", help="dataset id")] = None,
     replace: Annotated[bool, typer.Option(help="delete an existing dataset first")] = False,
-    batch_size: Annotated[int | None, typer.Option(help="rows per transaction")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="rows per transaction")] = None,
+    writers: Annotated[int, typer.Option(min=1, max=16, help="concurrent transactions")] = 3,
     neurons: Annotated[int, typer.Option(help="synthetic: neurons")] = 1000,
     connections: Annotated[int, typer.Option(help="synthetic: connections")] = 20_000,
     types: Annotated[int, typer.Option(help="synthetic: cell types")] = 20,
@@ -237,9 +247,13 @@ def load(
             transient=False,
         ) as bar:
             writer = DatasetWriter(
-                d, s.neo4j_database, batch_size or s.batch_size, _RichProgress(bar)
+                d, s.neo4j_database, batch_size or s.batch_size, _RichProgress(bar), writers
             )
-            res = writer.load(src, replace=replace)
+            try:
+                res = writer.load(src, replace=replace)
+            except KeyboardInterrupt:
+                err.print(f"interrupted: run the same command again to resume {src.meta.id}")
+                raise typer.Exit(130) from None
         dt = time.perf_counter() - t0
     verb = {
         "loaded": "loaded",

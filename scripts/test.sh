@@ -11,6 +11,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN/ruff" check connectomedb tests bench
+"$BIN/mypy" connectomedb
 
 if ! "$BIN/connectomedb" neo4j status >/dev/null 2>&1; then
   if [ -n "${CONNECTOMEDB_NEO4J_URI:-}" ]; then

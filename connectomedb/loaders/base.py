@@ -75,9 +75,12 @@ def file_digest(*paths: Path, extra: str = "") -> str:
     """sha256 over file contents and an extra parameter string."""
     h = hashlib.sha256()
     for p in paths:
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        try:
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as e:
+            raise LoaderError(f"cannot read file: {e.strerror or e}", file=str(p)) from e
     h.update(extra.encode())
     return h.hexdigest()[:16]
 

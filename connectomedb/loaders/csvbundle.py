@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-from collections.abc import Iterator
+import zlib
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,14 @@ FLYWIRE_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
 }
 
 
-def _lines(path: Path, name: str) -> Iterator[str]:
+def _lines(path: Path, name: str) -> Generator[str, None, None]:
     """Decode line by line so that a bad byte is reported at its own line."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         f = opener(path, "rb")
     except OSError as e:
         raise LoaderError(f"cannot read file: {e.strerror or e}", file=name) from e
+    lineno = 0
     with f:
         try:
             for lineno, raw in enumerate(f, 1):
@@ -83,8 +85,8 @@ def _lines(path: Path, name: str) -> Iterator[str]:
                         row=lineno,
                     ) from e
                 yield text
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise LoaderError(f"cannot read file: {e}", file=name) from e
+        except (OSError, EOFError, zlib.error) as e:
+            raise LoaderError(f"cannot read file: {e}", file=name, row=lineno + 1) from e
 
 
 def read_csv(
@@ -186,9 +188,12 @@ class NeuprintBundle(Source):
         p = self.files[file]
         if p is None:
             return False
-        for _where, row in read_csv(p, ()):
-            return col in row
-        return False
+        rows = _lines(p, p.name)
+        try:
+            header = next(csv.reader(rows), [])
+        finally:
+            rows.close()
+        return col in [h.strip() for h in header]
 
     def fingerprint(self) -> str:
         return file_digest(*(p for p in self.files.values() if p is not None))

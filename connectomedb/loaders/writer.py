@@ -12,16 +12,18 @@ is marked ``failed`` with the message.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import neo4j
 import numpy as np
 
-from connectomedb.errors import BadInput, LoaderError
+from connectomedb.errors import BadInput, ConnectomeDBError, LoaderError
 from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where
 from connectomedb.schema.graph import CELL_PROPERTIES, NEURON, NON_NEURONAL
 from connectomedb.store import ingest
@@ -64,27 +66,36 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 
 
 def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Run ``it`` in a thread so parsing overlaps with the database round trip."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    done = object()
+    """Run ``it`` in a thread so parsing overlaps with the database round trip.
+
+    The thread ends whenever the consumer stops (normally, by an exception or by
+    closing this generator): every put gives up once ``stop`` is set."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+
+    def put(msg: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(msg, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def work() -> None:
         try:
             for item in it:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(("item", item)):
                     return
-            q.put(("done", done))
+            put(("done", None))
         except BaseException as e:  # handed to the consumer, re-raised there
-            q.put(("error", e))
+            put(("error", e))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
 
-    t = threading.Thread(target=work, daemon=True)
+    t = threading.Thread(target=work, daemon=True, name="cdb-prefetch")
     t.start()
     try:
         while True:
@@ -96,6 +107,12 @@ def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                break
+        t.join(timeout=30)
 
 
 class DatasetWriter:
@@ -217,6 +234,7 @@ class DatasetWriter:
         prepare: Callable[[list[Row]], list[tuple[str, dict[str, Any]]]],
         *,
         concurrent: bool = True,
+        locate: Callable[[int, neo4j.exceptions.ConstraintError], Exception] | None = None,
     ) -> None:
         """Validate ``rows`` batch by batch, in order, and write the batches not in ``done``.
 
@@ -236,7 +254,12 @@ class DatasetWriter:
                 yield i, len(batch), (None if i in done else stmts)
 
         def write(i: int, stmts: list[tuple[str, dict[str, Any]]]) -> None:
-            self._write_batch(ds, stmts, phase, i)
+            try:
+                self._write_batch(ds, stmts, phase, i)
+            except neo4j.exceptions.ConstraintError as e:
+                if locate is None:
+                    raise
+                raise locate(i, e) from e
 
         if workers == 1:
             for i, n, stmts in _prefetch(prepared()):
@@ -256,7 +279,7 @@ class DatasetWriter:
                         for f in finished:
                             f.result()
                     fut = pool.submit(write, i, stmts)
-                    fut.add_done_callback(lambda _f, n=n: self.progress.advance(n))
+                    fut.add_done_callback(partial(_advance, self.progress, n))
                     pending.add(fut)
             finally:
                 finished, _ = wait(pending)
@@ -269,7 +292,11 @@ class DatasetWriter:
         def work(tx: neo4j.ManagedTransaction) -> None:
             for q, params in stmts:
                 tx.run(q, params).consume()
-            tx.run(ingest.MARK_BATCH[phase], dataset=ds, index=index).consume()
+            rec = tx.run(ingest.MARK_BATCH[phase], dataset=ds, index=index).single()
+            if rec is None or rec["marked"] != 1:  # raising rolls the batch back
+                raise ConnectomeDBError(
+                    f"dataset {ds!r} stopped loading (deleted or failed) while being written"
+                )
 
         with self.driver.session(database=self.database) as s:
             s.execute_write(work)
@@ -347,6 +374,8 @@ class DatasetWriter:
         cid = props.get(col)
         i = index.get(cid) if isinstance(cid, str) else None
         if i is None:
+            if cid is None or (isinstance(cid, str) and not cid.strip()):
+                raise where.error("missing neuron id", _column(where, self._columns.get(col, col)))
             raise where.error(
                 f"unknown neuron {cid!r}", _column(where, self._columns.get(col, col))
             )
@@ -387,7 +416,8 @@ class DatasetWriter:
                 if key in seen_pairs:
                     if not aggregate:
                         raise where.error(
-                            f"duplicate connection {props['pre']!r} -> {props['post']!r}"
+                            f"duplicate connection {props['pre']!r} -> {props['post']!r}",
+                            _column(where, self._columns.get("post", "post")),
                         )
                 else:
                     seen_pairs.add(key)
@@ -442,7 +472,10 @@ class DatasetWriter:
                 lo, hi = (a, b) if a <= b else (b, a)
                 key = lo * n + hi
                 if key in seen:
-                    raise where.error(f"duplicate gap junction {props['a']!r} -- {props['b']!r}")
+                    raise where.error(
+                        f"duplicate gap junction {props['a']!r} -- {props['b']!r}",
+                        _column(where, self._columns.get("b", "b")),
+                    )
                 seen.add(key)
                 stats["gj_degree"][a] += 1
                 if b != a:
@@ -463,23 +496,29 @@ class DatasetWriter:
         eids: list[str],
         totals: dict[str, int],
     ) -> None:
-        seen: set[str] = set()
+        # Ids are checked for duplicates within a batch here and across batches by the
+        # synapse_key constraint (a set of every id would grow with the file).
+        batch_ids: dict[int, dict[str, Where]] = {}
+        counter = iter(range(1 << 62))
         lookup = self._lookup
+        id_col = self._columns.get("synapse_id", "id")
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
+            i = next(counter)
+            seen: dict[str, Where] = {}
+            batch_ids[i] = seen
+            batch_ids.pop(i - 4 * self.writers - 8, None)  # long since written
             rows = []
             for where, props in batch:
                 sid = props.get("id")
                 if not isinstance(sid, str) or not sid:
-                    raise where.error(
-                        "missing synapse id", _column(where, self._columns.get("synapse_id", "id"))
-                    )
+                    raise where.error("missing synapse id", _column(where, id_col))
                 if sid in seen:
                     raise where.error(
-                        f"duplicate synapse id {sid!r}",
-                        _column(where, self._columns.get("synapse_id", "id")),
+                        f"duplicate synapse id {sid!r} (first at row {seen[sid].row})",
+                        _column(where, id_col),
                     )
-                seen.add(sid)
+                seen[sid] = where
                 a = lookup(index, where, props, "pre")
                 b = lookup(index, where, props, "post")
                 row = {k: v for k, v in props.items() if v is not None and k not in ("pre", "post")}
@@ -488,7 +527,17 @@ class DatasetWriter:
             totals["synapses"] += len(rows)
             return [(ingest.CREATE_SYNAPSES, {"rows": rows, "dataset": ds})]
 
-        self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare)
+        def locate(i: int, e: neo4j.exceptions.ConstraintError) -> Exception:
+            m = re.search(r"`id` = '((?:[^'\\]|\\.)*)'", e.message or "")
+            where = batch_ids.get(i, {}).get(m.group(1)) if m else None
+            if m is None or where is None:
+                return e
+            return where.error(
+                f"duplicate synapse id {m.group(1)!r} (also in an earlier row)",
+                _column(where, id_col),
+            )
+
+        self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare, locate=locate)
 
     def _finish(
         self,
@@ -500,21 +549,31 @@ class DatasetWriter:
         totals: dict[str, int],
     ) -> None:
         self.progress.phase("finishing", len(eids))
-        cols = {k: v.tolist() for k, v in stats.items()}
-        rows = [{"eid": e, **{k: cols[k][i] for k in cols}} for i, e in enumerate(eids)]
         with self.driver.session(database=self.database) as s:
-            for start in range(0, len(rows), self.batch_size):
-                chunk = rows[start : start + self.batch_size]
-                s.execute_write(lambda tx, c=chunk: tx.run(ingest.SET_CELL_STATS, rows=c).consume())
+            for start in range(0, len(eids), self.batch_size):
+                stop = min(start + self.batch_size, len(eids))
+                cols = {k: v[start:stop].tolist() for k, v in stats.items()}
+                chunk = [
+                    {"eid": eids[i], **{k: cols[k][i - start] for k in cols}}
+                    for i in range(start, stop)
+                ]
+                s.execute_write(_consume, ingest.SET_CELL_STATS, {"rows": chunk})
                 self.progress.advance(len(chunk))
-            type_rows = [{"name": t, "eids": [eids[i] for i in idx]} for t, idx in types.items()]
-            for start in range(0, len(type_rows), 1000):
-                chunk = type_rows[start : start + 1000]
-                s.execute_write(
-                    lambda tx, c=chunk: tx.run(
-                        ingest.MERGE_CELL_TYPES, rows=c, dataset=ds
-                    ).consume()
-                )
+            # HAS_TYPE links in transactions of at most batch_size cells
+            pending: list[dict[str, Any]] = []
+            size = 0
+            for t, idx in types.items():
+                for start in range(0, len(idx), self.batch_size):
+                    part = idx[start : start + self.batch_size]
+                    pending.append({"name": t, "eids": [eids[i] for i in part]})
+                    size += len(part)
+                    if size >= self.batch_size:
+                        s.execute_write(
+                            _consume, ingest.MERGE_CELL_TYPES, {"rows": pending, "dataset": ds}
+                        )
+                        pending, size = [], 0
+            if pending:
+                s.execute_write(_consume, ingest.MERGE_CELL_TYPES, {"rows": pending, "dataset": ds})
             n_neurons = sum(1 for k in kinds if k == "neuron")
             counts = {
                 "neuron_count": n_neurons,
@@ -526,9 +585,7 @@ class DatasetWriter:
                 "synapse_count": totals["synapses"],
                 "cell_type_count": len(types),
             }
-            s.execute_write(
-                lambda tx: tx.run(ingest.FINISH_DATASET, dataset=ds, counts=counts).consume()
-            )
+            s.execute_write(_consume, ingest.FINISH_DATASET, {"dataset": ds, "counts": counts})
 
     # -- helpers --------------------------------------------------------------
 
@@ -537,11 +594,20 @@ class DatasetWriter:
         return dict(recs[0]["d"]) if recs else None
 
     def _fail(self, ds: str, message: str) -> None:
-        delete_dataset_content(self.driver, ds, self.database)
+        # Mark first (one transaction, progress cleared), delete after: a kill in between
+        # leaves a 'failed' dataset that no later run would resume.
         self.driver.execute_query(
             ingest.FAIL_DATASET, dataset=ds, error=message, database_=self.database
         )
-        self.driver.execute_query(ingest.RESET_PROGRESS, dataset=ds, database_=self.database)
+        delete_dataset_content(self.driver, ds, self.database)
+
+
+def _consume(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any]) -> None:
+    tx.run(query, params).consume()
+
+
+def _advance(progress: Progress, n: int, _future: Future[None]) -> None:
+    progress.advance(n)
 
 
 def _done(state: dict[str, Any], phase: str) -> frozenset[int]:
@@ -581,6 +647,7 @@ def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bo
     recs, _, _ = driver.execute_query(ingest.GET_DATASET, id=ds, database_=database)
     if not recs:
         return False
+    driver.execute_query(ingest.MARK_DELETING, dataset=ds, database_=database)
     delete_dataset_content(driver, ds, database)
     driver.execute_query(ingest.DELETE_DATASET_NODE, dataset=ds, database_=database)
     return True

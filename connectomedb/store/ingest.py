@@ -34,7 +34,8 @@ SET d += $props, d.status = 'loading', d.created_at = datetime(),
 #: Each batch records its index in the same transaction as its rows, so a resumed
 #: load knows exactly which batches are already in the graph.
 MARK_BATCH: Final = {
-    phase: f"MATCH (d:{DATASET} {{id: $dataset}}) SET d.done_{phase} = d.done_{phase} + $index"
+    phase: f"MATCH (d:{DATASET} {{id: $dataset, status: 'loading'}}) "
+    f"SET d.done_{phase} = d.done_{phase} + $index RETURN count(d) AS marked"
     for phase in ("neurons", "connections", "gap_junctions", "synapses")
 }
 
@@ -125,7 +126,14 @@ SET d += $counts, d.status = 'ready', d.loaded_at = datetime(), d.error = null
 
 FAIL_DATASET: Final = f"""
 MATCH (d:{DATASET} {{id: $dataset}})
-SET d.status = 'failed', d.error = $error, d.failed_at = datetime()
+SET d.status = 'failed', d.error = $error, d.failed_at = datetime(),
+    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
+"""
+
+MARK_DELETING: Final = f"""
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d.status = 'deleting',
+    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
 """
 
 #: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of
@@ -151,8 +159,3 @@ CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
 """
 
 DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"
-
-RESET_PROGRESS: Final = f"""
-MATCH (d:{DATASET} {{id: $dataset}})
-SET d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
-"""
