@@ -344,10 +344,10 @@ class DatasetWriter:
                 row["kind"] = kind
                 (neurons if kind == "neuron" else others).append(row)
             stmts = []
-            if neurons:
-                stmts.append((ingest.create_cells(NEURON), {"rows": neurons, "dataset": ds}))
-            if others:
-                stmts.append((ingest.create_cells(NON_NEURONAL), {"rows": others, "dataset": ds}))
+            for label, group in ((NEURON, neurons), (NON_NEURONAL, others)):
+                if group:
+                    keys = set().union(*group)  # only the properties this batch has
+                    stmts.append((ingest.create_cells(label, keys), {"rows": group, "dataset": ds}))
             if not stmts:
                 stmts.append(("RETURN 1", {"dataset": ds}))
             return stmts

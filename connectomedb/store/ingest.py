@@ -6,6 +6,7 @@ dataset it writes), which is a direct seek instead of an index lookup per row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from connectomedb.schema.graph import (
@@ -40,11 +41,15 @@ MARK_BATCH: Final = {
 }
 
 
-def create_cells(kind_label: str) -> str:
-    """CREATE a batch of cells with their extra label (``Neuron`` or ``NonNeuronal``)."""
+def create_cells(kind_label: str, keys: Iterable[str] = CELL_PROPERTIES) -> str:
+    """CREATE a batch of cells with their extra label (``Neuron`` or ``NonNeuronal``),
+    setting the properties ``keys`` (whitelisted: they become Cypher text)."""
     if kind_label not in (NEURON, NON_NEURONAL):
         raise ValueError(f"unknown cell label {kind_label!r}")
-    props = ", ".join(f"`{p}`: row.`{p}`" for p in CELL_PROPERTIES)
+    unknown = set(keys) - set(CELL_PROPERTIES)
+    if unknown:
+        raise ValueError(f"unknown cell properties {sorted(unknown)}")
+    props = ", ".join(f"`{p}`: row.`{p}`" for p in CELL_PROPERTIES if p in set(keys))
     return f"""
 UNWIND $rows AS row
 CREATE (n:{CELL}:{kind_label} {{dataset: $dataset, {props}}})

@@ -149,3 +149,45 @@ def test_unreadable_file_leaves_nothing(driver: neo4j.Driver, dataset_id: str, t
         DatasetWriter(driver, batch_size=1).load(NeuprintBundle(b, dataset_id))
     assert cell_count(driver, dataset_id) == 0
     assert dataset_node(driver, dataset_id)["status"] == "failed"
+
+
+def test_duplicate_synapse_id_across_batches(driver: neo4j.Driver, dataset_id: str,
+                                             tmp_path: Path) -> None:
+    from tests.factories import write_csv
+
+    b = neuprint_bundle(tmp_path / "b")
+    write_csv(b / "synapses.csv", ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
+              [["s1", 101, 201, 0, 0, 0], ["s2", 101, 201, 1, 1, 1], ["s3", 102, 201, 2, 2, 2],
+               ["s1", 201, 301, 3, 3, 3]])
+    with pytest.raises(LoaderError) as e:
+        DatasetWriter(driver, batch_size=2).load(NeuprintBundle(b, dataset_id))
+    assert str(e.value) == ("synapses.csv, row 5, column 'synapse_id': duplicate synapse id 's1' "
+                            "(also in an earlier row)")
+    assert cell_count(driver, dataset_id) == 0
+    assert graph_counts(driver, dataset_id)["synapses"] == 0
+    assert dataset_node(driver, dataset_id)["status"] == "failed"
+
+
+def test_duplicate_synapse_id_within_batch(driver: neo4j.Driver, dataset_id: str,
+                                           tmp_path: Path) -> None:
+    from tests.factories import write_csv
+
+    b = neuprint_bundle(tmp_path / "b")
+    write_csv(b / "synapses.csv", ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
+              [["s1", 101, 201, 0, 0, 0], ["s1", 101, 201, 1, 1, 1]])
+    with pytest.raises(LoaderError, match=r"^synapses.csv, row 3, column 'synapse_id': "
+                                          r"duplicate synapse id 's1' \(first at row 2\)$"):
+        DatasetWriter(driver, batch_size=100).load(NeuprintBundle(b, dataset_id))
+    assert cell_count(driver, dataset_id) == 0
+
+
+def test_failed_dataset_is_not_resumed(driver: neo4j.Driver, dataset_id: str,
+                                       tmp_path: Path) -> None:
+    b = neuprint_bundle(tmp_path / "b", connections=[[101, 201, 3], [102, 999, 2]])
+    with pytest.raises(LoaderError):
+        DatasetWriter(driver, batch_size=1).load(NeuprintBundle(b, dataset_id))
+    fixed = neuprint_bundle(tmp_path / "c")
+    with pytest.raises(BadInput, match="status failed"):
+        DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id))
+    assert DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id), replace=True).counts[
+        "connections"] == 5

@@ -92,3 +92,23 @@ def test_flywire_joins_classification(tmp_path: Path) -> None:
                           "side": "left"}
     assert src.aggregate_connections
     assert [p["synapse_count"] for _, p in src.connections()] == [5, 2]
+
+
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    b = neuprint_bundle(tmp_path / "b")
+    rows = "".join(f"{101 + i % 2},201,{i}\n" for i in range(20000))
+    data = gzip.compress(("bodyId_pre,bodyId_post,weight\n" + rows).encode())
+    (b / "connections.csv").unlink()
+    mid = len(data) // 2
+    (b / "connections.csv.gz").write_bytes(data[:mid] + b"\x00" * 64 + data[mid + 64:])
+    with pytest.raises(LoaderError) as e:  # never a bare zlib.error
+        list(NeuprintBundle(b, "x").connections())
+    assert e.value.file == "connections.csv.gz"
+    (b / "connections.csv.gz").write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.raises(LoaderError) as e:
+        list(NeuprintBundle(b, "x").connections())
+    assert e.value.file == "connections.csv.gz"
+    assert e.value.message.startswith("cannot read file: Compressed file ended")
+    assert e.value.row is not None and e.value.row > 1000
