@@ -123,7 +123,7 @@ BAD_CASES = [
     ("duplicate id", {"neurons": [[101, "a", "KC", ""], [102, "b", "KC", ""], [101, "c", "KC", ""]]},
      "neurons.csv, row 4, column 'bodyId': duplicate id '101' (first at row 2)"),
     ("duplicate connection", {"connections": [[101, 201, 3], [101, 201, 4]]},
-     "connections.csv, row 3: duplicate connection '101' -> '201'"),
+     "connections.csv, row 3, column 'bodyId_post': duplicate connection '101' -> '201'"),
 ]
 
 
