@@ -281,16 +281,20 @@ def datasets() -> None:
 
     with _driver() as (s, d), _errors():
         rows = DatasetRepository(d, s.neo4j_database).list()
-    t = Table("id", "name", "species", "status", "neurons", "connections", "synapses")
+    t = Table()
+    t.add_column("id", no_wrap=True)
+    t.add_column("status", no_wrap=True)
+    for col in ("neurons", "connections", "synapses"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("name", overflow="fold")
     for ds in rows:
         t.add_row(
             ds.id,
-            ds.name,
-            ds.species,
             ds.status,
             f"{ds.neuron_count:,}",
             f"{ds.connection_count:,}",
             f"{ds.chemical_synapse_total:,}",
+            ds.name,
         )
     console.print(t)
 
