@@ -356,15 +356,16 @@ class DatasetWriter:
 
     def _element_ids(self, ds: str, index: dict[str, int]) -> list[str]:
         eids = [""] * len(index)
-        with self.driver.session(database=self.database) as s:
-            for rec in s.run(ingest.CELL_ELEMENT_IDS, dataset=ds):
-                i = index.get(rec["id"])
-                if i is None:
-                    raise BadInput(
-                        f"dataset {ds!r} holds cell {rec['id']!r} that the input lacks; "
-                        "load with --replace"
-                    )
-                eids[i] = rec["eid"]
+        recs, _, _ = self.driver.execute_query(
+            ingest.CELL_ELEMENT_IDS, dataset=ds, database_=self.database
+        )
+        for cid, eid in zip(recs[0]["ids"], recs[0]["eids"], strict=True):
+            i = index.get(cid)
+            if i is None:
+                raise BadInput(
+                    f"dataset {ds!r} holds cell {cid!r} that the input lacks; load with --replace"
+                )
+            eids[i] = eid
         missing = [cid for cid, i in index.items() if not eids[i]]
         if missing:
             raise BadInput(f"dataset {ds!r} is missing cells {missing[:5]}; load with --replace")

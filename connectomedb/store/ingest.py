@@ -56,9 +56,12 @@ CREATE (n:{CELL}:{kind_label} {{dataset: $dataset, {props}}})
 """
 
 
+#: ``id IS NOT NULL`` lets the planner seek the (dataset, id) constraint index instead of
+#: scanning every cell of every dataset; one record of two lists decodes far faster
+#: than one record per cell.
 CELL_ELEMENT_IDS: Final = f"""
-MATCH (n:{CELL} {{dataset: $dataset}})
-RETURN n.id AS id, elementId(n) AS eid
+MATCH (n:{CELL}) WHERE n.dataset = $dataset AND n.id IS NOT NULL
+RETURN collect(n.id) AS ids, collect(elementId(n)) AS eids
 """
 
 CREATE_CONNECTIONS: Final = f"""
@@ -144,22 +147,22 @@ SET d.status = 'deleting',
 #: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of
 #: any size is removed in bounded transactions.
 DELETE_SYNAPSES: Final = f"""
-MATCH (s:{SYNAPSE} {{dataset: $dataset}})
+MATCH (s:{SYNAPSE}) WHERE s.dataset = $dataset AND s.id IS NOT NULL
 CALL (s) {{ DETACH DELETE s }} IN TRANSACTIONS OF 10000 ROWS
 """
 
 DELETE_RELATIONSHIPS: Final = f"""
-MATCH (:{CELL} {{dataset: $dataset}})-[r]->()
+MATCH (n:{CELL})-[r]->() WHERE n.dataset = $dataset AND n.id IS NOT NULL
 CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
 """
 
 DELETE_CELLS: Final = f"""
-MATCH (n:{CELL} {{dataset: $dataset}})
+MATCH (n:{CELL}) WHERE n.dataset = $dataset AND n.id IS NOT NULL
 CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS
 """
 
 DELETE_CELL_TYPES: Final = f"""
-MATCH (t:{CELL_TYPE} {{dataset: $dataset}})
+MATCH (t:{CELL_TYPE}) WHERE t.dataset = $dataset AND t.name IS NOT NULL
 CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
 """
 
