@@ -39,11 +39,14 @@ def _processes_under(home: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def second(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings for a second server; its jars are links to the main home's (no rebuild)."""
-    main_home = localneo4j.layout(settings).home.resolve()
+    """Settings for a second server; its jars are links to the main home's when that one
+    is built (no rebuild), else they are laid out by Maven."""
+    main = settings.model_copy(update={"neo4j_uri": None})
     home = tmp_path_factory.mktemp("neo4j-second")
-    for d in ("lib", "plugins"):
-        (home / d).symlink_to(main_home / d)
+    if localneo4j.is_built(main):
+        main_home = localneo4j.layout(main).home.resolve()
+        for d in ("lib", "plugins"):
+            (home / d).symlink_to(main_home / d)
     s = settings.model_copy(update={"home": home, "bolt_port": _free_port(),
                                     "http_port": _free_port(), "neo4j_uri": None,
                                     "heap_size": "512m", "pagecache_size": "128m"})
