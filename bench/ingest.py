@@ -211,7 +211,10 @@ def main() -> None:
             print(f"ratio_writer_over_load_csv_{ph}_{tag}: {ours[ph] / base:.2f}")
             print(f"ratio_writer_over_merge_per_row_{ph}_{tag}: {ours[ph] / merge[ph]:.1f}")
         print(f"writer_finishing_s_{tag}: {dur.get('finishing', 0.0):.1f}")
-        for ds in (ds_w, ds_c, ds_m):
+        t0 = time.perf_counter()
+        delete_dataset(driver, ds_w)
+        print(f"delete_dataset_s_{tag}: {time.perf_counter() - t0:.1f}")
+        for ds in (ds_c, ds_m):
             delete_dataset(driver, ds)
         for f in (imp / rel).glob("*.csv"):
             f.unlink()
