@@ -529,14 +529,21 @@ class DatasetWriter:
             return [(ingest.CREATE_SYNAPSES, {"rows": rows, "dataset": ds})]
 
         def locate(i: int, e: neo4j.exceptions.ConstraintError) -> Exception:
+            # Concurrent batches may commit out of order, so the batch that failed may hold
+            # the first occurrence: report the last one seen, naming the first when known.
             m = re.search(r"`id` = '((?:[^'\\]|\\.)*)'", e.message or "")
-            where = batch_ids.get(i, {}).get(m.group(1)) if m else None
-            if m is None or where is None:
+            if m is None or m.group(1) not in batch_ids.get(i, {}):
                 return e
-            return where.error(
-                f"duplicate synapse id {m.group(1)!r} (also in an earlier row)",
-                _column(where, id_col),
+            sid = m.group(1)
+            seen_at = sorted(
+                (w for ids in list(batch_ids.values()) if (w := ids.get(sid)) is not None),
+                key=lambda w: w.row or 0,
             )
+            last = seen_at[-1]
+            first = (
+                f"first at row {seen_at[0].row}" if len(seen_at) > 1 else "also in an earlier row"
+            )
+            return last.error(f"duplicate synapse id {sid!r} ({first})", _column(last, id_col))
 
         self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare, locate=locate)
 

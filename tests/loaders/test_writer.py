@@ -162,7 +162,7 @@ def test_duplicate_synapse_id_across_batches(driver: neo4j.Driver, dataset_id: s
     with pytest.raises(LoaderError) as e:
         DatasetWriter(driver, batch_size=2).load(NeuprintBundle(b, dataset_id))
     assert str(e.value) == ("synapses.csv, row 5, column 'synapse_id': duplicate synapse id 's1' "
-                            "(also in an earlier row)")
+                            "(first at row 2)")
     assert cell_count(driver, dataset_id) == 0
     assert graph_counts(driver, dataset_id)["synapses"] == 0
     assert dataset_node(driver, dataset_id)["status"] == "failed"
