@@ -191,3 +191,32 @@ def test_failed_dataset_is_not_resumed(driver: neo4j.Driver, dataset_id: str,
         DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id))
     assert DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id), replace=True).counts[
         "connections"] == 5
+
+
+def test_flywire_rows_per_neuropil_are_summed(driver: neo4j.Driver, dataset_id: str,
+                                              tmp_path: Path) -> None:
+    from connectomedb.loaders.csvbundle import FlywireBundle
+    from tests.factories import write_csv
+
+    d = tmp_path / "fw"
+    write_csv(d / "neurons.csv", ["root_id", "group", "nt_type"],
+              [["7201", "g1", "ACH"], ["7202", "g2", "GABA"], ["7203", "g3", "GLUT"]])
+    write_csv(d / "connections.csv",
+              ["pre_root_id", "post_root_id", "neuropil", "syn_count", "nt_type"],
+              [["7201", "7202", "AL_L", 5, "ACH"], ["7201", "7203", "AL_L", 1, "ACH"],
+               ["7201", "7202", "AL_R", 2, "ACH"], ["7203", "7201", "LH_L", 9, "GLUT"]])
+    res = DatasetWriter(driver, batch_size=1).load(FlywireBundle(d, dataset_id))
+    assert res.counts["connections"] == 3
+    assert res.counts["chemical_synapse_total"] == 17
+    recs, _, _ = driver.execute_query(
+        "MATCH (a:Neuron {dataset: $ds})-[r:CONNECTS_TO]->(b) RETURN a.id AS a, b.id AS b, "
+        "r.synapse_count AS n, r.weight AS w, r.neuropils AS np ORDER BY a, b", ds=dataset_id)
+    assert [tuple(r) for r in recs] == [
+        ("7201", "7202", 7, 7, ["AL_L", "AL_R"]),
+        ("7201", "7203", 1, 1, ["AL_L"]),
+        ("7203", "7201", 9, 9, ["LH_L"]),
+    ]
+    recs, _, _ = driver.execute_query(
+        "MATCH (n:Neuron {dataset: $ds, id: '7201'}) RETURN n.out_degree AS o, "
+        "n.pre_synapses AS pre, n.neurotransmitter AS nt", ds=dataset_id)
+    assert tuple(recs[0]) == (2, 8, "ACH")
