@@ -138,7 +138,7 @@ class DatasetWriter:
             raise ValueError("batch_size and writers must be at least 1")
         self.driver = driver
         self.database = database
-        self.batch_size = batch_size
+        self.batch_size = self._requested_batch_size = batch_size
         self.writers = writers
         self.progress = progress or _NoProgress()
         self._columns: dict[str, str] = {}
@@ -148,6 +148,7 @@ class DatasetWriter:
     def load(self, source: Source, *, replace: bool = False) -> LoadResult:
         meta = source.meta
         fp = source.fingerprint()
+        self.batch_size = self._requested_batch_size
         self._columns = dict(getattr(source, "columns", {}) or {})
         existing = self._get_dataset(meta.id)
         status = "loaded"
