@@ -22,8 +22,9 @@ from pathlib import Path
 import neo4j
 
 from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
-from connectomedb.loaders.writer import DatasetWriter, delete_dataset
+from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
+from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
 
 

@@ -30,7 +30,7 @@ def driver(settings: Settings) -> Iterator[neo4j.Driver]:
 @pytest.fixture
 def dataset_id(driver: neo4j.Driver, settings: Settings) -> Iterator[str]:
     """A fresh dataset id, removed after the test whatever happened."""
-    from connectomedb.loaders.writer import delete_dataset
+    from connectomedb.store.datasets import delete_dataset
 
     ds = f"t_{uuid.uuid4().hex[:10]}"
     yield ds

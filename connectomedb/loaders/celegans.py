@@ -520,6 +520,22 @@ class _CectSource(Source):
     def _params(self) -> str:
         return ""
 
+    def _meta(
+        self, id: str, name: str, citation: str, description: str, version: str = ""
+    ) -> DatasetMeta:
+        """Provenance shared by every cect dataset: species, package, cell tables, licence."""
+        return DatasetMeta(
+            id=id,
+            name=name,
+            species=SPECIES,
+            version=version or f"cect {CECT_VERSION}",
+            source=SOURCE,
+            source_files=(*self.members, CELL_INFO, NT_ATLAS),
+            citation=" ".join((citation, CITE_WANG, CITE_CECT)),
+            license=LICENSE,
+            description=description,
+        )
+
     def fingerprint(self) -> str:
         return member_digest(
             self.wheel,
@@ -595,15 +611,10 @@ class Cook2019HermSource(_CectSource):
 
     def __init__(self, wheel: Path) -> None:
         super().__init__(wheel)
-        self.meta = DatasetMeta(
+        self.meta = self._meta(
             id="cook2019_herm",
             name="Cook et al. 2019, adult hermaphrodite (whole animal)",
-            species=SPECIES,
-            version=f"SI 5 corrected July 2020; cect {CECT_VERSION}",
-            source=SOURCE,
-            source_files=(COOK, CELL_INFO, NT_ATLAS),
-            citation=" ".join((CITE_COOK, CITE_WANG, CITE_CECT)),
-            license=LICENSE,
+            citation=CITE_COOK,
             description=(
                 "Chemical and gap-junction connectivity of the whole adult hermaphrodite: "
                 "neurons, muscles, glia and end organs, assembled from several animals with "
@@ -611,6 +622,7 @@ class Cook2019HermSource(_CectSource):
                 "EM serial sections of connectivity (synapse number and size), not synapse "
                 "counts."
             ),
+            version=f"SI 5 corrected July 2020; cect {CECT_VERSION}",
         )
 
     def _read(self) -> _Graph:
@@ -745,15 +757,10 @@ class WitvlietSource(_EdgeListSource):
         self.stage = stage
         self.members = (WITVLIET[stage],)
         life = WITVLIET_STAGE[stage]
-        self.meta = DatasetMeta(
+        self.meta = self._meta(
             id=f"witvliet2021_{stage}",
             name=f"Witvliet et al. 2021, dataset {stage} ({life})",
-            species=SPECIES,
-            version=f"cect {CECT_VERSION}",
-            source=SOURCE,
-            source_files=(WITVLIET[stage], CELL_INFO, NT_ATLAS),
-            citation=" ".join((CITE_WITVLIET, CITE_WANG, CITE_CECT)),
-            license=LICENSE,
+            citation=CITE_WITVLIET,
             description=(
                 f"Brain (nerve ring and ventral ganglion) of one hermaphrodite at stage {life}, "
                 f"dataset {stage} of 8. synapse_count is the number of presynaptic active "
@@ -789,15 +796,10 @@ class White1986Source(_EdgeListSource):
 
     def __init__(self, wheel: Path) -> None:
         super().__init__(wheel)
-        self.meta = DatasetMeta(
+        self.meta = self._meta(
             id="white1986_whole",
             name="White et al. 1986, whole hermaphrodite",
-            species=SPECIES,
-            version=f"cect {CECT_VERSION}",
-            source=SOURCE,
-            source_files=(WHITE, CELL_INFO, NT_ATLAS),
-            citation=" ".join((CITE_WHITE, CITE_WANG, CITE_CECT)),
-            license=LICENSE,
+            citation=CITE_WHITE,
             description=(
                 "The White et al. 1986 ('Mind of a Worm') hermaphrodite wiring diagram as "
                 "compiled by Varshney et al. 2011, including the pharynx. synapse_count is the "
@@ -834,15 +836,10 @@ class VarshneySource(_CectSource):
     def __init__(self, wheel: Path, include_nmj: bool = True) -> None:
         super().__init__(wheel)
         self.include_nmj = include_nmj
-        self.meta = DatasetMeta(
+        self.meta = self._meta(
             id="varshney2011",
             name="Varshney et al. 2011, hermaphrodite somatic nervous system",
-            species=SPECIES,
-            version=f"cect {CECT_VERSION}",
-            source=SOURCE,
-            source_files=(VARSHNEY, CELL_INFO, NT_ATLAS),
-            citation=" ".join((CITE_VARSHNEY, CITE_WANG, CITE_CECT)),
-            license=LICENSE,
+            citation=CITE_VARSHNEY,
             description=(
                 "Corrected and extended White et al. 1986 wiring of the 279 somatic neurons "
                 "(pharynx excluded). synapse_count is the number of synaptic contacts (send "

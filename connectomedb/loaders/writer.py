@@ -1,9 +1,9 @@
 """Stream a Source into Neo4j in batched transactions, exactly once, resumably.
 
-Every batch is written in one transaction together with the dataset's progress
-counter for its phase, so after an interruption a new run re-reads (and re-validates)
-the input, skips the rows already committed and continues with ``CREATE``: no
-duplicates, no ``MERGE`` cost. A dataset is ``loading`` until its final
+Every batch is written in one transaction together with its batch number
+(``Dataset.done_<phase>``), so after an interruption a new run re-reads (and
+re-validates) the input, skips the batches already committed and writes the rest
+with ``CREATE``: no duplicates, no ``MERGE`` cost. A dataset is ``loading`` until its final
 transaction marks it ``ready``. Bad input raises ``LoaderError`` before the batch
 holding it is written; the rows already written are then removed and the dataset
 is marked ``failed`` with the message.
@@ -27,8 +27,12 @@ from connectomedb.errors import BadInput, ConnectomeDBError, LoaderError
 from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where
 from connectomedb.schema.graph import CELL_PROPERTIES, NEURON, NON_NEURONAL
 from connectomedb.store import ingest
-
-PHASES = ("neurons", "connections", "gap_junctions", "synapses")
+from connectomedb.store.datasets import (
+    COUNT_FIELDS,
+    counts_of,
+    delete_dataset,
+    delete_dataset_content,
+)
 
 _CELL_PROPS = frozenset(CELL_PROPERTIES)
 
@@ -51,7 +55,6 @@ class LoadResult:
     dataset: str
     status: str  # "loaded", "resumed", "unchanged"
     counts: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -158,7 +161,7 @@ class DatasetWriter:
                 delete_dataset(self.driver, meta.id, self.database)
                 existing = None
             elif existing.get("status") == "ready" and same:
-                return LoadResult(meta.id, "unchanged", _counts_of(existing))
+                return LoadResult(meta.id, "unchanged", counts_of(existing))
             elif existing.get("status") == "loading" and same:
                 status = "resumed"
                 self.batch_size = int(existing.get("batch_size") or self.batch_size)
@@ -213,7 +216,6 @@ class DatasetWriter:
             source, ds, _done(state, "gap_junctions"), index, eids, stats, totals
         )
         self._write_synapses(source, ds, _done(state, "synapses"), index, eids, totals)
-        self._finish(ds, eids, kinds, types, stats, totals)
         n_neurons = sum(1 for k in kinds if k == "neuron")
         res.counts = {
             "neurons": n_neurons,
@@ -224,6 +226,7 @@ class DatasetWriter:
             "gap_junction_total": totals["gap_junction_total"],
             "synapses": totals["synapses"],
         }
+        self._finish(ds, eids, types, stats, res.counts)
         return res
 
     def _run_batches(
@@ -319,14 +322,12 @@ class DatasetWriter:
             for where, props in batch:
                 cid = props.get("id")
                 if not isinstance(cid, str) or not cid.strip():
-                    raise where.error(
-                        "missing cell id", _column(where, self._columns.get("id", "id"))
-                    )
+                    raise where.error("missing cell id", self._col(where, "id"))
                 if cid in index:
                     prev = first_row[cid]
                     raise where.error(
                         f"duplicate id {cid!r} (first at row {prev.row})",
-                        _column(where, self._columns.get("id", "id")),
+                        self._col(where, "id"),
                     )
                 kind = props.get("kind", "neuron")
                 if kind not in CELL_KINDS:
@@ -377,10 +378,8 @@ class DatasetWriter:
         i = index.get(cid) if isinstance(cid, str) else None
         if i is None:
             if cid is None or (isinstance(cid, str) and not cid.strip()):
-                raise where.error("missing neuron id", _column(where, self._columns.get(col, col)))
-            raise where.error(
-                f"unknown neuron {cid!r}", _column(where, self._columns.get(col, col))
-            )
+                raise where.error("missing neuron id", self._col(where, col))
+            raise where.error(f"unknown neuron {cid!r}", self._col(where, col))
         return i
 
     def _write_connections(
@@ -412,14 +411,14 @@ class DatasetWriter:
                 if not isinstance(c, int) or c < 0:
                     raise where.error(
                         f"synapse_count must be a non-negative integer, got {c!r}",
-                        _column(where, self._columns.get("synapse_count", "synapse_count")),
+                        self._col(where, "synapse_count"),
                     )
                 key = a * n + b
                 if key in seen_pairs:
                     if not aggregate:
                         raise where.error(
                             f"duplicate connection {props['pre']!r} -> {props['post']!r}",
-                            _column(where, self._columns.get("post", "post")),
+                            self._col(where, "post"),
                         )
                 else:
                     seen_pairs.add(key)
@@ -469,14 +468,14 @@ class DatasetWriter:
                 if not isinstance(c, int) or c < 0:
                     raise where.error(
                         f"count must be a non-negative integer, got {c!r}",
-                        _column(where, self._columns.get("count", "count")),
+                        self._col(where, "count"),
                     )
                 lo, hi = (a, b) if a <= b else (b, a)
                 key = lo * n + hi
                 if key in seen:
                     raise where.error(
                         f"duplicate gap junction {props['a']!r} -- {props['b']!r}",
-                        _column(where, self._columns.get("b", "b")),
+                        self._col(where, "b"),
                     )
                 seen.add(key)
                 stats["gj_degree"][a] += 1
@@ -503,7 +502,6 @@ class DatasetWriter:
         batch_ids: dict[int, dict[str, Where]] = {}
         counter = iter(range(1 << 62))
         lookup = self._lookup
-        id_col = self._columns.get("synapse_id", "id")
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             i = next(counter)
@@ -514,11 +512,11 @@ class DatasetWriter:
             for where, props in batch:
                 sid = props.get("id")
                 if not isinstance(sid, str) or not sid:
-                    raise where.error("missing synapse id", _column(where, id_col))
+                    raise where.error("missing synapse id", self._col(where, "synapse_id", "id"))
                 if sid in seen:
                     raise where.error(
                         f"duplicate synapse id {sid!r} (first at row {seen[sid].row})",
-                        _column(where, id_col),
+                        self._col(where, "synapse_id", "id"),
                     )
                 seen[sid] = where
                 a = lookup(index, where, props, "pre")
@@ -544,7 +542,9 @@ class DatasetWriter:
             first = (
                 f"first at row {seen_at[0].row}" if len(seen_at) > 1 else "also in an earlier row"
             )
-            return last.error(f"duplicate synapse id {sid!r} ({first})", _column(last, id_col))
+            return last.error(
+                f"duplicate synapse id {sid!r} ({first})", self._col(last, "synapse_id", "id")
+            )
 
         self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare, locate=locate)
 
@@ -552,10 +552,9 @@ class DatasetWriter:
         self,
         ds: str,
         eids: list[str],
-        kinds: list[str],
         types: dict[str, list[int]],
         stats: dict[str, np.ndarray],
-        totals: dict[str, int],
+        counts: dict[str, int],
     ) -> None:
         self.progress.phase("finishing", len(eids))
         with self.driver.session(database=self.database) as s:
@@ -583,20 +582,15 @@ class DatasetWriter:
                         pending, size = [], 0
             if pending:
                 s.execute_write(_consume, ingest.MERGE_CELL_TYPES, {"rows": pending, "dataset": ds})
-            n_neurons = sum(1 for k in kinds if k == "neuron")
-            counts = {
-                "neuron_count": n_neurons,
-                "non_neuronal_count": len(kinds) - n_neurons,
-                "connection_count": totals["connections"],
-                "chemical_synapse_total": totals["chemical_synapse_total"],
-                "gap_junction_count": totals["gap_junctions"],
-                "gap_junction_total": totals["gap_junction_total"],
-                "synapse_count": totals["synapses"],
-                "cell_type_count": len(types),
-            }
-            s.execute_write(_consume, ingest.FINISH_DATASET, {"dataset": ds, "counts": counts})
+            stored = {COUNT_FIELDS[k]: v for k, v in counts.items()}
+            stored["cell_type_count"] = len(types)
+            s.execute_write(_consume, ingest.FINISH_DATASET, {"dataset": ds, "counts": stored})
 
     # -- helpers --------------------------------------------------------------
+
+    def _col(self, where: Where, prop: str, default: str | None = None) -> str:
+        """The column to name in an error: the row's own, else the file's name for ``prop``."""
+        return where.column or self._columns.get(prop, default or prop)
 
     def _get_dataset(self, ds: str) -> dict[str, Any] | None:
         recs, _, _ = self.driver.execute_query(ingest.GET_DATASET, id=ds, database_=self.database)
@@ -621,42 +615,3 @@ def _advance(progress: Progress, n: int, _future: Future[None]) -> None:
 
 def _done(state: dict[str, Any], phase: str) -> frozenset[int]:
     return frozenset(int(i) for i in state.get(f"done_{phase}") or ())
-
-
-def _column(where: Where, default: str) -> str:
-    return where.column or default
-
-
-def _counts_of(d: dict[str, Any]) -> dict[str, int]:
-    return {
-        "neurons": int(d.get("neuron_count") or 0),
-        "non_neuronal": int(d.get("non_neuronal_count") or 0),
-        "connections": int(d.get("connection_count") or 0),
-        "chemical_synapse_total": int(d.get("chemical_synapse_total") or 0),
-        "gap_junctions": int(d.get("gap_junction_count") or 0),
-        "gap_junction_total": int(d.get("gap_junction_total") or 0),
-        "synapses": int(d.get("synapse_count") or 0),
-    }
-
-
-def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> None:
-    """Remove every node and relationship of dataset ``ds`` except its Dataset node."""
-    with driver.session(database=database) as s:
-        for q in (
-            ingest.DELETE_SYNAPSES,
-            ingest.DELETE_RELATIONSHIPS,
-            ingest.DELETE_CELLS,
-            ingest.DELETE_CELL_TYPES,
-        ):
-            s.run(q, dataset=ds).consume()
-
-
-def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bool:
-    """Remove dataset ``ds`` entirely; False when it did not exist."""
-    recs, _, _ = driver.execute_query(ingest.GET_DATASET, id=ds, database_=database)
-    if not recs:
-        return False
-    driver.execute_query(ingest.MARK_DELETING, dataset=ds, database_=database)
-    delete_dataset_content(driver, ds, database)
-    driver.execute_query(ingest.DELETE_DATASET_NODE, dataset=ds, database_=database)
-    return True

@@ -7,12 +7,52 @@ from typing import Any
 import neo4j
 
 from connectomedb.errors import NotFound
-from connectomedb.loaders.writer import delete_dataset
-from connectomedb.schema.graph import DATASET
 from connectomedb.schema.models import Dataset
+from connectomedb.store.ingest import (
+    DELETE_CELL_TYPES,
+    DELETE_CELLS,
+    DELETE_DATASET_NODE,
+    DELETE_RELATIONSHIPS,
+    DELETE_SYNAPSES,
+    GET_DATASET,
+    LIST_DATASETS,
+    MARK_DELETING,
+)
 
-LIST_DATASETS = f"MATCH (d:{DATASET}) RETURN d ORDER BY d.id"
-GET_DATASET = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
+#: Dataset node property for each load count (the names LoadResult.counts uses).
+COUNT_FIELDS = {
+    "neurons": "neuron_count",
+    "non_neuronal": "non_neuronal_count",
+    "connections": "connection_count",
+    "chemical_synapse_total": "chemical_synapse_total",
+    "gap_junctions": "gap_junction_count",
+    "gap_junction_total": "gap_junction_total",
+    "synapses": "synapse_count",
+}
+
+
+def counts_of(props: dict[str, Any]) -> dict[str, int]:
+    """The load counts stored on a Dataset node."""
+    return {k: int(props.get(field) or 0) for k, field in COUNT_FIELDS.items()}
+
+
+def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> None:
+    """Remove every node and relationship of dataset ``ds`` except its Dataset node."""
+    with driver.session(database=database) as s:
+        for q in (DELETE_SYNAPSES, DELETE_RELATIONSHIPS, DELETE_CELLS, DELETE_CELL_TYPES):
+            s.run(q, dataset=ds).consume()
+
+
+def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bool:
+    """Remove dataset ``ds`` entirely; False when it did not exist. It is marked
+    'deleting' (progress cleared) first, so an interrupted delete is never resumed as a load."""
+    recs, _, _ = driver.execute_query(GET_DATASET, id=ds, database_=database)
+    if not recs:
+        return False
+    driver.execute_query(MARK_DELETING, dataset=ds, database_=database)
+    delete_dataset_content(driver, ds, database)
+    driver.execute_query(DELETE_DATASET_NODE, dataset=ds, database_=database)
+    return True
 
 
 def _to_model(props: dict[str, Any]) -> Dataset:

@@ -24,12 +24,15 @@ from connectomedb.schema.graph import (
     SYNAPSE,
 )
 
+#: The phases of a load, in order; each keeps its committed batch numbers in ``done_<phase>``.
+PHASES: Final = ("neurons", "connections", "gap_junctions", "synapses")
+_RESET_DONE: Final = ", ".join(f"d.done_{phase} = []" for phase in PHASES)
+
 GET_DATASET: Final = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
 
 CREATE_DATASET: Final = f"""
 CREATE (d:{DATASET} {{id: $id}})
-SET d += $props, d.status = 'loading', d.created_at = datetime(),
-    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
+SET d += $props, d.status = 'loading', d.created_at = datetime(), {_RESET_DONE}
 """
 
 #: Each batch records its index in the same transaction as its rows, so a resumed
@@ -37,7 +40,7 @@ SET d += $props, d.status = 'loading', d.created_at = datetime(),
 MARK_BATCH: Final = {
     phase: f"MATCH (d:{DATASET} {{id: $dataset, status: 'loading'}}) "
     f"SET d.done_{phase} = d.done_{phase} + $index RETURN count(d) AS marked"
-    for phase in ("neurons", "connections", "gap_junctions", "synapses")
+    for phase in PHASES
 }
 
 
@@ -132,16 +135,16 @@ MATCH (d:{DATASET} {{id: $dataset}})
 SET d += $counts, d.status = 'ready', d.loaded_at = datetime(), d.error = null
 """
 
+LIST_DATASETS: Final = f"MATCH (d:{DATASET}) RETURN d ORDER BY d.id"
+
 FAIL_DATASET: Final = f"""
 MATCH (d:{DATASET} {{id: $dataset}})
-SET d.status = 'failed', d.error = $error, d.failed_at = datetime(),
-    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
+SET d.status = 'failed', d.error = $error, d.failed_at = datetime(), {_RESET_DONE}
 """
 
 MARK_DELETING: Final = f"""
 MATCH (d:{DATASET} {{id: $dataset}})
-SET d.status = 'deleting',
-    d.done_neurons = [], d.done_connections = [], d.done_gap_junctions = [], d.done_synapses = []
+SET d.status = 'deleting', {_RESET_DONE}
 """
 
 #: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of

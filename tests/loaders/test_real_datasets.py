@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 
 from connectomedb.loaders.registry import make_source
-from connectomedb.loaders.writer import DatasetWriter, delete_dataset
+from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
+from connectomedb.store.datasets import delete_dataset
 from tests.conftest import graph_counts
 
 D = "cect/data/"

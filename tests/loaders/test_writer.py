@@ -16,8 +16,9 @@ import pytest
 from connectomedb.errors import BadInput, LoaderError
 from connectomedb.loaders.csvbundle import NeuprintBundle
 from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
-from connectomedb.loaders.writer import DatasetWriter, delete_dataset
+from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
+from connectomedb.store.datasets import delete_dataset
 from tests.conftest import cell_count, dataset_node, graph_counts
 from tests.factories import DEFAULT_SYNAPSES, neuprint_bundle
 
