@@ -24,10 +24,18 @@ from connectomedb.errors import ConnectomeDBError
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-dataset_app = typer.Typer(help="Inspect or remove one dataset.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Inspect, share or remove one dataset.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the API.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+lab_app = typer.Typer(help="Labs and their members.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(db_app, name="db")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(lab_app, name="lab")
+app.add_typer(schema_app, name="schema")
 
 console = Console()
 err = Console(stderr=True)
@@ -218,6 +226,10 @@ def load(
     reciprocity: Annotated[float, typer.Option(help="synthetic: reciprocity factor")] = 3.0,
     synapses: Annotated[bool, typer.Option(help="synthetic: create synapse nodes")] = False,
     seed: Annotated[int, typer.Option(help="synthetic: random seed")] = 0,
+    lab: Annotated[
+        str | None, typer.Option(help="owner lab (created if missing; default: settings)")
+    ] = None,
+    public: Annotated[bool, typer.Option(help="make the dataset readable by everyone")] = False,
 ) -> None:
     """Load a connectome as a dataset (resumes an interrupted load of the same input)."""
     from connectomedb.loaders.writer import DatasetWriter
@@ -254,6 +266,18 @@ def load(
             except KeyboardInterrupt:
                 err.print(f"interrupted: run the same command again to resume {src.meta.id}")
                 raise typer.Exit(130) from None
+        from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY
+
+        d.execute_query(
+            SET_OWNER_IF_NONE,
+            lab=lab or s.default_lab,
+            dataset=res.dataset,
+            database_=s.neo4j_database,
+        )
+        if public:
+            d.execute_query(
+                SET_VISIBILITY, dataset=res.dataset, visibility="public", database_=s.neo4j_database
+            )
         dt = time.perf_counter() - t0
     verb = {
         "loaded": "loaded",
@@ -321,6 +345,140 @@ def dataset_delete(dataset_id: str) -> None:
     with _driver() as (s, d), _errors():
         DatasetRepository(d, s.neo4j_database).delete(dataset_id)
     console.print(f"deleted {dataset_id}")
+
+
+# -- the API ------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
+    import uvicorn
+
+    from connectomedb.service.app import create_app
+
+    s = _settings()
+    with _driver():
+        pass  # fail early, in one line, when Neo4j is not there
+    h, p = host or s.api_host, port or s.api_port
+    console.print(f"GraphQL API on [bold]http://{h}:{p}/graphql[/bold]")
+    uvicorn.run(create_app(s), host=h, port=p, log_level="info")
+
+
+@schema_app.command("export")
+def schema_export(
+    output: Annotated[Path, typer.Option(help="where to write the SDL")] = Path("schema.graphql"),
+) -> None:
+    """Write the GraphQL schema (SDL) that clients can read and diff."""
+    from connectomedb.service.schema import schema_sdl
+
+    output.write_text(schema_sdl(), encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+def _access(fn: Any) -> Any:
+    """Run ``fn(AccessRepository)`` as the local operator, on an async driver."""
+    import asyncio
+
+    from connectomedb.store.access import AccessRepository
+    from connectomedb.store.graphdb import Store, make_async_driver
+
+    s = _settings()
+    with _driver():
+        pass
+
+    async def run() -> Any:
+        driver = make_async_driver(s)
+        try:
+            return await fn(AccessRepository(Store(driver, s.neo4j_database, s.query_timeout_s)))
+        finally:
+            await driver.close()
+
+    with _errors():
+        return asyncio.run(run())
+
+
+@user_app.command("create")
+def user_create(
+    user_id: str,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    admin: Annotated[bool, typer.Option(help="site admin (may create labs and users)")] = False,
+    lab: Annotated[
+        str | None, typer.Option(help="also add to this lab (created if missing)")
+    ] = None,
+    role: Annotated[str, typer.Option(help="role in --lab: viewer, editor, admin")] = "admin",
+) -> None:
+    """Create a user and print their first API token (shown once)."""
+
+    async def fn(repo: Any) -> Any:
+        await repo.create_user(None, user_id, name, admin)
+        if lab is not None:
+            await repo.store.write("ensure_lab", ENSURE_LAB, id=lab)
+            await repo.add_member(None, lab, user_id, role)
+        return await repo.create_token(None, "cli", user_id)
+
+    from connectomedb.store.access import ENSURE_LAB
+
+    t = _access(fn)
+    console.print(f"created user [bold]{user_id}[/bold]" + (" (site admin)" if admin else ""))
+    console.print(f"API token (shown once, keep it secret): [bold]{t['token']}[/bold]")
+
+
+@token_app.command("create")
+def token_create(
+    user_id: str, name: Annotated[str, typer.Option(help="what the token is for")] = ""
+) -> None:
+    """Create an API token for a user (shown once)."""
+    t = _access(lambda repo: repo.create_token(None, name, user_id))
+    console.print(f"token id {t['id']}")
+    console.print(f"API token (shown once, keep it secret): [bold]{t['token']}[/bold]")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revoke an API token by its id (the 16 hex digits after cdb_)."""
+    _access(lambda repo: repo.revoke_token(None, token_id))
+    console.print(f"revoked {token_id}")
+
+
+@lab_app.command("create")
+def lab_create(lab_id: str, name: Annotated[str, typer.Option()] = "") -> None:
+    """Create a lab."""
+    _access(lambda repo: repo.create_lab(None, lab_id, name))
+    console.print(f"created lab {lab_id}")
+
+
+@lab_app.command("add-member")
+def lab_add_member(
+    lab_id: str,
+    user_id: str,
+    role: Annotated[str, typer.Option(help="viewer, editor, admin")] = "viewer",
+) -> None:
+    """Add a user to a lab (or change their role)."""
+    _access(lambda repo: repo.add_member(None, lab_id, user_id, role))
+    console.print(f"{user_id} is {role} of {lab_id}")
+
+
+@dataset_app.command("visibility")
+def dataset_visibility(
+    dataset_id: str, visibility: Annotated[str, typer.Argument(help="private or public")]
+) -> None:
+    """Make a dataset public (anyone, anonymous included) or private (its labs only)."""
+    from connectomedb.errors import BadInput, NotFound
+    from connectomedb.store.access import SET_VISIBILITY
+
+    with _driver() as (s, d), _errors():
+        if visibility not in ("private", "public"):
+            raise BadInput("visibility must be private or public")
+        recs, _, _ = d.execute_query(
+            SET_VISIBILITY, dataset=dataset_id, visibility=visibility, database_=s.neo4j_database
+        )
+        if not recs:
+            raise NotFound(f"dataset {dataset_id!r} not found")
+    console.print(f"{dataset_id} is {visibility}")
 
 
 if __name__ == "__main__":

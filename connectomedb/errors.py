@@ -21,6 +21,18 @@ class BadInput(ConnectomeDBError):
     code = "BAD_INPUT"
 
 
+class Unauthenticated(ConnectomeDBError):
+    """A credential was sent but is malformed, unknown or revoked, or one is required."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Timeout(ConnectomeDBError):
+    """A database query ran past its time limit."""
+
+    code = "TIMEOUT"
+
+
 class ConfigError(ConnectomeDBError):
     """The environment is not set up as needed (Java, Maven, ports, settings)."""
 

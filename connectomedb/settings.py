@@ -40,6 +40,19 @@ class Settings(BaseSettings):
     data_cache: Path = Field(default=Path.home() / ".cache" / "connectomedb")
     batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    # The API service.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    query_timeout_s: float = Field(
+        default=20.0, gt=0, description="Neo4j transaction timeout for API queries"
+    )
+    max_page_size: int = Field(default=1000, ge=1, le=100_000)
+    max_query_depth: int = Field(default=10, ge=2, le=50)
+    max_query_tokens: int = Field(default=2000, ge=100)
+    default_lab: str = Field(
+        default="local", description="owner lab of datasets loaded without --lab"
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         pw = self.neo4j_password.get_secret_value()

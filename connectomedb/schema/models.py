@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 DatasetStatus = Literal["loading", "ready", "failed"]
-Visibility = Literal["private", "lab", "public"]
+#: private: the owner lab and labs it is shared with; public: everyone, anonymous included.
+Visibility = Literal["private", "public"]
 CellKind = Literal["neuron", "muscle", "glia", "end_organ", "other"]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"

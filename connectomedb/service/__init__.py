@@ -1,0 +1,1 @@
+"""The GraphQL API service (strawberry on FastAPI)."""

@@ -1,0 +1,171 @@
+"""The FastAPI app: GraphQL at /graphql (GraphiQL in the browser), /health, and a small
+JSON mirror of the hottest reads under /rest (same Cypher, same access checks)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from strawberry.extensions import SchemaExtension
+from strawberry.fastapi import GraphQLRouter
+
+from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
+from connectomedb.service.context import Context
+from connectomedb.service.schema import build_schema
+from connectomedb.settings import Settings
+from connectomedb.store.access import AccessRepository, Principal
+from connectomedb.store.graphdb import Store, make_async_driver
+from connectomedb.store.neurons import NeuronRepository
+
+log = logging.getLogger("connectomedb.api")
+
+QUERY_COUNT_HEADER = "X-Neo4j-Queries"
+
+
+class QueryCount(SchemaExtension):
+    """Reports how many Neo4j queries the request ran (authentication included)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context.context
+        if isinstance(ctx, Context) and ctx.response is not None:
+            ctx.response.headers[QUERY_COUNT_HEADER] = str(ctx.store.queries)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
+    return token.strip()
+
+
+def store_of(request: Request) -> Store:
+    """One Store per request: it counts that request's queries."""
+    s: Settings = request.app.state.settings
+    return Store(request.app.state.driver, s.neo4j_database, s.query_timeout_s)
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+
+
+async def principal_of(request: Request, store: StoreDep) -> Principal:
+    return await AccessRepository(store).authenticate(bearer_token(request))
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_of)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        driver = make_async_driver(settings)
+        app.state.driver = driver
+        try:
+            yield
+        finally:
+            await driver.close()
+
+    app = FastAPI(title="connectomedb", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def context(store: StoreDep, principal: PrincipalDep) -> Context:
+        return Context(settings, store, principal)
+
+    schema = build_schema(settings, extra=[QueryCount])
+    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+
+    @app.exception_handler(ConnectomeDBError)
+    async def our_errors(request: Request, exc: ConnectomeDBError) -> JSONResponse:
+        status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404, "BAD_INPUT": 400, "FORBIDDEN": 403}
+        code = exc.code if exc.code in status else "INTERNAL"
+        if code == "INTERNAL":
+            log.error("internal error on %s", request.url.path, exc_info=exc)
+        return JSONResponse(
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": str(exc) if code != "INTERNAL" else "internal error",
+                        "extensions": {"code": code},
+                    }
+                ],
+            },
+            status_code=status.get(code, 500),
+        )
+
+    @app.get("/health")
+    async def health(store: StoreDep) -> JSONResponse:
+        try:
+            await store.read("health", "RETURN 1 AS ok")
+        except Exception:  # the point is to answer, whatever the failure
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "neo4j": "up"})
+
+    # -- /rest: the same reads as plain JSON (a baseline for the GraphQL layer) ---------
+    async def readable(store: Store, principal: Principal, dataset: str) -> NeuronRepository:
+        await AccessRepository(store).dataset(principal, dataset)
+        return NeuronRepository(store, dataset)
+
+    @app.get("/rest/datasets/{dataset}/neurons/{neuron}")
+    async def rest_neuron(
+        dataset: str, neuron: str, store: StoreDep, principal: PrincipalDep, response: Response
+    ) -> dict[str, Any]:
+        repo = await readable(store, principal, dataset)
+        cells = await repo.cells([neuron])
+        response.headers[QUERY_COUNT_HEADER] = str(store.queries)
+        if neuron not in cells:
+            raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
+        return cells[neuron]
+
+    @app.get("/rest/datasets/{dataset}/neurons/{neuron}/{direction}")
+    async def rest_partners(
+        dataset: str,
+        neuron: str,
+        direction: str,
+        store: StoreDep,
+        principal: PrincipalDep,
+        response: Response,
+        min_weight: Annotated[int, Query(ge=1)] = 1,
+        first: Annotated[int, Query(ge=0)] = 10,
+    ) -> dict[str, Any]:
+        if direction not in ("upstream", "downstream"):
+            raise NotFound(f"no such list {direction!r}")
+        _check_first(settings, first)
+        repo = await readable(store, principal, dataset)
+        found = await repo.partners(direction, [neuron], min_weight, 0, first)  # type: ignore[arg-type]
+        response.headers[QUERY_COUNT_HEADER] = str(store.queries)
+        if neuron not in found:
+            raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
+        return {"neuron": neuron, direction: found[neuron]}
+
+    @app.get("/rest/datasets/{dataset}/neurons")
+    async def rest_neurons(
+        dataset: str,
+        store: StoreDep,
+        principal: PrincipalDep,
+        response: Response,
+        first: Annotated[int, Query(ge=0)] = 100,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        _check_first(settings, first)
+        repo = await readable(store, principal, dataset)
+        rows, more = await repo.page(None, first, after)
+        response.headers[QUERY_COUNT_HEADER] = str(store.queries)
+        return {"neurons": rows, "has_next_page": more}
+
+    return app
+
+
+def _check_first(settings: Settings, first: int) -> None:
+    if first > settings.max_page_size:
+        raise BadInput(f"first must be between 0 and {settings.max_page_size}")

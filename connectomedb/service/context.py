@@ -1,0 +1,112 @@
+"""The per-request context: who asks, one Store (query counter), dataset access checked
+once per dataset, and DataLoaders whose caches live as long as the request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from connectomedb.errors import Forbidden
+from connectomedb.settings import Settings
+from connectomedb.store.access import AccessRepository, DatasetAccess, Principal, can_edit
+from connectomedb.store.annotations import AnnotationRepository
+from connectomedb.store.graphdb import Store
+from connectomedb.store.neurons import NeuronRepository
+
+K = TypeVar("K", bound=tuple[Any, ...])
+
+#: (dataset, direction, cell id, min weight, skip, limit)
+PartnerKey = tuple[str, str, str, int, int, int]
+#: (dataset, cell id, skip, limit)
+GapKey = tuple[str, str, int, int]
+#: (dataset, cell id, history)
+AnnotationKey = tuple[str, str, bool]
+#: (dataset, cell id)
+CellKey = tuple[str, str]
+
+
+def grouped_loader(
+    group_of: Callable[[K], Hashable],
+    id_of: Callable[[K], str],
+    fetch: Callable[[K, list[str]], Awaitable[dict[str, Any]]],
+    default: Any,
+) -> Callable[[Sequence[K]], Awaitable[list[Any]]]:
+    """A DataLoader batch function: keys in the same group (same dataset and arguments,
+    different cell ids) go to the database as one query."""
+
+    async def load(keys: Sequence[K]) -> list[Any]:
+        groups: dict[Hashable, list[K]] = defaultdict(list)
+        for k in keys:
+            groups[group_of(k)].append(k)
+        results: dict[K, Any] = {}
+        for members in groups.values():
+            ids = sorted({id_of(k) for k in members})
+            found = await fetch(members[0], ids)
+            for k in members:
+                results[k] = found.get(id_of(k), default)
+        return [results[k] for k in keys]
+
+    return load
+
+
+class Context(BaseContext):
+    def __init__(self, settings: Settings, store: Store, principal: Principal) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.principal = principal
+        self.access = AccessRepository(store)
+        self._datasets: dict[str, asyncio.Task[DatasetAccess]] = {}
+        self.partners: DataLoader[PartnerKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(
+                lambda k: (k[0], k[1], k[3], k[4], k[5]), lambda k: k[2], self._partners, []
+            )
+        )
+        self.gap_junctions: DataLoader[GapKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: (k[0], k[2], k[3]), lambda k: k[1], self._gaps, [])
+        )
+        self.annotations: DataLoader[AnnotationKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: (k[0], k[2]), lambda k: k[1], self._annotations, [])
+        )
+        self.cells: DataLoader[CellKey, dict[str, Any] | None] = DataLoader(
+            grouped_loader(lambda k: k[0], lambda k: k[1], self._cells, None)
+        )
+
+    # -- access ---------------------------------------------------------------------------
+    async def dataset(self, dataset: str) -> DatasetAccess:
+        """The dataset if the caller may read it (NotFound otherwise), checked once per request."""
+        task = self._datasets.get(dataset)
+        if task is None:
+            task = asyncio.ensure_future(self.access.dataset(self.principal, dataset))
+            self._datasets[dataset] = task
+        return await task
+
+    async def editable(self, dataset: str) -> DatasetAccess:
+        d = await self.dataset(dataset)
+        if not can_edit(self.principal, d):
+            raise Forbidden(
+                f"annotating {dataset!r} needs the editor role in a lab it is shared with"
+            )
+        return d
+
+    def neurons(self, dataset: str) -> NeuronRepository:
+        return NeuronRepository(self.store, dataset)
+
+    # -- batch functions ---------------------------------------------------------------
+    async def _partners(self, k: PartnerKey, ids: list[str]) -> dict[str, Any]:
+        ds, direction, _, min_weight, skip, limit = k
+        return await self.neurons(ds).partners(direction, ids, min_weight, skip, limit)  # type: ignore[arg-type]
+
+    async def _gaps(self, k: GapKey, ids: list[str]) -> dict[str, Any]:
+        return await self.neurons(k[0]).gap_junctions(ids, k[2], k[3])
+
+    async def _annotations(self, k: AnnotationKey, ids: list[str]) -> dict[str, Any]:
+        return await AnnotationRepository(self.store, k[0]).of(ids, k[2])
+
+    async def _cells(self, k: CellKey, ids: list[str]) -> dict[str, Any]:
+        return await self.neurons(k[0]).cells(ids)

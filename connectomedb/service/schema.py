@@ -1,0 +1,430 @@
+"""The GraphQL schema: queries, mutations, error codes and limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from connectomedb.analytics.statistics import network_statistics
+from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
+from connectomedb.service.types import (
+    Annotation,
+    ApiToken,
+    CellGroup,
+    CellTypeConnectivity,
+    CInfo,
+    Connection,
+    ConnectionConnection,
+    ConnectionEdge,
+    Dataset,
+    DegreeCount,
+    GroupConnectivity,
+    Lab,
+    LabRole,
+    Level,
+    NetworkStatistics,
+    Neuron,
+    NeuronConnection,
+    NeuronEdge,
+    NeuronFilterInput,
+    NewApiToken,
+    PageInfo,
+    Path,
+    Role,
+    User,
+    Visibility,
+    decode_cursor,
+    decode_offset,
+    encode_cursor,
+    min_weight,
+    page_size,
+)
+from connectomedb.settings import Settings
+from connectomedb.store.annotations import AnnotationRepository
+
+log = logging.getLogger("connectomedb.api")
+
+#: Error codes a client may see with the error's own message; anything else is masked.
+CLIENT_CODES = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "BAD_INPUT", "TIMEOUT"})
+MAX_PATHS = 100
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Datasets the caller may read.")
+    async def datasets(self, info: CInfo) -> list[Dataset]:
+        ctx = info.context
+        return [Dataset.from_access(d) for d in await ctx.access.datasets(ctx.principal)]
+
+    @strawberry.field
+    async def dataset(self, info: CInfo, id: strawberry.ID) -> Dataset:
+        return Dataset.from_access(await info.context.dataset(str(id)))
+
+    @strawberry.field(description="A page of neurons ordered by id (Relay cursors).")
+    async def neurons(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        filter: NeuronFilterInput | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> NeuronConnection:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        n = page_size(info, first)
+        f = filter.to_filter() if filter else None
+        rows, more = await info.context.neurons(ds).page(f, n, decode_cursor("n", after))
+        edges = [
+            NeuronEdge(cursor=encode_cursor("n", r["id"]), node=Neuron.from_row(r)) for r in rows
+        ]
+        return NeuronConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            _dataset=ds,
+            _filter=f,
+        )
+
+    @strawberry.field(description="One cell (neuron or non-neuronal) by id.")
+    async def neuron(self, info: CInfo, dataset: strawberry.ID, id: strawberry.ID) -> Neuron:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        row = await info.context.cells.load((ds, str(id)))
+        if row is None:
+            raise NotFound(f"neuron {str(id)!r} not found in dataset {ds!r}")
+        return Neuron.from_row(row)
+
+    @strawberry.field(
+        description="Chemical connections from pre to post cells (either may be left out)."
+    )
+    async def connections(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        pre: list[strawberry.ID] | None = None,
+        post: list[strawberry.ID] | None = None,
+        min_weight: int = 1,
+        first: int = 100,
+        after: str | None = None,
+    ) -> ConnectionConnection:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        n = page_size(info, first)
+        skip = decode_offset(after)
+        rows = await info.context.neurons(ds).connections(
+            [str(x) for x in pre] if pre is not None else None,
+            [str(x) for x in post] if post is not None else None,
+            _min_weight(min_weight),
+            skip,
+            n + 1,
+        )
+        edges = [
+            ConnectionEdge(cursor=encode_cursor("o", skip + i), node=Connection(**r))
+            for i, r in enumerate(rows[:n])
+        ]
+        return ConnectionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > n, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(
+        description="All shortest directed paths from source to target over connections "
+        "with at least minWeight synapses (at most maxHops hops)."
+    )
+    async def paths(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        source: strawberry.ID,
+        target: strawberry.ID,
+        max_hops: int = 3,
+        min_weight: int = 1,
+        first: int = MAX_PATHS,
+    ) -> list[Path]:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        if not 1 <= first <= MAX_PATHS:
+            raise BadInput(f"first must be between 1 and {MAX_PATHS}")
+        repo = info.context.neurons(ds)
+        found = await repo.cells([str(source), str(target)])
+        for cid in (str(source), str(target)):
+            if cid not in found:
+                raise NotFound(f"neuron {cid!r} not found in dataset {ds!r}")
+        rows = await repo.paths(str(source), str(target), max_hops, _min_weight(min_weight), first)
+        paths = [
+            Path(neurons=r["cells"], synapse_counts=r["counts"], hops=len(r["counts"]))
+            for r in rows
+        ]
+        return sorted(paths, key=lambda p: [str(x) for x in p.neurons])
+
+    @strawberry.field(
+        description="Synapses and connected pairs between groups of neurons (type x type)."
+    )
+    async def cell_type_connectivity(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        level: Level = Level.CLASS,
+        min_weight: int = 1,
+    ) -> CellTypeConnectivity:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        sizes, pairs = await info.context.neurons(ds).type_connectivity(
+            level.value, _min_weight(min_weight)
+        )
+        entries = []
+        for r in sorted(pairs, key=lambda r: (str(r["pre"]), str(r["post"]))):
+            a, b = sizes.get(r["pre"], 0), sizes.get(r["post"], 0)
+            possible = a * b - (a if r["pre"] == r["post"] else 0)
+            entries.append(
+                GroupConnectivity(
+                    pre=r["pre"],
+                    post=r["post"],
+                    synapses=int(r["synapses"]),
+                    connected_pairs=int(r["pairs"]),
+                    possible_pairs=possible,
+                    connection_probability=int(r["pairs"]) / possible if possible else None,
+                )
+            )
+        groups = [
+            CellGroup(name=k, size=v) for k, v in sorted(sizes.items(), key=lambda kv: str(kv[0]))
+        ]
+        return CellTypeConnectivity(
+            level=level, min_weight=min_weight, groups=groups, entries=entries
+        )
+
+    @strawberry.field(
+        description="Sparsity, degrees, reciprocity (with its enrichment over an "
+        "Erdős–Rényi graph of the same density), convergence, divergence and clustering "
+        "of the neurons selected by filter (neurons only; non-neuronal cells are left out)."
+    )
+    async def network_statistics(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+    ) -> NetworkStatistics:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        ids, edges = await info.context.neurons(ds).edges(
+            filter.to_filter() if filter else None, _min_weight(min_weight)
+        )
+        index = {cid: i for i, cid in enumerate(ids)}
+        pre = np.fromiter((index[a] for a, _ in edges), dtype=np.int64, count=len(edges))
+        post = np.fromiter((index[b] for _, b in edges), dtype=np.int64, count=len(edges))
+        s = await asyncio.to_thread(network_statistics, len(ids), pre, post)
+        return NetworkStatistics(
+            neurons=s.neurons,
+            connections=s.connections,
+            density=s.density,
+            in_degree_distribution=[
+                DegreeCount(degree=d, count=c) for d, c in s.in_degree_distribution
+            ],
+            out_degree_distribution=[
+                DegreeCount(degree=d, count=c) for d, c in s.out_degree_distribution
+            ],
+            reciprocal_pairs=s.reciprocal_pairs,
+            reciprocal_pairs_expected=s.reciprocal_pairs_expected,
+            reciprocity_enrichment=s.reciprocity_enrichment,
+            reciprocity=s.reciprocity,
+            mean_convergence=s.mean_convergence,
+            mean_divergence=s.mean_divergence,
+            clustering_coefficient=s.clustering_coefficient,
+            transitivity=s.transitivity,
+            null_model=s.null_model,
+            min_weight=min_weight,
+        )
+
+    @strawberry.field(
+        description="The signed-in user, their labs and tokens (null when anonymous)."
+    )
+    async def me(self, info: CInfo) -> User | None:
+        p = info.context.principal
+        if p.user_id is None:
+            return None
+        u = await info.context.access.user(p.user_id)
+        tokens = await info.context.access.tokens(p.user_id)
+        return User(
+            id=u["id"],
+            name=u.get("name") or u["id"],
+            admin=bool(u.get("admin")),
+            labs=[LabRole(lab=m["lab"], role=Role(m["role"])) for m in u["labs"]],
+            tokens=[ApiToken.from_row(t) for t in tokens],
+        )
+
+    @strawberry.field(description="A lab and its members (for its members and site admins).")
+    async def lab(self, info: CInfo, id: strawberry.ID) -> Lab:
+        p = info.context.principal
+        if not (p.admin or str(id) in p.labs):
+            raise NotFound(f"lab {str(id)!r} not found")
+        return Lab.from_row(await info.context.access.lab(str(id)))
+
+
+def _min_weight(v: int) -> int:
+    return min_weight(v)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Site admins: create a user (then give them a token).")
+    async def create_user(
+        self, info: CInfo, id: strawberry.ID, name: str = "", admin: bool = False
+    ) -> User:
+        u = await info.context.access.create_user(info.context.principal, str(id), name, admin)
+        return User(id=u["id"], name=u["name"], admin=bool(u["admin"]), labs=[], tokens=[])
+
+    @strawberry.mutation(description="Site admins: create a lab; the creator becomes its admin.")
+    async def create_lab(self, info: CInfo, id: strawberry.ID, name: str = "") -> Lab:
+        return Lab.from_row(
+            await info.context.access.create_lab(info.context.principal, str(id), name)
+        )
+
+    @strawberry.mutation(description="Lab admins: add a user to the lab or change their role.")
+    async def add_member(
+        self, info: CInfo, lab: strawberry.ID, user: strawberry.ID, role: Role
+    ) -> Lab:
+        return Lab.from_row(
+            await info.context.access.add_member(
+                info.context.principal, str(lab), str(user), role.value
+            )
+        )
+
+    @strawberry.mutation
+    async def remove_member(self, info: CInfo, lab: strawberry.ID, user: strawberry.ID) -> Lab:
+        return Lab.from_row(
+            await info.context.access.remove_member(info.context.principal, str(lab), str(user))
+        )
+
+    @strawberry.mutation(description="Admins of the owner lab: let another lab read the dataset.")
+    async def share_dataset(
+        self, info: CInfo, dataset: strawberry.ID, lab: strawberry.ID
+    ) -> Dataset:
+        ctx = info.context
+        return Dataset.from_access(await ctx.access.share(ctx.principal, str(dataset), str(lab)))
+
+    @strawberry.mutation
+    async def unshare_dataset(
+        self, info: CInfo, dataset: strawberry.ID, lab: strawberry.ID
+    ) -> Dataset:
+        ctx = info.context
+        return Dataset.from_access(await ctx.access.unshare(ctx.principal, str(dataset), str(lab)))
+
+    @strawberry.mutation
+    async def set_dataset_visibility(
+        self, info: CInfo, dataset: strawberry.ID, visibility: Visibility
+    ) -> Dataset:
+        ctx = info.context
+        return Dataset.from_access(
+            await ctx.access.set_visibility(ctx.principal, str(dataset), visibility.value)
+        )
+
+    @strawberry.mutation(
+        description="A new API token for yourself (site admins: for any user); shown once."
+    )
+    async def create_api_token(
+        self, info: CInfo, name: str = "", user: strawberry.ID | None = None
+    ) -> NewApiToken:
+        t = await info.context.access.create_token(
+            info.context.principal, name, str(user) if user is not None else None
+        )
+        return NewApiToken(id=t["id"], name=t["name"], user=t["user"], token=t["token"])
+
+    @strawberry.mutation
+    async def revoke_api_token(self, info: CInfo, id: strawberry.ID) -> ApiToken:
+        return ApiToken.from_row(
+            await info.context.access.revoke_token(info.context.principal, str(id))
+        )
+
+    @strawberry.mutation(
+        description="Editors: annotate a neuron; a newer value for the same key supersedes "
+        "the current one, which stays in the history."
+    )
+    async def annotate_neuron(
+        self, info: CInfo, dataset: strawberry.ID, neuron: strawberry.ID, key: str, value: str
+    ) -> Annotation:
+        ctx = info.context
+        if ctx.principal.user_id is None:
+            raise Unauthenticated("sign in with an API token to annotate")
+        await ctx.editable(str(dataset))
+        row = await AnnotationRepository(ctx.store, str(dataset)).annotate(
+            str(neuron), key, value, ctx.principal.user_id
+        )
+        return Annotation.from_row(row)
+
+
+# -- errors -----------------------------------------------------------------------------
+class ErrorCodes(MaskErrors):
+    """Every error gets ``extensions.code``. Our own errors keep their message; GraphQL
+    syntax and validation errors are BAD_INPUT; anything else is logged with its context
+    and reaches the client only as INTERNAL."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._one(e) for e in errors]
+
+    def _one(self, e: GraphQLError) -> GraphQLError:
+        orig = e.original_error
+        if orig is None:
+            code, message = "BAD_INPUT", e.message
+        elif isinstance(orig, ConnectomeDBError) and orig.code in CLIENT_CODES:
+            code, message = orig.code, str(orig)
+        else:
+            log.error(
+                "internal error in %s at %s",
+                self.execution_context.operation_name or "anonymous operation",
+                ".".join(map(str, e.path or [])),
+                exc_info=orig,
+            )
+            code, message = "INTERNAL", "internal error"
+        return GraphQLError(
+            message,
+            nodes=e.nodes,
+            source=e.source,
+            positions=e.positions,
+            path=e.path,
+            extensions={"code": code},
+        )
+
+
+class ConnectomeSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are answers, not incidents: ErrorCodes logs the unexpected ones."""
+
+
+def build_schema(
+    settings: Settings | None = None, extra: Sequence[type[SchemaExtension]] = ()
+) -> strawberry.Schema:
+    s = settings or Settings()
+    return ConnectomeSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
+            lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+            ErrorCodes,
+            *extra,
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

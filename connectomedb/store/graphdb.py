@@ -1,0 +1,107 @@
+"""The async gateway every API and worker query goes through: one place that sets the
+transaction timeout, counts queries and turns driver errors into ours."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from connectomedb.errors import ConfigError, Timeout
+from connectomedb.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Neo4j status codes of a transaction stopped by its time limit.
+_TIMEOUT_CODES = frozenset(
+    {
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+        "Neo.TransientError.Transaction.TransactionTimedOut",
+        "Neo.TransientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
+
+
+def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
+    return neo4j.AsyncGraphDatabase.driver(
+        settings.uri,
+        auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
+        max_connection_lifetime=3600,
+        max_connection_pool_size=64,
+    )
+
+
+class Store:
+    """Runs parameterised queries for one request (or one job); ``queries`` counts them.
+
+    Args:
+        driver: the shared async driver.
+        database: Neo4j database name.
+        timeout_s: transaction timeout; a query past it raises :class:`Timeout`.
+    """
+
+    def __init__(self, driver: neo4j.AsyncDriver, database: str, timeout_s: float) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout_s = timeout_s
+        self.queries = 0
+
+    async def read(self, name: str, text: str, /, **params: Any) -> list[dict[str, Any]]:
+        return await self._run(name, text, params, neo4j.RoutingControl.READ)
+
+    async def write(self, name: str, text: str, /, **params: Any) -> list[dict[str, Any]]:
+        return await self._run(name, text, params, neo4j.RoutingControl.WRITE)
+
+    async def write_tx(self, name: str, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Run several statements in one write transaction (retried as a whole);
+        returns each statement's records as dicts."""
+        self.queries += 1
+
+        async def work(tx: neo4j.AsyncManagedTransaction) -> list[Any]:
+            out = []
+            for text, params in steps:
+                res = await tx.run(text, params)
+                out.append([r.data() for r in await res.fetch(1_000_000)])
+            return out
+
+        try:
+            async with self.driver.session(database=self.database) as s:
+                return await s.execute_write(
+                    neo4j.unit_of_work(timeout=self.timeout_s)(work)  # type: ignore[arg-type]
+                )
+        except Neo4jError as e:
+            raise self._translate(name, list(steps[0][1]), e) from e
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise ConfigError("the database is not reachable") from e
+
+    async def _run(
+        self, name: str, text: str, params: dict[str, Any], routing: neo4j.RoutingControl
+    ) -> list[dict[str, Any]]:
+        self.queries += 1
+        try:
+            records, _, _ = await self.driver.execute_query(
+                neo4j.Query(text, timeout=self.timeout_s),  # type: ignore[arg-type]
+                params,
+                routing_=routing,
+                database_=self.database,
+            )
+        except Neo4jError as e:
+            raise self._translate(name, list(params), e) from e
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise ConfigError("the database is not reachable") from e
+        return [r.data() for r in records]
+
+    def _translate(self, name: str, param_names: list[str], e: Neo4jError) -> Exception:
+        if e.code in _TIMEOUT_CODES:
+            log.warning("query %s timed out after %.1f s", name, self.timeout_s)
+            return Timeout(
+                f"the query ran past the {self.timeout_s:g} s limit; ask for less "
+                "(a smaller page, fewer hops, a higher minWeight or a narrower filter)"
+            )
+        log.error("query %s failed (parameters: %s): %s %s", name, param_names, e.code, e.message)
+        if isinstance(e, ClientError):
+            return RuntimeError(f"query {name} was refused by the database: {e.code}")
+        return e

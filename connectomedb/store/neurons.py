@@ -1,0 +1,349 @@
+"""Cypher and reads for neurons and their connectivity: filtered pages, partners (batched
+for many neurons at once), connections, shortest paths, cell-type connectivity and the
+edge list behind network statistics.
+
+Builders return ``(text, params)``; property names come from whitelists, values only
+from parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Final, Literal
+
+from connectomedb.errors import BadInput
+from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, NEURON, POSTSYNAPTIC, PRESYNAPTIC
+from connectomedb.store.graphdb import Store
+
+Direction = Literal["upstream", "downstream"]
+
+#: Cell-type connectivity levels -> the cell property that names the group.
+LEVELS: Final = {
+    "type": "type",
+    "class": "class",
+    "superclass": "superclass",
+    "neurotransmitter": "neurotransmitter",
+    "side": "side",
+    "region": "region",
+}
+
+MAX_HOPS: Final = 6
+
+
+@dataclass(frozen=True)
+class NeuronFilter:
+    """Which neurons of a dataset; every field left None does not filter."""
+
+    ids: tuple[str, ...] | None = None
+    name: str | None = None
+    name_starts_with: str | None = None
+    type: str | None = None
+    cell_class: str | None = None
+    superclass: str | None = None
+    side: str | None = None
+    neurotransmitter: str | None = None
+    region: str | None = None
+    min_in_degree: int | None = None
+    max_in_degree: int | None = None
+    min_out_degree: int | None = None
+    max_out_degree: int | None = None
+
+
+#: filter field -> (Cypher condition on ``{v}``, parameter name)
+_CONDITIONS: Final = {
+    "ids": ("{v}.id IN $ids", "ids"),
+    "name": ("{v}.name = $name", "name"),
+    "name_starts_with": ("{v}.name STARTS WITH $name_starts_with", "name_starts_with"),
+    "type": ("{v}.type = $type", "type"),
+    "cell_class": ("{v}.`class` = $cell_class", "cell_class"),
+    "superclass": ("{v}.superclass = $superclass", "superclass"),
+    "side": ("{v}.side = $side", "side"),
+    "neurotransmitter": ("{v}.neurotransmitter = $neurotransmitter", "neurotransmitter"),
+    "region": ("{v}.region = $region", "region"),
+    "min_in_degree": ("{v}.in_degree >= $min_in_degree", "min_in_degree"),
+    "max_in_degree": ("{v}.in_degree <= $max_in_degree", "max_in_degree"),
+    "min_out_degree": ("{v}.out_degree >= $min_out_degree", "min_out_degree"),
+    "max_out_degree": ("{v}.out_degree <= $max_out_degree", "max_out_degree"),
+}
+
+
+def filter_conditions(f: NeuronFilter | None, var: str = "n") -> tuple[list[str], dict[str, Any]]:
+    """WHERE conditions and their parameters for a neuron filter on variable ``var``."""
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    if f is None:
+        return conds, params
+    for fld in fields(f):
+        value = getattr(f, fld.name)
+        if value is None:
+            continue
+        cond, pname = _CONDITIONS[fld.name]
+        conds.append(cond.format(v=var))
+        params[pname] = list(value) if isinstance(value, tuple) else value
+    return conds, params
+
+
+def neurons_page(
+    f: NeuronFilter | None, first: int, after: str | None
+) -> tuple[str, dict[str, Any]]:
+    """One page of neurons ordered by id (keyset: ids after ``after``); asks for
+    ``first + 1`` rows so the caller knows whether another page follows."""
+    conds, params = filter_conditions(f)
+    where = ["n.dataset = $dataset", "n.id > $after" if after is not None else "n.id IS NOT NULL"]
+    if after is not None:
+        params["after"] = after
+    params["limit"] = first + 1
+    text = (
+        f"MATCH (n:{NEURON}) WHERE {' AND '.join(where + conds)}\n"
+        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+    )
+    return text, params
+
+
+def neurons_count(f: NeuronFilter | None) -> tuple[str, dict[str, Any]]:
+    conds, params = filter_conditions(f)
+    where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
+    return f"MATCH (n:{NEURON}) WHERE {where}\nRETURN count(n) AS total", params
+
+
+def partners_query(direction: Direction) -> str:
+    """Partners of many cells at once, strongest first (ties by partner id), one page
+    each: parameters ``ids``, ``min_weight``, ``skip``, ``limit``."""
+    pattern = {
+        "upstream": f"(n)<-[r:{CONNECTS_TO}]-(p)",
+        "downstream": f"(n)-[r:{CONNECTS_TO}]->(p)",
+    }[direction]
+    return f"""
+UNWIND $ids AS nid
+MATCH (n:Cell {{dataset: $dataset, id: nid}})
+CALL (n) {{
+  MATCH {pattern}
+  WHERE r.synapse_count >= $min_weight
+  WITH p, r ORDER BY r.synapse_count DESC, p.id
+  SKIP $skip LIMIT $limit
+  RETURN collect({{cell: p {{.*}}, synapse_count: r.synapse_count, weight: r.weight,
+                   psd_area_total: r.psd_area_total, nt_type: r.nt_type}}) AS partners
+}}
+RETURN nid, partners
+"""
+
+
+GAP_JUNCTIONS: Final = f"""
+UNWIND $ids AS nid
+MATCH (n:Cell {{dataset: $dataset, id: nid}})
+CALL (n) {{
+  MATCH (n)-[g:{GAP_JUNCTION}]-(p)
+  WITH p, g ORDER BY g.count DESC, p.id
+  SKIP $skip LIMIT $limit
+  RETURN collect({{cell: p {{.*}}, count: g.count}}) AS partners
+}}
+RETURN nid, partners
+"""
+
+SYNAPSES: Final = {
+    "downstream": f"""
+MATCH (n:Cell {{dataset: $dataset, id: $id}})-[:{PRESYNAPTIC}]->(s:Synapse)-[:{POSTSYNAPTIC}]->(p)
+RETURN s {{.*}} AS s, n.id AS pre, p.id AS post ORDER BY s.id SKIP $skip LIMIT $limit
+""",
+    "upstream": f"""
+MATCH (n:Cell {{dataset: $dataset, id: $id}})<-[:{POSTSYNAPTIC}]-(s:Synapse)<-[:{PRESYNAPTIC}]-(p)
+RETURN s {{.*}} AS s, p.id AS pre, n.id AS post ORDER BY s.id SKIP $skip LIMIT $limit
+""",
+}
+
+GET_CELLS: Final = """
+UNWIND $ids AS nid
+MATCH (n:Cell {dataset: $dataset, id: nid})
+RETURN n {.*} AS n
+"""
+
+
+def connections_query(pre: bool, post: bool) -> str:
+    """Connections from cells ``$pre`` to cells ``$post`` (either side may be open) with at
+    least ``$min_weight`` synapses, ordered by pre id then post id."""
+    if pre:
+        head = (
+            "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
+            f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
+        )
+    elif post:
+        head = (
+            "MATCH (b:Cell) WHERE b.dataset = $dataset AND b.id IN $post\n"
+            f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
+        )
+    else:
+        head = (
+            "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+            f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
+        )
+    conds = ["r.synapse_count >= $min_weight"]
+    if pre and post:
+        conds.append("b.id IN $post")
+    return (
+        f"{head}\nWHERE {' AND '.join(conds)}\n"
+        "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
+        " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
+        "ORDER BY pre, post SKIP $skip LIMIT $limit"
+    )
+
+
+def paths_query(max_hops: int) -> str:
+    """All shortest directed paths of at most ``max_hops`` connections, each with at least
+    ``$min_weight`` synapses. The hop bound is an int checked here: Cypher cannot take
+    a variable-length bound as a parameter."""
+    if not isinstance(max_hops, int) or not 1 <= max_hops <= MAX_HOPS:
+        raise BadInput(f"maxHops must be between 1 and {MAX_HOPS}")
+    return f"""
+MATCH (a:Cell {{dataset: $dataset, id: $source}})
+MATCH (b:Cell {{dataset: $dataset, id: $target}})
+MATCH p = allShortestPaths((a)-[:{CONNECTS_TO}*1..{max_hops}]->(b))
+WHERE all(r IN relationships(p) WHERE r.synapse_count >= $min_weight)
+WITH p LIMIT $limit
+RETURN [n IN nodes(p) | n.id] AS cells, [r IN relationships(p) | r.synapse_count] AS counts
+"""
+
+
+def type_connectivity_queries(level: str) -> tuple[str, str]:
+    """(group sizes, group x group counts) among neurons at ``level`` (a key of LEVELS)."""
+    if level not in LEVELS:
+        raise BadInput(f"level must be one of {', '.join(LEVELS)}")
+    prop = LEVELS[level]
+    sizes = (
+        f"MATCH (n:{NEURON}) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
+        f"RETURN n.`{prop}` AS grp, count(*) AS size"
+    )
+    pairs = (
+        f"MATCH (a:{NEURON}) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+        f"MATCH (a)-[r:{CONNECTS_TO}]->(b:{NEURON})\n"
+        "WHERE r.synapse_count >= $min_weight\n"
+        f"RETURN a.`{prop}` AS pre, b.`{prop}` AS post, sum(r.synapse_count) AS synapses,"
+        " count(r) AS pairs"
+    )
+    return sizes, pairs
+
+
+def edges_query(f: NeuronFilter | None) -> tuple[str, dict[str, Any]]:
+    """The selected neurons, each with its downstream neuron ids (at least
+    ``$min_weight`` synapses); the caller keeps only targets inside the selection."""
+    conds, params = filter_conditions(f)
+    where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
+    text = (
+        f"MATCH (n:{NEURON}) WHERE {where}\n"
+        f"RETURN n.id AS id, [(n)-[r:{CONNECTS_TO}]->(m:{NEURON}) "
+        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
+    )
+    return text, params
+
+
+class NeuronRepository:
+    """Reads of one dataset's cells and connectivity (async). The caller has checked access."""
+
+    def __init__(self, store: Store, dataset: str) -> None:
+        self.store = store
+        self.dataset = dataset
+
+    async def page(
+        self, f: NeuronFilter | None, first: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        text, params = neurons_page(f, first, after)
+        recs = await self.store.read("neurons_page", text, dataset=self.dataset, **params)
+        rows = [r["n"] for r in recs]
+        return rows[:first], len(rows) > first
+
+    async def count(self, f: NeuronFilter | None) -> int:
+        text, params = neurons_count(f)
+        recs = await self.store.read("neurons_count", text, dataset=self.dataset, **params)
+        return int(recs[0]["total"])
+
+    async def cells(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        recs = await self.store.read("get_cells", GET_CELLS, dataset=self.dataset, ids=ids)
+        return {r["n"]["id"]: r["n"] for r in recs}
+
+    async def partners(
+        self, direction: Direction, ids: list[str], min_weight: int, skip: int, limit: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        recs = await self.store.read(
+            f"{direction}_partners",
+            partners_query(direction),
+            dataset=self.dataset,
+            ids=ids,
+            min_weight=min_weight,
+            skip=skip,
+            limit=limit,
+        )
+        return {r["nid"]: r["partners"] for r in recs}
+
+    async def gap_junctions(
+        self, ids: list[str], skip: int, limit: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        recs = await self.store.read(
+            "gap_junctions", GAP_JUNCTIONS, dataset=self.dataset, ids=ids, skip=skip, limit=limit
+        )
+        return {r["nid"]: r["partners"] for r in recs}
+
+    async def synapses(
+        self, neuron: str, direction: Direction, skip: int, limit: int
+    ) -> list[dict[str, Any]]:
+        return await self.store.read(
+            "synapses",
+            SYNAPSES[direction],
+            dataset=self.dataset,
+            id=neuron,
+            skip=skip,
+            limit=limit,
+        )
+
+    async def connections(
+        self,
+        pre: list[str] | None,
+        post: list[str] | None,
+        min_weight: int,
+        skip: int,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        return await self.store.read(
+            "connections",
+            connections_query(pre is not None, post is not None),
+            dataset=self.dataset,
+            pre=pre,
+            post=post,
+            min_weight=min_weight,
+            skip=skip,
+            limit=limit,
+        )
+
+    async def paths(
+        self, source: str, target: str, max_hops: int, min_weight: int, limit: int
+    ) -> list[dict[str, Any]]:
+        return await self.store.read(
+            "paths",
+            paths_query(max_hops),
+            dataset=self.dataset,
+            source=source,
+            target=target,
+            min_weight=min_weight,
+            limit=limit,
+        )
+
+    async def type_connectivity(
+        self, level: str, min_weight: int
+    ) -> tuple[dict[str | None, int], list[dict[str, Any]]]:
+        sizes_q, pairs_q = type_connectivity_queries(level)
+        sizes = await self.store.read("type_sizes", sizes_q, dataset=self.dataset)
+        pairs = await self.store.read(
+            "type_pairs", pairs_q, dataset=self.dataset, min_weight=min_weight
+        )
+        return {r["grp"]: int(r["size"]) for r in sizes}, pairs
+
+    async def edges(
+        self, f: NeuronFilter | None, min_weight: int
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """Neuron ids of the selection and the directed edges among them."""
+        text, params = edges_query(f)
+        recs = await self.store.read(
+            "edges", text, dataset=self.dataset, min_weight=min_weight, **params
+        )
+        ids = [r["id"] for r in recs]
+        inside = set(ids)
+        edges = [(r["id"], t) for r in recs for t in r["targets"] if t in inside]
+        return ids, edges
