@@ -64,7 +64,5 @@ def dataset_node(driver: neo4j.Driver, ds: str) -> dict | None:
 
 
 def cell_count(driver: neo4j.Driver, ds: str) -> int:
-    recs, _, _ = driver.execute_query(
-        "MATCH (n:Cell {dataset: $ds}) RETURN count(n) AS c", ds=ds
-    )
+    recs, _, _ = driver.execute_query("MATCH (n:Cell {dataset: $ds}) RETURN count(n) AS c", ds=ds)
     return int(recs[0]["c"])

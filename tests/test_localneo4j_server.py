@@ -47,9 +47,16 @@ def second(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         main_home = localneo4j.layout(main).home.resolve()
         for d in ("lib", "plugins"):
             (home / d).symlink_to(main_home / d)
-    s = settings.model_copy(update={"home": home, "bolt_port": _free_port(),
-                                    "http_port": _free_port(), "neo4j_uri": None,
-                                    "heap_size": "512m", "pagecache_size": "128m"})
+    s = settings.model_copy(
+        update={
+            "home": home,
+            "bolt_port": _free_port(),
+            "http_port": _free_port(),
+            "neo4j_uri": None,
+            "heap_size": "512m",
+            "pagecache_size": "128m",
+        }
+    )
     yield s
     localneo4j.stop(s)
 
@@ -61,8 +68,8 @@ def test_start_apoc_stop_leaves_nothing(second: Settings) -> None:
         recs, _, _ = d.execute_query("RETURN apoc.version() AS v")
         assert recs[0]["v"].startswith("5.26")
         recs, _, _ = d.execute_query(
-            "SHOW SETTINGS YIELD name, value WHERE name = 'server.bolt.listen_address' "
-            "RETURN value")
+            "SHOW SETTINGS YIELD name, value WHERE name = 'server.bolt.listen_address' RETURN value"
+        )
         assert recs[0]["value"] == f"127.0.0.1:{second.bolt_port}"
     finally:
         d.close()

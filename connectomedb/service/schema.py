@@ -232,6 +232,7 @@ class Query:
         return NetworkStatistics(
             neurons=s.neurons,
             connections=s.connections,
+            autapses=s.self_loops,
             density=s.density,
             in_degree_distribution=[
                 DegreeCount(degree=d, count=c) for d, c in s.in_degree_distribution

@@ -47,7 +47,7 @@ def decode_offset(cursor: str | None) -> int:
     v = decode_cursor("o", cursor)
     if v is None:
         return 0
-    if not v.isdigit():
+    if not (v.isascii() and v.isdigit()):
         raise BadInput(f"malformed cursor {cursor!r}")
     return int(v) + 1
 
@@ -514,7 +514,8 @@ class DegreeCount:
 )
 class NetworkStatistics:
     neurons: int
-    connections: int
+    connections: int = strawberry.field(description="connections between distinct neurons")
+    autapses: int = strawberry.field(description="neurons connected to themselves (left out of the other figures)")
     density: float
     in_degree_distribution: list[DegreeCount]
     out_degree_distribution: list[DegreeCount]

@@ -95,14 +95,14 @@ def new_token() -> tuple[str, str, str]:
 
 
 def parse_token(token: str) -> tuple[str, str]:
-    m = _TOKEN_RE.match(token)
+    m = _TOKEN_RE.fullmatch(token)
     if not m:
         raise Unauthenticated("malformed API token")
     return m.group(1), m.group(2)
 
 
 def check_id(kind: str, value: str) -> str:
-    if not _ID_RE.match(value):
+    if not _ID_RE.fullmatch(value):
         raise BadInput(
             f"{kind} id {value!r} is not valid: use letters, digits, '_', '.', '-' (max 128)"
         )

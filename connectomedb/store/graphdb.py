@@ -31,6 +31,7 @@ def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
         auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
         max_connection_lifetime=3600,
         max_connection_pool_size=64,
+        notifications_min_severity="OFF",  # "unknown property" hints on a fresh graph are noise
     )
 
 

@@ -191,7 +191,7 @@ def paths_query(max_hops: int) -> str:
     """All shortest directed paths of at most ``max_hops`` connections, each with at least
     ``$min_weight`` synapses. The hop bound is an int checked here: Cypher cannot take
     a variable-length bound as a parameter."""
-    if not isinstance(max_hops, int) or not 1 <= max_hops <= MAX_HOPS:
+    if type(max_hops) is not int or not 1 <= max_hops <= MAX_HOPS:
         raise BadInput(f"maxHops must be between 1 and {MAX_HOPS}")
     return f"""
 MATCH (a:Cell {{dataset: $dataset, id: $source}})

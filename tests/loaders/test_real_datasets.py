@@ -61,27 +61,40 @@ def _norm(n: object) -> str:
 
 
 def _neuron_names(cect: zipfile.ZipFile) -> set[str]:
-    info = pd.read_csv(_blob(cect, D + "all_cell_info.csv"), header=None, skiprows=1,
-                       names=["cell", "type", "details", "lineage", "cls", "tissue"])
+    info = pd.read_csv(
+        _blob(cect, D + "all_cell_info.csv"),
+        header=None,
+        skiprows=1,
+        names=["cell", "type", "details", "lineage", "cls", "tissue"],
+    )
     return set(info.loc[info.tissue.isna() | (info.type == "Male interneuron"), "cell"])
 
 
 def _counts(cells: set[str], neurons: set[str], chem: pd.Series, gj: pd.Series) -> dict[str, int]:
     chem, gj = chem[chem > 0], gj[gj > 0]
     n = len(cells & neurons)
-    return {"neurons": n, "non_neuronal": len(cells) - n, "connections": int(len(chem)),
-            "chemical_synapse_total": int(chem.sum()), "gap_junctions": int(len(gj)),
-            "gap_junction_total": int(gj.sum()), "synapses": 0}
+    return {
+        "neurons": n,
+        "non_neuronal": len(cells) - n,
+        "connections": int(len(chem)),
+        "chemical_synapse_total": int(chem.sum()),
+        "gap_junctions": int(len(gj)),
+        "gap_junction_total": int(gj.sum()),
+        "synapses": 0,
+    }
 
 
 def _cook_matrix(cect: zipfile.ZipFile, sheet: str) -> pd.DataFrame:
-    df = pd.read_excel(_blob(cect, D + "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx"),
-                       sheet_name=sheet, header=None)
+    df = pd.read_excel(
+        _blob(cect, D + "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx"),
+        sheet_name=sheet,
+        header=None,
+    )
     cols = df.iloc[2, 3:]
     nc = int(cols.isna().values.argmax()) if cols.isna().any() else len(cols)
     rows = df.iloc[3:, 2]
     nr = int(rows.isna().values.argmax()) if rows.isna().any() else len(rows)
-    m = df.iloc[3:3 + nr, 3:3 + nc].apply(pd.to_numeric).fillna(0).astype(int)
+    m = df.iloc[3 : 3 + nr, 3 : 3 + nc].apply(pd.to_numeric).fillna(0).astype(int)
     m.index = [_norm(x) for x in rows.iloc[:nr]]
     m.columns = [_norm(x) for x in cols.iloc[:nc]]
     return m
@@ -93,12 +106,24 @@ def _cook(cect: zipfile.ZipFile) -> dict[str, int]:
     g = gap.values
     assert (g == g.T).all()
     cells = set(chem.index) | set(chem.columns) | set(gap.index)
-    return _counts(cells, _neuron_names(cect), pd.Series(chem.values.ravel()),
-                   pd.Series(g[np.triu_indices_from(g)]))
+    return _counts(
+        cells,
+        _neuron_names(cect),
+        pd.Series(chem.values.ravel()),
+        pd.Series(g[np.triu_indices_from(g)]),
+    )
 
 
-WITVLIET = {1: "1 L1", 2: "2 L1", 3: "3 L1", 4: "4 L1", 5: "5 L2", 6: "6 L3", 7: "7 adult",
-            8: "8 adult"}
+WITVLIET = {
+    1: "1 L1",
+    2: "2 L1",
+    3: "3 L1",
+    4: "4 L1",
+    5: "5 L2",
+    6: "6 L3",
+    7: "7 adult",
+    8: "8 adult",
+}
 
 
 def _edge_table(cect: zipfile.ZipFile, df: pd.DataFrame) -> dict[str, int]:
@@ -106,18 +131,21 @@ def _edge_table(cect: zipfile.ZipFile, df: pd.DataFrame) -> dict[str, int]:
     ch = df[df.type == "chemical"].groupby(["pre", "post"]).synapses.sum()
     el = df[df.type == "electrical"].copy()
     el["key"] = [tuple(sorted(p)) for p in zip(el.pre, el.post, strict=True)]
-    return _counts(set(df.pre) | set(df.post), _neuron_names(cect), ch,
-                   el.groupby("key").synapses.sum())
+    return _counts(
+        set(df.pre) | set(df.post), _neuron_names(cect), ch, el.groupby("key").synapses.sum()
+    )
 
 
 def _witvliet(stage: int) -> Callable[[zipfile.ZipFile], dict[str, int]]:
     return lambda cect: _edge_table(
-        cect, pd.read_excel(_blob(cect, f"{D}witvliet_2020_{WITVLIET[stage]}.xlsx")))
+        cect, pd.read_excel(_blob(cect, f"{D}witvliet_2020_{WITVLIET[stage]}.xlsx"))
+    )
 
 
 def _white(cect: zipfile.ZipFile) -> dict[str, int]:
-    return _edge_table(cect, pd.read_csv(_blob(cect, D + "aconnectome_white_1986_whole.csv"),
-                                         sep="\t"))
+    return _edge_table(
+        cect, pd.read_csv(_blob(cect, D + "aconnectome_white_1986_whole.csv"), sep="\t")
+    )
 
 
 def _varshney(cect: zipfile.ZipFile) -> dict[str, int]:
@@ -134,11 +162,21 @@ def _varshney(cect: zipfile.ZipFile) -> dict[str, int]:
 
 def _larva(side: str) -> Callable[[zipfile.ZipFile], dict[str, int]]:
     def count(grasp: zipfile.ZipFile) -> dict[str, int]:
-        m = pd.read_csv(_blob(grasp, f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
-                        sep=r"\s+", header=None).values
-        return {"neurons": m.shape[0], "non_neuronal": 0, "connections": int((m > 0).sum()),
-                "chemical_synapse_total": int(m.sum()), "gap_junctions": 0,
-                "gap_junction_total": 0, "synapses": 0}
+        m = pd.read_csv(
+            _blob(grasp, f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
+            sep=r"\s+",
+            header=None,
+        ).values
+        return {
+            "neurons": m.shape[0],
+            "non_neuronal": 0,
+            "connections": int((m > 0).sum()),
+            "chemical_synapse_total": int(m.sum()),
+            "gap_junctions": 0,
+            "gap_junction_total": 0,
+            "synapses": 0,
+        }
+
     return count
 
 
@@ -183,13 +221,17 @@ def test_cook2019_known_partners(driver: neo4j.Driver, settings: Settings) -> No
         DatasetWriter(driver, settings.neo4j_database).load(src)
         recs, _, _ = driver.execute_query(
             "MATCH (a:Cell {dataset: $ds})-[r:CONNECTS_TO]->(b:Neuron {dataset: $ds, id: 'AVAL'}) "
-            "RETURN a.id AS pre, r.synapse_count AS n ORDER BY n DESC, pre LIMIT 5", ds=ds)
+            "RETURN a.id AS pre, r.synapse_count AS n ORDER BY n DESC, pre LIMIT 5",
+            ds=ds,
+        )
         top = [(r["pre"], r["n"]) for r in recs]
-        expected = sorted(((pre, int(n)) for pre, n in col.items() if n > 0),
-                          key=lambda t: (-t[1], t[0]))[:5]
+        expected = sorted(
+            ((pre, int(n)) for pre, n in col.items() if n > 0), key=lambda t: (-t[1], t[0])
+        )[:5]
         assert top == expected
         recs, _, _ = driver.execute_query(
-            "MATCH (n:NonNeuronal {dataset: $ds}) RETURN count(n) AS c", ds=ds)
+            "MATCH (n:NonNeuronal {dataset: $ds}) RETURN count(n) AS c", ds=ds
+        )
         assert recs[0]["c"] == 171
     finally:
         delete_dataset(driver, ds)

@@ -36,10 +36,12 @@ def test_size_no_self_loops_no_duplicates() -> None:
 
 
 def test_reciprocity_is_enriched_as_asked() -> None:
-    base = SyntheticSource(SyntheticParams(n_neurons=3000, n_connections=60_000, n_types=1,
-                                           reciprocity=1.0, seed=4))
-    rich = SyntheticSource(SyntheticParams(n_neurons=3000, n_connections=60_000, n_types=1,
-                                           reciprocity=5.0, seed=4))
+    base = SyntheticSource(
+        SyntheticParams(n_neurons=3000, n_connections=60_000, n_types=1, reciprocity=1.0, seed=4)
+    )
+    rich = SyntheticSource(
+        SyntheticParams(n_neurons=3000, n_connections=60_000, n_types=1, reciprocity=5.0, seed=4)
+    )
     for src, factor in ((base, 1.0), (rich, 5.0)):
         g = _graph(src)
         m, n = g.number_of_edges(), g.number_of_nodes()
@@ -50,8 +52,7 @@ def test_reciprocity_is_enriched_as_asked() -> None:
 
 
 def test_synapses_sum_to_connection_counts() -> None:
-    src = SyntheticSource(SyntheticParams(n_neurons=200, n_connections=1500, synapses=True,
-                                          seed=8))
+    src = SyntheticSource(SyntheticParams(n_neurons=200, n_connections=1500, synapses=True, seed=8))
     per_pair: dict[tuple[str, str], int] = {}
     for _, s in src.synapses():
         per_pair[(s["pre"], s["post"])] = per_pair.get((s["pre"], s["post"]), 0) + 1

@@ -23,11 +23,20 @@ from tests.conftest import cell_count, dataset_node, graph_counts
 from tests.factories import DEFAULT_SYNAPSES, neuprint_bundle
 
 
-def test_neuprint_bundle_hand_counted(driver: neo4j.Driver, dataset_id: str, tmp_path: Path) -> None:
+def test_neuprint_bundle_hand_counted(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     src = NeuprintBundle(neuprint_bundle(tmp_path / "b", synapses=DEFAULT_SYNAPSES), dataset_id)
     res = DatasetWriter(driver, batch_size=2).load(src)
-    expected = {"neurons": 4, "non_neuronal": 0, "connections": 5, "chemical_synapse_total": 31,
-                "gap_junctions": 0, "gap_junction_total": 0, "synapses": 6}
+    expected = {
+        "neurons": 4,
+        "non_neuronal": 0,
+        "connections": 5,
+        "chemical_synapse_total": 31,
+        "gap_junctions": 0,
+        "gap_junction_total": 0,
+        "synapses": 6,
+    }
     assert graph_counts(driver, dataset_id) == expected
     assert res.counts == expected
     d = dataset_node(driver, dataset_id)
@@ -35,17 +44,26 @@ def test_neuprint_bundle_hand_counted(driver: neo4j.Driver, dataset_id: str, tmp
     # per-neuron aggregates, hand-counted from the factory's five connections
     recs, _, _ = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.in_degree AS i, n.out_degree AS o,"
-        " n.pre_synapses AS pre, n.post_synapses AS post ORDER BY id", ds=dataset_id)
+        " n.pre_synapses AS pre, n.post_synapses AS post ORDER BY id",
+        ds=dataset_id,
+    )
     assert [tuple(r) for r in recs] == [
-        ("101", 1, 1, 12, 5), ("102", 1, 1, 7, 4), ("201", 2, 1, 3, 19), ("301", 1, 2, 9, 3)]
+        ("101", 1, 1, 12, 5),
+        ("102", 1, 1, 7, 4),
+        ("201", 2, 1, 3, 19),
+        ("301", 1, 2, 9, 3),
+    ]
     recs, _, _ = driver.execute_query(
         "MATCH (a:Neuron {dataset: $ds, id: '101'})-[:PRESYNAPTIC]->(s:Synapse)"
         "-[:POSTSYNAPTIC]->(b:Neuron {id: '201'}) RETURN s.location.x AS x ORDER BY x",
-        ds=dataset_id)
+        ds=dataset_id,
+    )
     assert [r["x"] for r in recs] == [1.0, 1.5]
     recs, _, _ = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds})-[:HAS_TYPE]->(t:CellType) "
-        "RETURN t.name AS t, count(n) AS c ORDER BY t", ds=dataset_id)
+        "RETURN t.name AS t, count(n) AS c ORDER BY t",
+        ds=dataset_id,
+    )
     assert [tuple(r) for r in recs] == [("APL", 1), ("KC", 2), ("MBON", 1)]
 
 
@@ -63,7 +81,9 @@ def test_load_twice_is_unchanged(driver: neo4j.Driver, dataset_id: str) -> None:
 
 
 def test_different_input_same_id_is_refused(driver: neo4j.Driver, dataset_id: str) -> None:
-    DatasetWriter(driver).load(SyntheticSource(SyntheticParams(n_neurons=50, n_connections=100), dataset_id))
+    DatasetWriter(driver).load(
+        SyntheticSource(SyntheticParams(n_neurons=50, n_connections=100), dataset_id)
+    )
     other = SyntheticSource(SyntheticParams(n_neurons=50, n_connections=100, seed=9), dataset_id)
     with pytest.raises(BadInput, match="loaded from different input"):
         DatasetWriter(driver).load(other)
@@ -72,12 +92,30 @@ def test_different_input_same_id_is_refused(driver: neo4j.Driver, dataset_id: st
     assert graph_counts(driver, dataset_id)["connections"] == other.graph.pre.size
 
 
-def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, settings: Settings) -> None:
+def test_kill_halfway_then_resume(
+    driver: neo4j.Driver, dataset_id: str, settings: Settings
+) -> None:
     params = SyntheticParams(n_neurons=5000, n_connections=300_000, seed=5)
-    cmd = [sys.executable, "-m", "connectomedb.cli", "load", "synthetic", "--id", dataset_id,
-           "--neurons", "5000", "--connections", "300000", "--seed", "5", "--batch-size", "1000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "connectomedb.cli",
+        "load",
+        "synthetic",
+        "--id",
+        dataset_id,
+        "--neurons",
+        "5000",
+        "--connections",
+        "300000",
+        "--seed",
+        "5",
+        "--batch-size",
+        "1000",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.time() + 120
     killed_at = 0
     while time.time() < deadline and proc.poll() is None:
@@ -88,7 +126,9 @@ def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, setting
             break
         time.sleep(0.05)
     proc.wait(timeout=30)
-    assert killed_at > 0, f"load finished or failed before it could be killed: {proc.stderr.read()!r}"
+    assert killed_at > 0, (
+        f"load finished or failed before it could be killed: {proc.stderr.read()!r}"
+    )
     d = dataset_node(driver, dataset_id)
     assert d is not None and d["status"] == "loading"
     partial = graph_counts(driver, dataset_id)["connections"]
@@ -105,32 +145,53 @@ def test_kill_halfway_then_resume(driver: neo4j.Driver, dataset_id: str, setting
     assert counts["chemical_synapse_total"] == int(G.size(weight="weight"))
     recs, _, _ = driver.execute_query(
         "MATCH (a:Cell {dataset: $ds})-[r:CONNECTS_TO]->(b) WITH a, b, count(r) AS c "
-        "WHERE c > 1 RETURN count(*) AS dup", ds=dataset_id)
+        "WHERE c > 1 RETURN count(*) AS dup",
+        ds=dataset_id,
+    )
     assert recs[0]["dup"] == 0
     assert dataset_node(driver, dataset_id)["status"] == "ready"
 
 
 BAD_CASES = [
     # (description, bundle kwargs, expected message)
-    ("missing column", {"connection_header": ["bodyId_pre", "bodyId_post", "w"]},
-     "connections.csv, row 1, column 'weight': missing required column "
-     "(header has bodyId_pre, bodyId_post, w)"),
-    ("non-numeric count", {"connections": [[101, 201, 1]] * 0 + [[101, 201, 3], [102, 201, "x"]]},
-     "connections.csv, row 3, column 'weight': expected a non-negative integer, got 'x'"),
-    ("negative count", {"connections": [[101, 201, 3], [102, 201, -2]]},
-     "connections.csv, row 3, column 'weight': negative count '-2'"),
-    ("unknown neuron", {"connections": [[101, 201, 3], [102, 999, 2]]},
-     "connections.csv, row 3, column 'bodyId_post': unknown neuron '999'"),
-    ("duplicate id", {"neurons": [[101, "a", "KC", ""], [102, "b", "KC", ""], [101, "c", "KC", ""]]},
-     "neurons.csv, row 4, column 'bodyId': duplicate id '101' (first at row 2)"),
-    ("duplicate connection", {"connections": [[101, 201, 3], [101, 201, 4]]},
-     "connections.csv, row 3, column 'bodyId_post': duplicate connection '101' -> '201'"),
+    (
+        "missing column",
+        {"connection_header": ["bodyId_pre", "bodyId_post", "w"]},
+        "connections.csv, row 1, column 'weight': missing required column "
+        "(header has bodyId_pre, bodyId_post, w)",
+    ),
+    (
+        "non-numeric count",
+        {"connections": [[101, 201, 1]] * 0 + [[101, 201, 3], [102, 201, "x"]]},
+        "connections.csv, row 3, column 'weight': expected a non-negative integer, got 'x'",
+    ),
+    (
+        "negative count",
+        {"connections": [[101, 201, 3], [102, 201, -2]]},
+        "connections.csv, row 3, column 'weight': negative count '-2'",
+    ),
+    (
+        "unknown neuron",
+        {"connections": [[101, 201, 3], [102, 999, 2]]},
+        "connections.csv, row 3, column 'bodyId_post': unknown neuron '999'",
+    ),
+    (
+        "duplicate id",
+        {"neurons": [[101, "a", "KC", ""], [102, "b", "KC", ""], [101, "c", "KC", ""]]},
+        "neurons.csv, row 4, column 'bodyId': duplicate id '101' (first at row 2)",
+    ),
+    (
+        "duplicate connection",
+        {"connections": [[101, 201, 3], [101, 201, 4]]},
+        "connections.csv, row 3, column 'bodyId_post': duplicate connection '101' -> '201'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "kwargs", "message"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
-def test_bad_input_leaves_nothing(driver: neo4j.Driver, dataset_id: str, tmp_path: Path,
-                                  case: str, kwargs: dict, message: str) -> None:
+def test_bad_input_leaves_nothing(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path, case: str, kwargs: dict, message: str
+) -> None:
     b = neuprint_bundle(tmp_path / "b", **kwargs)
     with pytest.raises(LoaderError) as e:
         DatasetWriter(driver, batch_size=1).load(NeuprintBundle(b, dataset_id))
@@ -142,7 +203,9 @@ def test_bad_input_leaves_nothing(driver: neo4j.Driver, dataset_id: str, tmp_pat
     assert dataset_node(driver, dataset_id) is None
 
 
-def test_unreadable_file_leaves_nothing(driver: neo4j.Driver, dataset_id: str, tmp_path: Path) -> None:
+def test_unreadable_file_leaves_nothing(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     b = neuprint_bundle(tmp_path / "b", connections=[[101, 201, 3]] * 1)
     with open(b / "connections.csv", "ab") as f:
         f.write(b"102,201,\xff\n")
@@ -152,66 +215,99 @@ def test_unreadable_file_leaves_nothing(driver: neo4j.Driver, dataset_id: str, t
     assert dataset_node(driver, dataset_id)["status"] == "failed"
 
 
-def test_duplicate_synapse_id_across_batches(driver: neo4j.Driver, dataset_id: str,
-                                             tmp_path: Path) -> None:
+def test_duplicate_synapse_id_across_batches(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     from tests.factories import write_csv
 
     b = neuprint_bundle(tmp_path / "b")
-    write_csv(b / "synapses.csv", ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
-              [["s1", 101, 201, 0, 0, 0], ["s2", 101, 201, 1, 1, 1], ["s3", 102, 201, 2, 2, 2],
-               ["s1", 201, 301, 3, 3, 3]])
+    write_csv(
+        b / "synapses.csv",
+        ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
+        [
+            ["s1", 101, 201, 0, 0, 0],
+            ["s2", 101, 201, 1, 1, 1],
+            ["s3", 102, 201, 2, 2, 2],
+            ["s1", 201, 301, 3, 3, 3],
+        ],
+    )
     with pytest.raises(LoaderError) as e:
         DatasetWriter(driver, batch_size=2).load(NeuprintBundle(b, dataset_id))
-    assert str(e.value) == ("synapses.csv, row 5, column 'synapse_id': duplicate synapse id 's1' "
-                            "(first at row 2)")
+    assert str(e.value) == (
+        "synapses.csv, row 5, column 'synapse_id': duplicate synapse id 's1' (first at row 2)"
+    )
     assert cell_count(driver, dataset_id) == 0
     assert graph_counts(driver, dataset_id)["synapses"] == 0
     assert dataset_node(driver, dataset_id)["status"] == "failed"
 
 
-def test_duplicate_synapse_id_within_batch(driver: neo4j.Driver, dataset_id: str,
-                                           tmp_path: Path) -> None:
+def test_duplicate_synapse_id_within_batch(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     from tests.factories import write_csv
 
     b = neuprint_bundle(tmp_path / "b")
-    write_csv(b / "synapses.csv", ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
-              [["s1", 101, 201, 0, 0, 0], ["s1", 101, 201, 1, 1, 1]])
-    with pytest.raises(LoaderError, match=r"^synapses.csv, row 3, column 'synapse_id': "
-                                          r"duplicate synapse id 's1' \(first at row 2\)$"):
+    write_csv(
+        b / "synapses.csv",
+        ["synapse_id", "bodyId_pre", "bodyId_post", "x", "y", "z"],
+        [["s1", 101, 201, 0, 0, 0], ["s1", 101, 201, 1, 1, 1]],
+    )
+    with pytest.raises(
+        LoaderError,
+        match=r"^synapses.csv, row 3, column 'synapse_id': "
+        r"duplicate synapse id 's1' \(first at row 2\)$",
+    ):
         DatasetWriter(driver, batch_size=100).load(NeuprintBundle(b, dataset_id))
     assert cell_count(driver, dataset_id) == 0
 
 
-def test_failed_dataset_is_not_resumed(driver: neo4j.Driver, dataset_id: str,
-                                       tmp_path: Path) -> None:
+def test_failed_dataset_is_not_resumed(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     b = neuprint_bundle(tmp_path / "b", connections=[[101, 201, 3], [102, 999, 2]])
     with pytest.raises(LoaderError):
         DatasetWriter(driver, batch_size=1).load(NeuprintBundle(b, dataset_id))
     fixed = neuprint_bundle(tmp_path / "c")
     with pytest.raises(BadInput, match="status failed"):
         DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id))
-    assert DatasetWriter(driver).load(NeuprintBundle(fixed, dataset_id), replace=True).counts[
-        "connections"] == 5
+    assert (
+        DatasetWriter(driver)
+        .load(NeuprintBundle(fixed, dataset_id), replace=True)
+        .counts["connections"]
+        == 5
+    )
 
 
-def test_flywire_rows_per_neuropil_are_summed(driver: neo4j.Driver, dataset_id: str,
-                                              tmp_path: Path) -> None:
+def test_flywire_rows_per_neuropil_are_summed(
+    driver: neo4j.Driver, dataset_id: str, tmp_path: Path
+) -> None:
     from connectomedb.loaders.csvbundle import FlywireBundle
     from tests.factories import write_csv
 
     d = tmp_path / "fw"
-    write_csv(d / "neurons.csv", ["root_id", "group", "nt_type"],
-              [["7201", "g1", "ACH"], ["7202", "g2", "GABA"], ["7203", "g3", "GLUT"]])
-    write_csv(d / "connections.csv",
-              ["pre_root_id", "post_root_id", "neuropil", "syn_count", "nt_type"],
-              [["7201", "7202", "AL_L", 5, "ACH"], ["7201", "7203", "AL_L", 1, "ACH"],
-               ["7201", "7202", "AL_R", 2, "ACH"], ["7203", "7201", "LH_L", 9, "GLUT"]])
+    write_csv(
+        d / "neurons.csv",
+        ["root_id", "group", "nt_type"],
+        [["7201", "g1", "ACH"], ["7202", "g2", "GABA"], ["7203", "g3", "GLUT"]],
+    )
+    write_csv(
+        d / "connections.csv",
+        ["pre_root_id", "post_root_id", "neuropil", "syn_count", "nt_type"],
+        [
+            ["7201", "7202", "AL_L", 5, "ACH"],
+            ["7201", "7203", "AL_L", 1, "ACH"],
+            ["7201", "7202", "AL_R", 2, "ACH"],
+            ["7203", "7201", "LH_L", 9, "GLUT"],
+        ],
+    )
     res = DatasetWriter(driver, batch_size=1).load(FlywireBundle(d, dataset_id))
     assert res.counts["connections"] == 3
     assert res.counts["chemical_synapse_total"] == 17
     recs, _, _ = driver.execute_query(
         "MATCH (a:Neuron {dataset: $ds})-[r:CONNECTS_TO]->(b) RETURN a.id AS a, b.id AS b, "
-        "r.synapse_count AS n, r.weight AS w, r.neuropils AS np ORDER BY a, b", ds=dataset_id)
+        "r.synapse_count AS n, r.weight AS w, r.neuropils AS np ORDER BY a, b",
+        ds=dataset_id,
+    )
     assert [tuple(r) for r in recs] == [
         ("7201", "7202", 7, 7, ["AL_L", "AL_R"]),
         ("7201", "7203", 1, 1, ["AL_L"]),
@@ -219,5 +315,7 @@ def test_flywire_rows_per_neuropil_are_summed(driver: neo4j.Driver, dataset_id: 
     ]
     recs, _, _ = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds, id: '7201'}) RETURN n.out_degree AS o, "
-        "n.pre_synapses AS pre, n.neurotransmitter AS nt", ds=dataset_id)
+        "n.pre_synapses AS pre, n.neurotransmitter AS nt",
+        ds=dataset_id,
+    )
     assert tuple(recs[0]) == (2, 8, "ACH")

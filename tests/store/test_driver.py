@@ -17,5 +17,6 @@ def test_db_init_twice_is_a_no_op(driver: neo4j.Driver, settings: Settings) -> N
     assert expected_names() <= before
     recs, _, _ = driver.execute_query(
         "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
-        "WHERE name = 'cell_key' RETURN type, labelsOrTypes, properties")
+        "WHERE name = 'cell_key' RETURN type, labelsOrTypes, properties"
+    )
     assert [tuple(r) for r in recs] == [("UNIQUENESS", ["Cell"], ["dataset", "id"])]

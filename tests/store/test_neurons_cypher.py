@@ -1,0 +1,384 @@
+"""Cypher text and parameters built by ``connectomedb.store.neurons`` (no database).
+
+Every expected string here is written out by hand, so a change to a query shows up as a
+diff in this file."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectomedb.errors import BadInput
+from connectomedb.store.neurons import (
+    NeuronFilter,
+    connections_query,
+    edges_query,
+    filter_conditions,
+    neurons_count,
+    neurons_page,
+    partners_query,
+    paths_query,
+    type_connectivity_queries,
+)
+
+# -- filter_conditions ------------------------------------------------------------------
+
+
+def test_filter_conditions_none_is_empty() -> None:
+    assert filter_conditions(None) == ([], {})
+
+
+def test_filter_conditions_all_fields_unset_is_empty() -> None:
+    assert filter_conditions(NeuronFilter()) == ([], {})
+
+
+def test_filter_conditions_every_field_in_declaration_order() -> None:
+    f = NeuronFilter(
+        ids=("a", "b"),
+        name="AVAL",
+        name_starts_with="AV",
+        type="AVA",
+        cell_class="interneuron",
+        superclass="central",
+        side="left",
+        neurotransmitter="acetylcholine",
+        region="head",
+        min_in_degree=1,
+        max_in_degree=2,
+        min_out_degree=3,
+        max_out_degree=4,
+    )
+    conds, params = filter_conditions(f)
+    assert conds == [
+        "n.id IN $ids",
+        "n.name = $name",
+        "n.name STARTS WITH $name_starts_with",
+        "n.type = $type",
+        "n.`class` = $cell_class",
+        "n.superclass = $superclass",
+        "n.side = $side",
+        "n.neurotransmitter = $neurotransmitter",
+        "n.region = $region",
+        "n.in_degree >= $min_in_degree",
+        "n.in_degree <= $max_in_degree",
+        "n.out_degree >= $min_out_degree",
+        "n.out_degree <= $max_out_degree",
+    ]
+    assert params == {
+        "ids": ["a", "b"],
+        "name": "AVAL",
+        "name_starts_with": "AV",
+        "type": "AVA",
+        "cell_class": "interneuron",
+        "superclass": "central",
+        "side": "left",
+        "neurotransmitter": "acetylcholine",
+        "region": "head",
+        "min_in_degree": 1,
+        "max_in_degree": 2,
+        "min_out_degree": 3,
+        "max_out_degree": 4,
+    }
+
+
+def test_filter_conditions_ids_tuple_becomes_list() -> None:
+    _, params = filter_conditions(NeuronFilter(ids=("x",)))
+    assert params == {"ids": ["x"]}
+    assert type(params["ids"]) is list
+
+
+def test_filter_conditions_empty_ids_still_filters() -> None:
+    # An empty tuple is not None: it selects nothing rather than everything.
+    assert filter_conditions(NeuronFilter(ids=())) == (["n.id IN $ids"], {"ids": []})
+
+
+def test_filter_conditions_zero_degree_is_a_filter() -> None:
+    assert filter_conditions(NeuronFilter(min_in_degree=0)) == (
+        ["n.in_degree >= $min_in_degree"],
+        {"min_in_degree": 0},
+    )
+
+
+def test_filter_conditions_other_variable() -> None:
+    conds, params = filter_conditions(NeuronFilter(type="AVA", cell_class="motor"), var="m")
+    assert conds == ["m.type = $type", "m.`class` = $cell_class"]
+    assert params == {"type": "AVA", "cell_class": "motor"}
+
+
+# -- neurons_page / neurons_count -------------------------------------------------------
+
+
+def test_neurons_page_first_page_without_filter() -> None:
+    text, params = neurons_page(None, 10, None)
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
+        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+    )
+    assert params == {"limit": 11}
+
+
+def test_neurons_page_after_cursor_with_filter() -> None:
+    text, params = neurons_page(NeuronFilter(type="AVA", side="left"), 5, "AVAL")
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id > $after"
+        " AND n.type = $type AND n.side = $side\n"
+        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+    )
+    assert params == {"type": "AVA", "side": "left", "after": "AVAL", "limit": 6}
+
+
+def test_neurons_page_empty_after_is_a_cursor() -> None:
+    text, params = neurons_page(None, 0, "")
+    assert "n.id > $after" in text
+    assert "n.id IS NOT NULL" not in text
+    assert params == {"after": "", "limit": 1}
+
+
+def test_neurons_count_without_filter() -> None:
+    text, params = neurons_count(None)
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\nRETURN count(n) AS total"
+    )
+    assert params == {}
+
+
+def test_neurons_count_with_filter() -> None:
+    text, params = neurons_count(NeuronFilter(ids=("a",), min_out_degree=2))
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL"
+        " AND n.id IN $ids AND n.out_degree >= $min_out_degree\n"
+        "RETURN count(n) AS total"
+    )
+    assert params == {"ids": ["a"], "min_out_degree": 2}
+
+
+# -- edges_query --------------------------------------------------------------------------
+
+
+def test_edges_query_without_filter() -> None:
+    text, params = edges_query(None)
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
+        "RETURN n.id AS id, [(n)-[r:CONNECTS_TO]->(m:Neuron) "
+        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
+    )
+    assert params == {}
+
+
+def test_edges_query_with_filter() -> None:
+    text, params = edges_query(NeuronFilter(region="head"))
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL"
+        " AND n.region = $region\n"
+        "RETURN n.id AS id, [(n)-[r:CONNECTS_TO]->(m:Neuron) "
+        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
+    )
+    assert params == {"region": "head"}
+
+
+# -- connections_query --------------------------------------------------------------------
+
+_CONNECTIONS_TAIL = (
+    "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
+    " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
+    "ORDER BY pre, post SKIP $skip LIMIT $limit"
+)
+
+
+def test_connections_query_pre_and_post() -> None:
+    assert connections_query(True, True) == (
+        "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
+        "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
+        "WHERE r.synapse_count >= $min_weight AND b.id IN $post\n" + _CONNECTIONS_TAIL
+    )
+
+
+def test_connections_query_pre_only() -> None:
+    assert connections_query(True, False) == (
+        "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
+        "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
+        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+    )
+
+
+def test_connections_query_post_only() -> None:
+    assert connections_query(False, True) == (
+        "MATCH (b:Cell) WHERE b.dataset = $dataset AND b.id IN $post\n"
+        "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
+        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+    )
+
+
+def test_connections_query_neither_side() -> None:
+    assert connections_query(False, False) == (
+        "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+        "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
+        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+    )
+
+
+# -- paths_query ----------------------------------------------------------------------------
+
+
+def _paths(bound: str) -> str:
+    return (
+        "\n"
+        "MATCH (a:Cell {dataset: $dataset, id: $source})\n"
+        "MATCH (b:Cell {dataset: $dataset, id: $target})\n"
+        f"MATCH p = allShortestPaths((a)-[:CONNECTS_TO*1..{bound}]->(b))\n"
+        "WHERE all(r IN relationships(p) WHERE r.synapse_count >= $min_weight)\n"
+        "WITH p LIMIT $limit\n"
+        "RETURN [n IN nodes(p) | n.id] AS cells, [r IN relationships(p) | r.synapse_count]"
+        " AS counts\n"
+    )
+
+
+@pytest.mark.parametrize("hops", [1, 2, 3, 4, 5, 6])
+def test_paths_query_inlines_a_valid_bound(hops: int) -> None:
+    assert paths_query(hops) == _paths(str(hops))
+
+
+def test_paths_query_three_hops_literal() -> None:
+    assert "[:CONNECTS_TO*1..3]" in paths_query(3)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 7, 100, "3", "1..6]->(b)) RETURN 1 //", 3.0, None, False])
+def test_paths_query_rejects_bad_bounds(bad: object) -> None:
+    with pytest.raises(BadInput, match="maxHops must be between 1 and 6"):
+        paths_query(bad)  # type: ignore[arg-type]
+
+
+def test_paths_query_rejects_true() -> None:
+    with pytest.raises(BadInput):
+        paths_query(True)
+
+
+# -- type_connectivity_queries --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("level", "prop"),
+    [
+        ("type", "type"),
+        ("class", "class"),
+        ("superclass", "superclass"),
+        ("neurotransmitter", "neurotransmitter"),
+        ("side", "side"),
+        ("region", "region"),
+    ],
+)
+def test_type_connectivity_queries_levels(level: str, prop: str) -> None:
+    sizes, pairs = type_connectivity_queries(level)
+    assert sizes == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
+        f"RETURN n.`{prop}` AS grp, count(*) AS size"
+    )
+    assert pairs == (
+        "MATCH (a:Neuron) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+        "MATCH (a)-[r:CONNECTS_TO]->(b:Neuron)\n"
+        "WHERE r.synapse_count >= $min_weight\n"
+        f"RETURN a.`{prop}` AS pre, b.`{prop}` AS post, sum(r.synapse_count) AS synapses,"
+        " count(r) AS pairs"
+    )
+
+
+def test_type_connectivity_queries_class_is_backquoted() -> None:
+    sizes, pairs = type_connectivity_queries("class")
+    assert "n.`class` AS grp" in sizes
+    assert "a.`class` AS pre, b.`class` AS post" in pairs
+
+
+@pytest.mark.parametrize(
+    "level", ["type`) RETURN 1 //", "Type", "TYPE", "", "name", "cell_class", " type"]
+)
+def test_type_connectivity_queries_unknown_level(level: str) -> None:
+    with pytest.raises(
+        BadInput,
+        match="level must be one of type, class, superclass, neurotransmitter, side, region",
+    ):
+        type_connectivity_queries(level)
+
+
+# -- partners_query ------------------------------------------------------------------------
+
+
+def _partners(pattern: str) -> str:
+    return (
+        "\n"
+        "UNWIND $ids AS nid\n"
+        "MATCH (n:Cell {dataset: $dataset, id: nid})\n"
+        "CALL (n) {\n"
+        f"  MATCH {pattern}\n"
+        "  WHERE r.synapse_count >= $min_weight\n"
+        "  WITH p, r ORDER BY r.synapse_count DESC, p.id\n"
+        "  SKIP $skip LIMIT $limit\n"
+        "  RETURN collect({cell: p {.*}, synapse_count: r.synapse_count, weight: r.weight,\n"
+        "                   psd_area_total: r.psd_area_total, nt_type: r.nt_type}) AS partners\n"
+        "}\n"
+        "RETURN nid, partners\n"
+    )
+
+
+def test_partners_query_upstream() -> None:
+    assert partners_query("upstream") == _partners("(n)<-[r:CONNECTS_TO]-(p)")
+
+
+def test_partners_query_downstream() -> None:
+    assert partners_query("downstream") == _partners("(n)-[r:CONNECTS_TO]->(p)")
+
+
+def test_partners_query_unknown_direction_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        partners_query("sideways")  # type: ignore[arg-type]
+
+
+# -- user values stay in parameters ---------------------------------------------------------
+
+HOSTILE = "x' OR 1=1 //"
+HOSTILE_ID = 'a"}) DETACH DELETE n //'
+
+
+def _hostile_filter() -> NeuronFilter:
+    return NeuronFilter(
+        ids=(HOSTILE_ID,),
+        name=HOSTILE,
+        name_starts_with=HOSTILE,
+        type=HOSTILE,
+        cell_class=HOSTILE,
+        superclass=HOSTILE,
+        side=HOSTILE,
+        neurotransmitter=HOSTILE,
+        region=HOSTILE,
+    )
+
+
+def test_user_values_never_appear_in_query_text() -> None:
+    f = _hostile_filter()
+    built = [
+        filter_conditions(f),
+        neurons_page(f, 10, HOSTILE),
+        neurons_count(f),
+        edges_query(f),
+    ]
+    for text_or_conds, params in built:
+        text = "\n".join(text_or_conds) if isinstance(text_or_conds, list) else text_or_conds
+        assert HOSTILE not in text
+        assert HOSTILE_ID not in text
+        assert "1=1" not in text
+        assert "DELETE" not in text
+        assert HOSTILE in params.values()
+        assert params["ids"] == [HOSTILE_ID]
+
+
+def test_hostile_name_only_in_params() -> None:
+    text, params = neurons_count(NeuronFilter(name=HOSTILE))
+    assert text == (
+        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL AND n.name = $name\n"
+        "RETURN count(n) AS total"
+    )
+    assert params == {"name": HOSTILE}
+
+
+def test_hostile_cursor_only_in_params() -> None:
+    text, params = neurons_page(None, 1, HOSTILE)
+    assert HOSTILE not in text
+    assert params == {"after": HOSTILE, "limit": 2}
