@@ -74,6 +74,7 @@ NODE_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "neuron_side": (NEURON, ("dataset", "side")),
     "neuron_neurotransmitter": (NEURON, ("dataset", "neurotransmitter")),
     "job_status": ("Job", ("status",)),
+    "annotation_dataset": ("Annotation", ("dataset",)),
 }
 
 #: name -> (relationship type, properties) for relationship range indexes.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import strawberry
@@ -17,7 +18,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
@@ -370,43 +371,54 @@ class Mutation:
 
 
 # -- errors -----------------------------------------------------------------------------
+def coded(e: GraphQLError, operation: str | None) -> GraphQLError:
+    """The error as a client sees it, with ``extensions.code``. Our own errors keep their
+    message; GraphQL syntax and validation errors are BAD_INPUT; anything else is logged
+    with its context and reaches the client only as INTERNAL."""
+    if e.extensions and "code" in e.extensions:
+        return e
+    orig = e.original_error
+    if orig is None:
+        code, message = "BAD_INPUT", e.message
+    elif isinstance(orig, ConnectomeDBError) and orig.code in CLIENT_CODES:
+        code, message = orig.code, str(orig)
+    else:
+        log.error(
+            "internal error in %s at %s",
+            operation or "anonymous operation",
+            ".".join(map(str, e.path or [])) or "(no field)",
+            exc_info=orig,
+        )
+        code, message = "INTERNAL", "internal error"
+    return GraphQLError(
+        message,
+        nodes=e.nodes,
+        source=e.source,
+        positions=e.positions,
+        path=e.path,
+        extensions={"code": code},
+    )
+
+
 class ErrorCodes(MaskErrors):
-    """Every error gets ``extensions.code``. Our own errors keep their message; GraphQL
-    syntax and validation errors are BAD_INPUT; anything else is logged with its context
-    and reaches the client only as INTERNAL."""
+    """Applies :func:`coded` to the errors of an executed operation."""
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._one(e) for e in errors]
-
-    def _one(self, e: GraphQLError) -> GraphQLError:
-        orig = e.original_error
-        if orig is None:
-            code, message = "BAD_INPUT", e.message
-        elif isinstance(orig, ConnectomeDBError) and orig.code in CLIENT_CODES:
-            code, message = orig.code, str(orig)
-        else:
-            log.error(
-                "internal error in %s at %s",
-                self.execution_context.operation_name or "anonymous operation",
-                ".".join(map(str, e.path or [])),
-                exc_info=orig,
-            )
-            code, message = "INTERNAL", "internal error"
-        return GraphQLError(
-            message,
-            nodes=e.nodes,
-            source=e.source,
-            positions=e.positions,
-            path=e.path,
-            extensions={"code": code},
-        )
+        return [coded(e, self.execution_context.operation_name) for e in errors]
 
 
 class ConnectomeSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Expected errors are answers, not incidents: ErrorCodes logs the unexpected ones."""
+        """Expected errors are answers, not incidents: :func:`coded` logs the unexpected ones."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # Parse errors end the operation before extensions see its result: code them here.
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [coded(e, kwargs.get("operation_name")) for e in result.errors]
+        return result
 
 
 def build_schema(

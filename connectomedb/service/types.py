@@ -515,7 +515,9 @@ class DegreeCount:
 class NetworkStatistics:
     neurons: int
     connections: int = strawberry.field(description="connections between distinct neurons")
-    autapses: int = strawberry.field(description="neurons connected to themselves (left out of the other figures)")
+    autapses: int = strawberry.field(
+        description="neurons connected to themselves (left out of the other figures)"
+    )
     density: float
     in_degree_distribution: list[DegreeCount]
     out_degree_distribution: list[DegreeCount]

@@ -9,6 +9,7 @@ import neo4j
 from connectomedb.errors import NotFound
 from connectomedb.schema.models import Dataset
 from connectomedb.store.ingest import (
+    DELETE_ANNOTATIONS,
     DELETE_CELL_TYPES,
     DELETE_CELLS,
     DELETE_DATASET_NODE,
@@ -37,9 +38,16 @@ def counts_of(props: dict[str, Any]) -> dict[str, int]:
 
 
 def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> None:
-    """Remove every node and relationship of dataset ``ds`` except its Dataset node."""
+    """Remove every node and relationship of dataset ``ds`` (annotations included) except
+    its Dataset node."""
     with driver.session(database=database) as s:
-        for q in (DELETE_SYNAPSES, DELETE_RELATIONSHIPS, DELETE_CELLS, DELETE_CELL_TYPES):
+        for q in (
+            DELETE_ANNOTATIONS,
+            DELETE_SYNAPSES,
+            DELETE_RELATIONSHIPS,
+            DELETE_CELLS,
+            DELETE_CELL_TYPES,
+        ):
             s.run(q, dataset=ds).consume()
 
 

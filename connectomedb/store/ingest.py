@@ -169,4 +169,9 @@ MATCH (t:{CELL_TYPE}) WHERE t.dataset = $dataset AND t.name IS NOT NULL
 CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
 """
 
+DELETE_ANNOTATIONS: Final = """
+MATCH (a:Annotation) WHERE a.dataset = $dataset
+CALL (a) { DETACH DELETE a } IN TRANSACTIONS OF 10000 ROWS
+"""
+
 DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"

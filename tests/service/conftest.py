@@ -63,12 +63,17 @@ class Client:
     token: str | None = None
     last_queries: int | None = None
 
-    def raw(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    def raw(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
         h = dict(headers)
         if self.token is not None:
             h.setdefault("Authorization", f"Bearer {self.token}")
         r = httpx.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, headers=h, timeout=60
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=h,
+            timeout=60,
         )
         if "x-neo4j-queries" in r.headers:
             self.last_queries = int(r.headers["x-neo4j-queries"])
@@ -135,7 +140,9 @@ def world(driver: neo4j.Driver, settings: Settings) -> Iterator[World]:
         await repo.add_member(None, lab_a, users["victor"], "viewer")
         await repo.add_member(None, lab_b, users["bob"], "admin")
         await repo.add_member(None, lab_b, users["dave"], "editor")
-        return {who: (await repo.create_token(None, "test", uid))["token"] for who, uid in users.items()}
+        return {
+            who: (await repo.create_token(None, "test", uid))["token"] for who, uid in users.items()
+        }
 
     tokens = run_access(settings, cast)
     try:
@@ -148,6 +155,4 @@ def world(driver: neo4j.Driver, settings: Settings) -> Iterator[World]:
             "OPTIONAL MATCH (n)-[:HAS_TOKEN]->(t) DETACH DELETE n, t",
             tag=tag,
         )
-        driver.execute_query(
-            "MATCH (a:Annotation {dataset: $ds}) DETACH DELETE a", ds=cook
-        )
+        driver.execute_query("MATCH (a:Annotation {dataset: $ds}) DETACH DELETE a", ds=cook)

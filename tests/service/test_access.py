@@ -39,7 +39,9 @@ def _answer(c: Client, text: str, ds: str, lab: str) -> tuple[int, dict]:
 
 @pytest.mark.parametrize("op", list(DATASET_OPERATIONS))
 @pytest.mark.parametrize("who", ["bob", "dave", None])
-def test_outsiders_cannot_tell_a_private_dataset_from_none(world: World, op: str, who: str | None) -> None:
+def test_outsiders_cannot_tell_a_private_dataset_from_none(
+    world: World, op: str, who: str | None
+) -> None:
     c = world.client(who)
     text = DATASET_OPERATIONS[op]
     private = _answer(c, text, world.cook, world.lab_b)
@@ -48,7 +50,12 @@ def test_outsiders_cannot_tell_a_private_dataset_from_none(world: World, op: str
     status, body = private
     assert body["data"] is None
     code = body["errors"][0]["extensions"]["code"]
-    if who is None and op in ("shareDataset", "unshareDataset", "setDatasetVisibility", "annotateNeuron"):
+    if who is None and op in (
+        "shareDataset",
+        "unshareDataset",
+        "setDatasetVisibility",
+        "annotateNeuron",
+    ):
         assert code == "UNAUTHENTICATED"
     else:
         assert code == "NOT_FOUND"
@@ -100,8 +107,13 @@ def test_public_visibility_opens_reading_to_everyone_only(world: World) -> None:
         assert anon(neuron, ds=world.cook)["neuron"]["id"] == "AVAL"
         assert world.client("bob")(neuron, ds=world.cook)["neuron"]["id"] == "AVAL"
         # public is read-only for outsiders
-        assert world.client("bob").error(DATASET_OPERATIONS["annotateNeuron"], ds=world.cook)[0] == "FORBIDDEN"
-        assert anon.error(DATASET_OPERATIONS["annotateNeuron"], ds=world.cook)[0] == "UNAUTHENTICATED"
+        assert (
+            world.client("bob").error(DATASET_OPERATIONS["annotateNeuron"], ds=world.cook)[0]
+            == "FORBIDDEN"
+        )
+        assert (
+            anon.error(DATASET_OPERATIONS["annotateNeuron"], ds=world.cook)[0] == "UNAUTHENTICATED"
+        )
     finally:
         alice(
             "mutation($ds: ID!) { setDatasetVisibility(dataset: $ds, visibility: PRIVATE) { visibility } }",
@@ -133,7 +145,9 @@ def test_a_revoked_token_is_refused(world: World) -> None:
     mine = Client(world.url, new["token"])
     assert mine("{ me { id } }")["me"]["id"] == world.users["alice"]
     # another user cannot revoke it, and learns nothing about it
-    code, _ = world.client("bob").error("mutation($id: ID!) { revokeApiToken(id: $id) { id } }", id=new["id"])
+    code, _ = world.client("bob").error(
+        "mutation($id: ID!) { revokeApiToken(id: $id) { id } }", id=new["id"]
+    )
     assert code == "NOT_FOUND"
     assert mine("{ me { id } }")["me"]["id"] == world.users["alice"]
     revoked = alice("mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }", id=new["id"])
@@ -144,7 +158,8 @@ def test_a_revoked_token_is_refused(world: World) -> None:
 
 def test_stored_tokens_are_hashed(world: World, driver) -> None:
     recs, _, _ = driver.execute_query(
-        "MATCH (:User {id: $u})-[:HAS_TOKEN]->(t:ApiToken) RETURN t {.*} AS t", u=world.users["alice"]
+        "MATCH (:User {id: $u})-[:HAS_TOKEN]->(t:ApiToken) RETURN t {.*} AS t",
+        u=world.users["alice"],
     )
     secret = world.tokens["alice"].rsplit("_", 1)[1]
     for r in recs:
@@ -166,9 +181,17 @@ def test_lab_administration_rules(world: World) -> None:
     assert world.users["dave"] not in {m["user"] for m in removed["members"]}
     # only site admins create labs and users
     assert alice.error('mutation { createLab(id: "t_lab_nope") { id } }')[0] == "FORBIDDEN"
-    assert world.client(None).error('mutation { createLab(id: "t_lab_nope") { id } }')[0] == "UNAUTHENTICATED"
+    assert (
+        world.client(None).error('mutation { createLab(id: "t_lab_nope") { id } }')[0]
+        == "UNAUTHENTICATED"
+    )
     lab_id = f"{world.lab_a}_new"
-    made = admin("mutation($id: ID!) { createLab(id: $id, name: \"New\") { id members { user role } } }", id=lab_id)
+    made = admin(
+        'mutation($id: ID!) { createLab(id: $id, name: "New") { id members { user role } } }',
+        id=lab_id,
+    )
     assert made["createLab"]["members"] == [{"user": world.users["admin"], "role": "ADMIN"}]
-    assert admin.error("mutation($id: ID!) { createLab(id: $id) { id } }", id=lab_id)[0] == "BAD_INPUT"
+    assert (
+        admin.error("mutation($id: ID!) { createLab(id: $id) { id } }", id=lab_id)[0] == "BAD_INPUT"
+    )
     assert admin.error('mutation { createLab(id: "bad id!") { id } }')[0] == "BAD_INPUT"

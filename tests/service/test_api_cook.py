@@ -42,7 +42,9 @@ def oracle(settings: Settings) -> tuple[nx.DiGraph, nx.Graph, frozenset[str]]:
     return cook_graphs(str(settings.data_cache))
 
 
-def expected_partners(g: nx.DiGraph, cell: str, direction: str, min_weight: int) -> list[tuple[str, int]]:
+def expected_partners(
+    g: nx.DiGraph, cell: str, direction: str, min_weight: int
+) -> list[tuple[str, int]]:
     edges = g.in_edges(cell, data=True) if direction == "upstream" else g.out_edges(cell, data=True)
     out = [
         (a if direction == "upstream" else b, d["synapse_count"])
@@ -74,7 +76,9 @@ def test_partner_lists_equal_the_source(world: World, oracle, cell: str, min_wei
         while True:
             data = c(PARTNERS, ds=world.cook, id=cell, w=min_weight, first=7, after=after)
             page = data["neuron"][key]
-            got[key] += [(e["node"]["neuron"]["id"], e["node"]["synapseCount"]) for e in page["edges"]]
+            got[key] += [
+                (e["node"]["neuron"]["id"], e["node"]["synapseCount"]) for e in page["edges"]
+            ]
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
@@ -90,7 +94,9 @@ def test_gap_junction_partners_equal_the_source(world: World, oracle) -> None:
         ds=world.cook,
     )
     got = [(e["partner"]["id"], e["count"]) for e in data["neuron"]["gapJunctions"]["edges"]]
-    want = sorted(((b, d["count"]) for _, b, d in gj.edges("AVAL", data=True)), key=lambda t: (-t[1], t[0]))
+    want = sorted(
+        ((b, d["count"]) for _, b, d in gj.edges("AVAL", data=True)), key=lambda t: (-t[1], t[0])
+    )
     assert got == want and len(want) > 5
 
 
@@ -102,18 +108,30 @@ query($ds: ID!, $s: ID!, $t: ID!, $h: Int!, $w: Int!) {
 
 @pytest.mark.parametrize(
     ("source", "target", "min_weight"),
-    [("ASHL", "AVAL", 1), ("ASHL", "VA8", 1), ("AWCL", "AVAL", 3), ("ALML", "DA5", 2), ("PHBL", "RIML", 5)],
+    [
+        ("ASHL", "AVAL", 1),
+        ("ASHL", "VA8", 1),
+        ("AWCL", "AVAL", 3),
+        ("ALML", "DA5", 2),
+        ("PHBL", "RIML", 5),
+    ],
 )
-def test_shortest_paths_equal_networkx(world: World, oracle, source: str, target: str, min_weight: int) -> None:
+def test_shortest_paths_equal_networkx(
+    world: World, oracle, source: str, target: str, min_weight: int
+) -> None:
     g, _, _ = oracle
-    h = nx.DiGraph([(a, b, d) for a, b, d in g.edges(data=True) if d["synapse_count"] >= min_weight])
+    h = nx.DiGraph(
+        [(a, b, d) for a, b, d in g.edges(data=True) if d["synapse_count"] >= min_weight]
+    )
     want = sorted(nx.all_shortest_paths(h, source, target))
     assert 1 <= len(want[0]) - 1 <= 4  # the case is within reach
     data = world.client("victor")(PATHS, ds=world.cook, s=source, t=target, h=4, w=min_weight)
     got = data["paths"]
     assert sorted(p["neurons"] for p in got) == want
     for p in got:
-        assert p["synapseCounts"] == [h[a][b]["synapse_count"] for a, b in zip(p["neurons"], p["neurons"][1:], strict=False)]
+        assert p["synapseCounts"] == [
+            h[a][b]["synapse_count"] for a, b in zip(p["neurons"], p["neurons"][1:], strict=False)
+        ]
         assert p["hops"] == len(p["neurons"]) - 1
 
 
@@ -136,7 +154,9 @@ def _neuron_subgraph(g: nx.DiGraph, nodes: set[str], min_weight: int) -> nx.DiGr
     h = nx.DiGraph()
     h.add_nodes_from(nodes)
     h.add_edges_from(
-        (a, b) for a, b, d in g.edges(data=True) if a in nodes and b in nodes and d["synapse_count"] >= min_weight
+        (a, b)
+        for a, b, d in g.edges(data=True)
+        if a in nodes and b in nodes and d["synapse_count"] >= min_weight
     )
     return h
 
@@ -163,9 +183,13 @@ def test_network_statistics_equal_networkx(world: World, oracle, min_weight: int
     assert s["transitivity"] == pytest.approx(nx.transitivity(u), rel=1e-12)
     assert s["meanConvergence"] == pytest.approx(m / n, rel=1e-12)
     hist = pd.Series(dict(h.in_degree())).value_counts().sort_index()
-    assert [(d["degree"], d["count"]) for d in s["inDegreeDistribution"]] == [(int(k), int(v)) for k, v in hist.items()]
+    assert [(d["degree"], d["count"]) for d in s["inDegreeDistribution"]] == [
+        (int(k), int(v)) for k, v in hist.items()
+    ]
     hist = pd.Series(dict(h.out_degree())).value_counts().sort_index()
-    assert [(d["degree"], d["count"]) for d in s["outDegreeDistribution"]] == [(int(k), int(v)) for k, v in hist.items()]
+    assert [(d["degree"], d["count"]) for d in s["outDegreeDistribution"]] == [
+        (int(k), int(v)) for k, v in hist.items()
+    ]
     assert "Erdős–Rényi" in s["nullModel"]
 
 
@@ -191,7 +215,9 @@ def test_network_statistics_of_a_filtered_subset(world: World, oracle) -> None:
     h.remove_edges_from(list(nx.selfloop_edges(h)))
     s = c(STATS, ds=world.cook, w=1, f={"class": "motor"})["networkStatistics"]
     assert (s["neurons"], s["connections"]) == (len(motor), h.number_of_edges())
-    assert s["clusteringCoefficient"] == pytest.approx(nx.average_clustering(h.to_undirected()), rel=1e-12)
+    assert s["clusteringCoefficient"] == pytest.approx(
+        nx.average_clustering(h.to_undirected()), rel=1e-12
+    )
 
 
 def test_cell_type_connectivity_equals_counts_from_the_source(world: World, oracle) -> None:
@@ -220,7 +246,9 @@ def test_cell_type_connectivity_equals_counts_from_the_source(world: World, orac
         a, b = size[e["pre"]], size[e["post"]]
         possible = a * b - (a if e["pre"] == e["post"] else 0)
         assert e["possiblePairs"] == possible
-        assert e["connectionProbability"] == pytest.approx(e["connectedPairs"] / possible, rel=1e-12)
+        assert e["connectionProbability"] == pytest.approx(
+            e["connectedPairs"] / possible, rel=1e-12
+        )
 
 
 def test_neuron_filters_and_connections(world: World, oracle) -> None:
@@ -236,9 +264,17 @@ def test_neuron_filters_and_connections(world: World, oracle) -> None:
     want = {n for n in neurons if n in g and g.out_degree(n) >= 30}
     got = {e["node"]["id"] for e in data["neurons"]["edges"]}
     assert got == want and data["neurons"]["totalCount"] == len(want)
-    assert all(e["node"]["outDegree"] == g.out_degree(e["node"]["id"]) for e in data["neurons"]["edges"])
-    conns = [(e["node"]["pre"], e["node"]["post"], e["node"]["synapseCount"]) for e in data["connections"]["edges"]]
+    assert all(
+        e["node"]["outDegree"] == g.out_degree(e["node"]["id"]) for e in data["neurons"]["edges"]
+    )
+    conns = [
+        (e["node"]["pre"], e["node"]["post"], e["node"]["synapseCount"])
+        for e in data["connections"]["edges"]
+    ]
     want_c = sorted(
-        (a, b, d["synapse_count"]) for a in ("AVAL", "AVAR") for _, b, d in g.out_edges(a, data=True) if d["synapse_count"] >= 5
+        (a, b, d["synapse_count"])
+        for a in ("AVAL", "AVAR")
+        for _, b, d in g.out_edges(a, data=True)
+        if d["synapse_count"] >= 5
     )
     assert conns == want_c
