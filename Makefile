@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-## Build and start Neo4j, create the schema, load Cook et al. 2019 and print a summary.
+## Build and start Neo4j, create the schema, load Cook et al. 2019 (public), then serve the API.
 run: $(STAMP)
 	$(BIN)/connectomedb neo4j start
 	$(BIN)/connectomedb db init
-	$(BIN)/connectomedb load cook2019
+	$(BIN)/connectomedb load cook2019 --public
 	$(BIN)/connectomedb datasets
+	$(BIN)/connectomedb serve --example cook2019_herm
 
 ## Lint, then the whole test suite against a real Neo4j (started here when none answers).
 test: $(STAMP)

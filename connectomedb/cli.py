@@ -354,6 +354,9 @@ def dataset_delete(dataset_id: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
+    example: Annotated[
+        str | None, typer.Option(help="print an example query against this dataset")
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql in a browser)."""
     import uvicorn
@@ -364,7 +367,19 @@ def serve(
     with _driver():
         pass  # fail early, in one line, when Neo4j is not there
     h, p = host or s.api_host, port or s.api_port
-    console.print(f"GraphQL API on [bold]http://{h}:{p}/graphql[/bold]")
+    url = f"http://{h}:{p}/graphql"
+    console.print(f"GraphQL API on [bold]{url}[/bold] (open it in a browser for GraphiQL)")
+    if example is not None:
+        q = (
+            f'{{ neuron(dataset: \\"{example}\\", id: \\"AVAL\\") {{ name class '
+            "upstream(minWeight: 3, first: 5) { edges { node { synapseCount neuron { id } } } } } }"
+        )
+        console.print("Try:", style="bold")
+        console.print(
+            f"curl -s {url} -H 'content-type: application/json' -d '{{\"query\": \"{q}\"}}'",
+            highlight=False,
+            soft_wrap=True,
+        )
     uvicorn.run(create_app(s), host=h, port=p, log_level="info")
 
 
