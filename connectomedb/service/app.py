@@ -142,11 +142,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotFound(f"no such list {direction!r}")
         _check_first(settings, first)
         repo = await readable(store, principal, dataset)
+        cells = await repo.cells([neuron])
+        if neuron not in cells:
+            raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
         found = await repo.partners(direction, [neuron], min_weight, 0, first)  # type: ignore[arg-type]
         response.headers[QUERY_COUNT_HEADER] = str(store.queries)
-        if neuron not in found:
-            raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
-        return {"neuron": neuron, direction: found[neuron]}
+        return {"neuron": cells[neuron], direction: found.get(neuron, [])}
 
     @app.get("/rest/datasets/{dataset}/neurons")
     async def rest_neurons(

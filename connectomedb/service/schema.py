@@ -11,6 +11,7 @@ import numpy as np
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -425,13 +426,16 @@ def build_schema(
     settings: Settings | None = None, extra: Sequence[type[SchemaExtension]] = ()
 ) -> strawberry.Schema:
     s = settings or Settings()
+    # One depth rule for the schema's life: the validation cache is keyed by the rule
+    # classes, and QueryDepthLimiter makes a new class each time it is built.
+    depth_rules = QueryDepthLimiter(max_depth=s.max_query_depth).validation_rules
     return ConnectomeSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             lambda: ParserCache(maxsize=512),
+            lambda: AddValidationRules(depth_rules),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
             ErrorCodes,
             *extra,

@@ -65,7 +65,7 @@ class Store:
             out = []
             for text, params in steps:
                 res = await tx.run(text, params)
-                out.append([r.data() for r in await res.fetch(1_000_000)])
+                out.append([dict(r) for r in await res.fetch(1_000_000)])
             return out
 
         try:
@@ -93,7 +93,9 @@ class Store:
             raise self._translate(name, list(params), e) from e
         except (ServiceUnavailable, SessionExpired) as e:
             raise ConfigError("the database is not reachable") from e
-        return [r.data() for r in records]
+        # Every query here returns plain values and maps (``n {.*}``), never nodes, so the
+        # record's own values need no further conversion (Record.data() walks them all).
+        return [dict(r) for r in records]
 
     def _translate(self, name: str, param_names: list[str], e: Neo4jError) -> Exception:
         if e.code in _TIMEOUT_CODES:

@@ -195,3 +195,40 @@ def test_lab_administration_rules(world: World) -> None:
         admin.error("mutation($id: ID!) { createLab(id: $id) { id } }", id=lab_id)[0] == "BAD_INPUT"
     )
     assert admin.error('mutation { createLab(id: "bad id!") { id } }')[0] == "BAD_INPUT"
+
+
+@pytest.mark.parametrize(
+    "path", ["/neurons/AVAL", "/neurons/AVAL/upstream", "/neurons/AVAL/downstream", "/neurons"]
+)
+def test_rest_mirror_applies_the_same_access_rules(world: World, path: str) -> None:
+    import httpx
+
+    def get(ds: str, who: str | None) -> httpx.Response:
+        h = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
+        return httpx.get(f"{world.url}/rest/datasets/{ds}{path}", headers=h)
+
+    assert get(world.cook, "victor").status_code == 200
+    for who in ("bob", None):
+        private, ghost = get(world.cook, who), get(GHOST, who)
+        assert private.status_code == ghost.status_code == 404
+        assert private.json()["errors"][0]["message"].replace(world.cook, "x") == ghost.json()[
+            "errors"
+        ][0]["message"].replace(GHOST, "x")
+
+
+def test_rest_partners_equal_graphql_partners(world: World) -> None:
+    import httpx
+
+    h = {"Authorization": f"Bearer {world.tokens['victor']}"}
+    rest = httpx.get(
+        f"{world.url}/rest/datasets/{world.cook}/neurons/AVAL/upstream?first=10", headers=h
+    ).json()
+    gql = world.client("victor")(
+        'query($ds: ID!) { neuron(dataset: $ds, id: "AVAL") { upstream(first: 10) { edges { node { synapseCount neuron { id } } } } } }',
+        ds=world.cook,
+    )
+    assert [(p["cell"]["id"], p["synapse_count"]) for p in rest["upstream"]] == [
+        (e["node"]["neuron"]["id"], e["node"]["synapseCount"])
+        for e in gql["neuron"]["upstream"]["edges"]
+    ]
+    assert rest["neuron"]["id"] == "AVAL"

@@ -1,0 +1,33 @@
+"""The Store gateway: transaction timeouts surface as our Timeout, queries are counted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from connectomedb.errors import Timeout
+from connectomedb.settings import Settings
+from connectomedb.store.graphdb import Store, make_async_driver
+
+SLOW = "UNWIND range(1, 2000000000) AS x WITH x WHERE x % 7 = 0 RETURN count(x) AS c"
+
+
+def test_a_query_past_its_time_limit_raises_timeout(settings: Settings, driver) -> None:
+    async def go() -> tuple[Store, float]:
+        d = make_async_driver(settings)
+        store = Store(d, settings.neo4j_database, timeout_s=0.5)
+        t = time.perf_counter()
+        try:
+            with pytest.raises(Timeout, match="ask for less"):
+                await store.read("slow", SLOW)
+            assert (await store.read("fast", "RETURN 1 AS one")) == [{"one": 1}]
+            return store, time.perf_counter() - t
+        finally:
+            await d.close()
+
+    store, elapsed = asyncio.run(go())
+    assert store.queries == 2
+    # the server's transaction monitor checks every db.transaction.monitor.check.interval
+    assert elapsed < 15
