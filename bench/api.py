@@ -117,7 +117,9 @@ async def drive(
 
 
 async def run(args: argparse.Namespace, base: str, ids: list[str]) -> None:
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
 
         def gql(query: str, by_id: bool) -> Callable[[int], httpx.Request]:
@@ -170,13 +172,17 @@ async def run(args: argparse.Namespace, base: str, ids: list[str]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--page-requests", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=16)
     args = ap.parse_args()
     settings = Settings()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
+    )
     ids = ensure_dataset(settings)
     print(f"dataset: {DATASET} (5000 neurons, 100000 connections); concurrency: {args.concurrency}")
     port = free_port()
