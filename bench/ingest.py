@@ -65,8 +65,19 @@ def write_csvs(src: SyntheticSource, out: Path, with_synapses: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "neurons.csv", "w", newline="") as f:
         w = csv.writer(f)
-        cols = ["id", "name", "kind", "type", "class", "neurotransmitter", "sign", "side", "x", "y",
-                "z"]
+        cols = [
+            "id",
+            "name",
+            "kind",
+            "type",
+            "class",
+            "neurotransmitter",
+            "sign",
+            "side",
+            "x",
+            "y",
+            "z",
+        ]
         w.writerow(cols)
         for _, p in src.neurons():
             w.writerow([p[c] for c in cols])
@@ -113,19 +124,20 @@ CALL (row) {
 
 MERGE_ROW = {
     "neurons": "MERGE (n:Cell:Neuron {dataset: $ds, id: $p.id}) SET n.name = $p.name, "
-               "n.type = $p.type, n.kind = 'neuron'",
+    "n.type = $p.type, n.kind = 'neuron'",
     "connections": "MATCH (a:Cell {dataset: $ds, id: $p.pre}) MATCH (b:Cell {dataset: $ds, "
-                   "id: $p.post}) MERGE (a)-[r:CONNECTS_TO]->(b) SET r.synapse_count = "
-                   "$p.synapse_count",
+    "id: $p.post}) MERGE (a)-[r:CONNECTS_TO]->(b) SET r.synapse_count = "
+    "$p.synapse_count",
     "synapses": "MATCH (a:Cell {dataset: $ds, id: $p.pre}) MATCH (b:Cell {dataset: $ds, "
-                "id: $p.post}) MERGE (s:Synapse {dataset: $ds, id: $p.id}) "
-                "SET s.location = point({x: $p.x, y: $p.y, z: $p.z}) "
-                "MERGE (a)-[:PRESYNAPTIC]->(s) MERGE (s)-[:POSTSYNAPTIC]->(b)",
+    "id: $p.post}) MERGE (s:Synapse {dataset: $ds, id: $p.id}) "
+    "SET s.location = point({x: $p.x, y: $p.y, z: $p.z}) "
+    "MERGE (a)-[:PRESYNAPTIC]->(s) MERGE (s)-[:POSTSYNAPTIC]->(b)",
 }
 
 
-def run_load_csv(driver: neo4j.Driver, ds: str, rel: str, phases: list[str], batch: int
-                 ) -> dict[str, float]:
+def run_load_csv(
+    driver: neo4j.Driver, ds: str, rel: str, phases: list[str], batch: int
+) -> dict[str, float]:
     out = {}
     driver.execute_query("CREATE (:Dataset {id: $ds, status: 'loading'})", ds=ds)
     with driver.session() as s:
@@ -136,8 +148,9 @@ def run_load_csv(driver: neo4j.Driver, ds: str, rel: str, phases: list[str], bat
     return out
 
 
-def run_merge_sample(driver: neo4j.Driver, ds: str, src: SyntheticSource, phases: list[str],
-                     sample: int) -> dict[str, float]:
+def run_merge_sample(
+    driver: neo4j.Driver, ds: str, src: SyntheticSource, phases: list[str], sample: int
+) -> dict[str, float]:
     out = {}
     driver.execute_query("CREATE (:Dataset {id: $ds, status: 'loading'})", ds=ds)
     gens = {"neurons": src.neurons, "connections": src.connections, "synapses": src.synapses}
@@ -158,8 +171,12 @@ def run_merge_sample(driver: neo4j.Driver, ds: str, src: SyntheticSource, phases
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="5000:100000,20000:500000,50000:1500000")
-    ap.add_argument("--synapses-up-to", type=int, default=2_000_000,
-                    help="create synapse nodes for sizes with at most this many synapses")
+    ap.add_argument(
+        "--synapses-up-to",
+        type=int,
+        default=2_000_000,
+        help="create synapse nodes for sizes with at most this many synapses",
+    )
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--writers", type=int, default=3, help="concurrent write transactions")
     ap.add_argument("--merge-sample", type=int, default=2000)
@@ -171,13 +188,16 @@ def main() -> None:
     init_schema(driver, settings.neo4j_database)
     imp = import_dir(driver)
     # Warm the server's JIT and caches so the first size is not penalised.
-    warm = SyntheticSource(SyntheticParams(n_neurons=2000, n_connections=40_000, synapses=True),
-                           "bench_warmup")
+    warm = SyntheticSource(
+        SyntheticParams(n_neurons=2000, n_connections=40_000, synapses=True), "bench_warmup"
+    )
     delete_dataset(driver, "bench_warmup")
     DatasetWriter(driver, settings.neo4j_database, args.batch_size, None, args.writers).load(warm)
     delete_dataset(driver, "bench_warmup")
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus="
-          f"{len(__import__('os').sched_getaffinity(0))}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cpus="
+        f"{len(__import__('os').sched_getaffinity(0))}"
+    )
     for spec in args.sizes.split(","):
         n, m = (int(x) for x in spec.split(":"))
         probe = SyntheticSource(SyntheticParams(n_neurons=n, n_connections=m, seed=args.seed))
@@ -190,12 +210,16 @@ def main() -> None:
             delete_dataset(driver, ds)
         src = SyntheticSource(params, ds_w)
         summary = src.summary()
-        print(f"size_{tag}_rows: neurons={summary['neurons']} connections="
-              f"{summary['connections']} synapses={summary['synapses'] if with_syn else 0}")
+        print(
+            f"size_{tag}_rows: neurons={summary['neurons']} connections="
+            f"{summary['connections']} synapses={summary['synapses'] if with_syn else 0}"
+        )
         _ = src.graph  # generate before timing
         timer = PhaseTimer()
         t0 = time.perf_counter()
-        DatasetWriter(driver, settings.neo4j_database, args.batch_size, timer, args.writers).load(src)
+        DatasetWriter(driver, settings.neo4j_database, args.batch_size, timer, args.writers).load(
+            src
+        )
         t_end = time.perf_counter()
         dur = timer.durations(t_end)
         ours = {ph: timer.rows[ph] / dur[ph] for ph in phases}
