@@ -232,3 +232,42 @@ def test_rest_partners_equal_graphql_partners(world: World) -> None:
         for e in gql["neuron"]["upstream"]["edges"]
     ]
     assert rest["neuron"]["id"] == "AVAL"
+
+
+def test_labs_users_and_tokens_of_others_are_out_of_reach(world: World) -> None:
+    bob, alice, anon = world.client("bob"), world.client("alice"), world.client(None)
+    lab_q = "query($id: ID!) { lab(id: $id) { id members { user } } }"
+    # a lab you are not in answers like a lab that does not exist
+    assert bob.error(lab_q, id=world.lab_a)[1].replace(world.lab_a, "x") == bob.error(
+        lab_q, id="t_no_lab"
+    )[1].replace("t_no_lab", "x")
+    assert bob.error(lab_q, id=world.lab_a)[0] == "NOT_FOUND"
+    assert anon.error(lab_q, id=world.lab_a)[0] == "NOT_FOUND"
+    assert {m["user"] for m in alice(lab_q, id=world.lab_a)["lab"]["members"]} >= {
+        world.users["alice"],
+        world.users["carol"],
+    }
+    # me: anonymous is null; a user sees their own labs only
+    assert anon("{ me { id } }")["me"] is None
+    me = bob("{ me { id labs { lab role } } }")["me"]
+    assert me == {"id": world.users["bob"], "labs": [{"lab": world.lab_b, "role": "ADMIN"}]}
+    # only site admins create users or tokens for someone else
+    create_user = 'mutation { createUser(id: "t_intruder") { id } }'
+    assert bob.error(create_user)[0] == "FORBIDDEN"
+    assert anon.error(create_user)[0] == "UNAUTHENTICATED"
+    other_token = 'mutation($u: ID!) { createApiToken(name: "x", user: $u) { token } }'
+    assert bob.error(other_token, u=world.users["alice"])[0] == "FORBIDDEN"
+    assert anon.error('mutation { createApiToken(name: "x") { token } }')[0] == "UNAUTHENTICATED"
+    # removing members of a lab you do not administer
+    remove = "mutation($lab: ID!, $u: ID!) { removeMember(lab: $lab, user: $u) { id } }"
+    assert bob.error(remove, lab=world.lab_a, u=world.users["carol"])[0] == "FORBIDDEN"
+    assert (
+        world.client("carol").error(remove, lab=world.lab_a, u=world.users["victor"])[0]
+        == "FORBIDDEN"
+    )
+    assert anon.error(remove, lab=world.lab_a, u=world.users["carol"])[0] == "UNAUTHENTICATED"
+    # and nothing changed
+    assert {m["user"] for m in alice(lab_q, id=world.lab_a)["lab"]["members"]} >= {
+        world.users["carol"],
+        world.users["victor"],
+    }
