@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from connectomedb.errors import ConnectomeDBError
+from connectomedb.errors import BadInput, ConnectomeDBError
 
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server.", no_args_is_help=True)
@@ -243,7 +243,10 @@ def load(
         "seed": seed,
     }
     with _driver() as (s, d), _errors():
+        from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY, check_id
         from connectomedb.store.driver import init_schema, missing_schema
+
+        owner = check_id("lab", lab or s.default_lab)  # before anything is written
 
         if missing_schema(d, s.neo4j_database):
             init_schema(d, s.neo4j_database)
@@ -266,14 +269,11 @@ def load(
             except KeyboardInterrupt:
                 err.print(f"interrupted: run the same command again to resume {src.meta.id}")
                 raise typer.Exit(130) from None
-        from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY
-
-        d.execute_query(
-            SET_OWNER_IF_NONE,
-            lab=lab or s.default_lab,
-            dataset=res.dataset,
-            database_=s.neo4j_database,
+        recs, _, _ = d.execute_query(
+            SET_OWNER_IF_NONE, lab=owner, dataset=res.dataset, database_=s.neo4j_database
         )
+        if not recs and lab is not None:
+            err.print(f"{res.dataset} already has an owner lab; --lab {lab} was not applied")
         if public:
             d.execute_query(
                 SET_VISIBILITY, dataset=res.dataset, visibility="public", database_=s.neo4j_database
@@ -428,6 +428,15 @@ def user_create(
 ) -> None:
     """Create a user and print their first API token (shown once)."""
 
+    from connectomedb.store.access import ROLES, check_id
+
+    with _errors():
+        check_id("user", user_id)
+        if lab is not None:
+            check_id("lab", lab)
+        if role not in ROLES:
+            raise BadInput(f"--role must be one of {', '.join(ROLES)}")
+
     async def fn(repo: Any) -> Any:
         await repo.create_user(None, user_id, name, admin)
         if lab is not None:
@@ -482,7 +491,7 @@ def dataset_visibility(
     dataset_id: str, visibility: Annotated[str, typer.Argument(help="private or public")]
 ) -> None:
     """Make a dataset public (anyone, anonymous included) or private (its labs only)."""
-    from connectomedb.errors import BadInput, NotFound
+    from connectomedb.errors import NotFound
     from connectomedb.store.access import SET_VISIBILITY
 
     with _driver() as (s, d), _errors():

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
     max_query_depth: int = Field(default=10, ge=2, le=50)
     max_query_tokens: int = Field(default=2000, ge=100)
+    max_query_aliases: int = Field(default=20, ge=1)
+    max_queries_per_request: int = Field(
+        default=100, ge=1, description="Neo4j queries one API request may run"
+    )
     default_lab: str = Field(
         default="local", description="owner lab of datasets loaded without --lab"
     )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import GraphQLRouter
@@ -36,6 +37,28 @@ class QueryCount(SchemaExtension):
             ctx.response.headers[QUERY_COUNT_HEADER] = str(ctx.store.queries)
 
 
+#: HTTP status of each client error code (GraphQL answers keep 200, as GraphQL does).
+HTTP_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_INPUT": 400,
+    "TIMEOUT": 504,
+}
+
+
+def error_response(code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=HTTP_STATUS.get(code, 500),
+    )
+
+
+def internal_error(request: Request, exc: BaseException) -> JSONResponse:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response("INTERNAL", "internal error")
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
@@ -49,7 +72,9 @@ def bearer_token(request: Request) -> str | None:
 def store_of(request: Request) -> Store:
     """One Store per request: it counts that request's queries."""
     s: Settings = request.app.state.settings
-    return Store(request.app.state.driver, s.neo4j_database, s.query_timeout_s)
+    return Store(
+        request.app.state.driver, s.neo4j_database, s.query_timeout_s, s.max_queries_per_request
+    )
 
 
 StoreDep = Annotated[Store, Depends(store_of)]
@@ -85,22 +110,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ConnectomeDBError)
     async def our_errors(request: Request, exc: ConnectomeDBError) -> JSONResponse:
-        status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404, "BAD_INPUT": 400, "FORBIDDEN": 403}
-        code = exc.code if exc.code in status else "INTERNAL"
-        if code == "INTERNAL":
-            log.error("internal error on %s", request.url.path, exc_info=exc)
-        return JSONResponse(
-            {
-                "data": None,
-                "errors": [
-                    {
-                        "message": str(exc) if code != "INTERNAL" else "internal error",
-                        "extensions": {"code": code},
-                    }
-                ],
-            },
-            status_code=status.get(code, 500),
+        if exc.code not in HTTP_STATUS:
+            return internal_error(request, exc)
+        return error_response(exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in exc.errors()
         )
+        return error_response("BAD_INPUT", where or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def anything_else(request: Request, exc: Exception) -> JSONResponse:
+        return internal_error(request, exc)
 
     @app.get("/health")
     async def health(store: StoreDep) -> JSONResponse:

@@ -22,6 +22,8 @@ K = TypeVar("K", bound=tuple[Any, ...])
 
 #: (dataset, direction, cell id, min weight, skip, limit)
 PartnerKey = tuple[str, str, str, int, int, int]
+#: (dataset, direction, cell id, skip, limit)
+SynapseKey = tuple[str, str, str, int, int]
 #: (dataset, cell id, skip, limit)
 GapKey = tuple[str, str, int, int]
 #: (dataset, cell id, history)
@@ -67,6 +69,9 @@ class Context(BaseContext):
                 lambda k: (k[0], k[1], k[3], k[4], k[5]), lambda k: k[2], self._partners, []
             )
         )
+        self.synapses: DataLoader[SynapseKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: (k[0], k[1], k[3], k[4]), lambda k: k[2], self._synapses, [])
+        )
         self.gap_junctions: DataLoader[GapKey, list[dict[str, Any]]] = DataLoader(
             grouped_loader(lambda k: (k[0], k[2], k[3]), lambda k: k[1], self._gaps, [])
         )
@@ -101,6 +106,10 @@ class Context(BaseContext):
     async def _partners(self, k: PartnerKey, ids: list[str]) -> dict[str, Any]:
         ds, direction, _, min_weight, skip, limit = k
         return await self.neurons(ds).partners(direction, ids, min_weight, skip, limit)  # type: ignore[arg-type]
+
+    async def _synapses(self, k: SynapseKey, ids: list[str]) -> dict[str, Any]:
+        ds, direction, _, skip, limit = k
+        return await self.neurons(ds).synapses(direction, ids, skip, limit)  # type: ignore[arg-type]
 
     async def _gaps(self, k: GapKey, ids: list[str]) -> dict[str, Any]:
         return await self.neurons(k[0]).gap_junctions(ids, k[2], k[3])

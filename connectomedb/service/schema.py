@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
+    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
@@ -52,6 +53,7 @@ from connectomedb.service.types import (
     decode_cursor,
     decode_offset,
     encode_cursor,
+    id_list,
     min_weight,
     page_size,
 )
@@ -70,11 +72,13 @@ class Query:
     @strawberry.field(description="Datasets the caller may read.")
     async def datasets(self, info: CInfo) -> list[Dataset]:
         ctx = info.context
-        return [Dataset.from_access(d) for d in await ctx.access.datasets(ctx.principal)]
+        return [
+            Dataset.from_access(d, ctx.principal) for d in await ctx.access.datasets(ctx.principal)
+        ]
 
     @strawberry.field
     async def dataset(self, info: CInfo, id: strawberry.ID) -> Dataset:
-        return Dataset.from_access(await info.context.dataset(str(id)))
+        return Dataset.from_access(await info.context.dataset(str(id)), info.context.principal)
 
     @strawberry.field(description="A page of neurons ordered by id (Relay cursors).")
     async def neurons(
@@ -88,7 +92,7 @@ class Query:
         ds = str(dataset)
         await info.context.dataset(ds)
         n = page_size(info, first)
-        f = filter.to_filter() if filter else None
+        f = filter.to_filter(info.context.settings.max_page_size) if filter else None
         rows, more = await info.context.neurons(ds).page(f, n, decode_cursor("n", after))
         edges = [
             NeuronEdge(cursor=encode_cursor("n", r["id"]), node=Neuron.from_row(r)) for r in rows
@@ -127,8 +131,8 @@ class Query:
         n = page_size(info, first)
         skip = decode_offset(after)
         rows = await info.context.neurons(ds).connections(
-            [str(x) for x in pre] if pre is not None else None,
-            [str(x) for x in post] if post is not None else None,
+            id_list(info, "pre", pre),
+            id_list(info, "post", post),
             _min_weight(min_weight),
             skip,
             n + 1,
@@ -162,6 +166,8 @@ class Query:
         await info.context.dataset(ds)
         if not 1 <= first <= MAX_PATHS:
             raise BadInput(f"first must be between 1 and {MAX_PATHS}")
+        if str(source) == str(target):
+            raise BadInput("source and target must be different neurons")
         repo = info.context.neurons(ds)
         found = await repo.cells([str(source), str(target)])
         for cid in (str(source), str(target)):
@@ -225,7 +231,8 @@ class Query:
         ds = str(dataset)
         await info.context.dataset(ds)
         ids, edges = await info.context.neurons(ds).edges(
-            filter.to_filter() if filter else None, _min_weight(min_weight)
+            filter.to_filter(info.context.settings.max_page_size) if filter else None,
+            _min_weight(min_weight),
         )
         index = {cid: i for i, cid in enumerate(ids)}
         pre = np.fromiter((index[a] for a, _ in edges), dtype=np.int64, count=len(edges))
@@ -319,14 +326,18 @@ class Mutation:
         self, info: CInfo, dataset: strawberry.ID, lab: strawberry.ID
     ) -> Dataset:
         ctx = info.context
-        return Dataset.from_access(await ctx.access.share(ctx.principal, str(dataset), str(lab)))
+        return Dataset.from_access(
+            await ctx.access.share(ctx.principal, str(dataset), str(lab)), ctx.principal
+        )
 
     @strawberry.mutation
     async def unshare_dataset(
         self, info: CInfo, dataset: strawberry.ID, lab: strawberry.ID
     ) -> Dataset:
         ctx = info.context
-        return Dataset.from_access(await ctx.access.unshare(ctx.principal, str(dataset), str(lab)))
+        return Dataset.from_access(
+            await ctx.access.unshare(ctx.principal, str(dataset), str(lab)), ctx.principal
+        )
 
     @strawberry.mutation
     async def set_dataset_visibility(
@@ -334,7 +345,8 @@ class Mutation:
     ) -> Dataset:
         ctx = info.context
         return Dataset.from_access(
-            await ctx.access.set_visibility(ctx.principal, str(dataset), visibility.value)
+            await ctx.access.set_visibility(ctx.principal, str(dataset), visibility.value),
+            ctx.principal,
         )
 
     @strawberry.mutation(
@@ -437,6 +449,7 @@ def build_schema(
             lambda: AddValidationRules(depth_rules),
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=s.max_query_aliases),
             ErrorCodes,
             *extra,
         ],

@@ -13,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from connectomedb.errors import BadInput
-from connectomedb.store.access import DatasetAccess
+from connectomedb.store.access import DatasetAccess, Principal
 from connectomedb.store.neurons import NeuronFilter
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def decode_offset(cursor: str | None) -> int:
     v = decode_cursor("o", cursor)
     if v is None:
         return 0
-    if not (v.isascii() and v.isdigit()):
+    if not (v.isascii() and v.isdigit()) or len(v) > 12:
         raise BadInput(f"malformed cursor {cursor!r}")
     return int(v) + 1
 
@@ -57,6 +57,16 @@ def page_size(info: CInfo, first: int) -> int:
     if not 0 <= first <= limit:
         raise BadInput(f"first must be between 0 and {limit}")
     return first
+
+
+def id_list(info: CInfo, name: str, ids: list[strawberry.ID] | None) -> list[str] | None:
+    """A list argument of ids, at most one page long."""
+    if ids is None:
+        return None
+    limit = info.context.settings.max_page_size
+    if len(ids) > limit:
+        raise BadInput(f"{name} may name at most {limit} ids")
+    return [str(i) for i in ids]
 
 
 def min_weight(value: int) -> int:
@@ -104,8 +114,12 @@ class Dataset:
     synapse_count: int
 
     @classmethod
-    def from_access(cls, d: DatasetAccess) -> Dataset:
+    def from_access(cls, d: DatasetAccess, who: Principal) -> Dataset:
+        """Lab ids are shown only to those labs: the owner to members of the owner lab
+        and of labs it is shared with, the share list to the owner lab's members."""
         p = d.props
+        in_owner = who.admin or (d.owner is not None and d.owner in who.labs)
+        in_shared = bool(set(d.shared_with) & set(who.labs))
 
         def dt(v: Any) -> datetime | None:
             return v.to_native() if hasattr(v, "to_native") else v
@@ -122,8 +136,8 @@ class Dataset:
             description=p.get("description") or "",
             status=p.get("status") or "",
             visibility=Visibility(d.visibility),
-            owner_lab=d.owner,
-            shared_with=list(d.shared_with),
+            owner_lab=d.owner if in_owner or in_shared else None,
+            shared_with=list(d.shared_with) if in_owner else [],
             created_at=dt(p.get("created_at")),
             loaded_at=dt(p.get("loaded_at")),
             neuron_count=int(p.get("neuron_count") or 0),
@@ -159,7 +173,9 @@ class NeuronFilterInput:
     min_out_degree: int | None = None
     max_out_degree: int | None = None
 
-    def to_filter(self) -> NeuronFilter:
+    def to_filter(self, max_ids: int) -> NeuronFilter:
+        if self.ids is not None and len(self.ids) > max_ids:
+            raise BadInput(f"filter.ids may name at most {max_ids} ids")
         return NeuronFilter(
             ids=tuple(str(i) for i in self.ids) if self.ids is not None else None,
             name=self.name,
@@ -271,8 +287,8 @@ class Neuron:
     ) -> SynapseConnection:
         skip = decode_offset(after)
         n = page_size(info, first)
-        rows = await info.context.neurons(str(self.dataset)).synapses(
-            str(self.id), direction.value, skip, n + 1
+        rows = await info.context.synapses.load(
+            (str(self.dataset), direction.value, str(self.id), skip, n + 1)
         )
         edges = [
             SynapseEdge(cursor=encode_cursor("o", skip + i), node=Synapse.from_row(r))

@@ -229,7 +229,8 @@ def _access(rec: dict[str, Any]) -> DatasetAccess:
     d = rec["d"]
     return DatasetAccess(
         id=d["id"],
-        visibility=d.get("visibility") or "private",
+        # anything but an explicit "public" is private: unknown values never open a dataset
+        visibility="public" if d.get("visibility") == "public" else "private",
         owner=rec["owner"],
         shared_with=tuple(sorted(rec["shared"])),
         props=d,
@@ -281,7 +282,10 @@ class AccessRepository:
         _require_user(p)
         d = await self.dataset(p, dataset)
         if not can_manage(p, d):
-            raise Forbidden(f"only an admin of lab {d.owner!r} may change who sees {dataset!r}")
+            owner = (
+                f"lab {d.owner!r}" if d.owner else "its owner lab (it has none: ask a site admin)"
+            )
+            raise Forbidden(f"only an admin of {owner} may change who sees {dataset!r}")
         return d
 
     async def share(self, p: Principal, dataset: str, lab: str) -> DatasetAccess:
@@ -360,10 +364,7 @@ class AccessRepository:
         if role not in _RANK:
             raise BadInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if p is not None:
-            _require_user(p)
-            if not can_manage_lab(p, lab):
-                await self._lab_or_not_found(lab)
-                raise Forbidden(f"only an admin of lab {lab!r} may change its members")
+            _require_lab_admin(p, lab)
         recs = await self.store.write("add_member", ADD_MEMBER, lab=lab, user=user, role=role)
         if not recs:
             await self._lab_or_not_found(lab)
@@ -371,10 +372,7 @@ class AccessRepository:
         return await self.lab(lab)
 
     async def remove_member(self, p: Principal, lab: str, user: str) -> dict[str, Any]:
-        _require_user(p)
-        if not can_manage_lab(p, lab):
-            await self._lab_or_not_found(lab)
-            raise Forbidden(f"only an admin of lab {lab!r} may change its members")
+        _require_lab_admin(p, lab)
         await self.store.write("remove_member", REMOVE_MEMBER, lab=lab, user=user)
         return await self.lab(lab)
 
@@ -423,6 +421,17 @@ class AccessRepository:
 def _require_user(p: Principal) -> None:
     if p.anonymous:
         raise Unauthenticated("sign in with an API token (Authorization: Bearer ...)")
+
+
+def _require_lab_admin(p: Principal, lab: str) -> None:
+    """Members who are not admins are refused; everyone else outside the lab learns
+    nothing about it (the same answer as for a lab that does not exist)."""
+    _require_user(p)
+    if can_manage_lab(p, lab):
+        return
+    if lab in p.labs:
+        raise Forbidden(f"only an admin of lab {lab!r} may change its members")
+    raise NotFound(f"lab {lab!r} not found")
 
 
 def _require_admin(p: Principal) -> None:

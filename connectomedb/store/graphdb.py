@@ -4,12 +4,13 @@ transaction timeout, counts queries and turns driver errors into ours."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import neo4j
 from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from connectomedb.errors import ConfigError, Timeout
+from connectomedb.errors import BadInput, ConfigError, Timeout
 from connectomedb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,16 @@ _TIMEOUT_CODES = frozenset(
         "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
         "Neo.TransientError.Transaction.TransactionTimedOut",
         "Neo.TransientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
+
+
+_STOPPED_CODES = frozenset(
+    {
+        "Neo.ClientError.Transaction.Terminated",
+        "Neo.TransientError.Transaction.Terminated",
+        "Neo.ClientError.Transaction.LockClientStopped",
+        "Neo.TransientError.Transaction.LockClientStopped",
     }
 )
 
@@ -44,11 +55,26 @@ class Store:
         timeout_s: transaction timeout; a query past it raises :class:`Timeout`.
     """
 
-    def __init__(self, driver: neo4j.AsyncDriver, database: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        driver: neo4j.AsyncDriver,
+        database: str,
+        timeout_s: float,
+        max_queries: int | None = None,
+    ) -> None:
         self.driver = driver
         self.database = database
         self.timeout_s = timeout_s
+        self.max_queries = max_queries
         self.queries = 0
+
+    def _count(self) -> None:
+        self.queries += 1
+        if self.max_queries is not None and self.queries > self.max_queries:
+            raise BadInput(
+                f"this request needs more than {self.max_queries} database queries; "
+                "split it into smaller requests"
+            )
 
     async def read(self, name: str, text: str, /, **params: Any) -> list[dict[str, Any]]:
         return await self._run(name, text, params, neo4j.RoutingControl.READ)
@@ -59,7 +85,8 @@ class Store:
     async def write_tx(self, name: str, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         """Run several statements in one write transaction (retried as a whole);
         returns each statement's records as dicts."""
-        self.queries += 1
+        self._count()
+        started = time.monotonic()
 
         async def work(tx: neo4j.AsyncManagedTransaction) -> list[Any]:
             out = []
@@ -74,14 +101,15 @@ class Store:
                     neo4j.unit_of_work(timeout=self.timeout_s)(work)  # type: ignore[arg-type]
                 )
         except Neo4jError as e:
-            raise self._translate(name, list(steps[0][1]), e) from e
+            raise self._translate(name, list(steps[0][1]), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:
             raise ConfigError("the database is not reachable") from e
 
     async def _run(
         self, name: str, text: str, params: dict[str, Any], routing: neo4j.RoutingControl
     ) -> list[dict[str, Any]]:
-        self.queries += 1
+        self._count()
+        started = time.monotonic()
         try:
             records, _, _ = await self.driver.execute_query(
                 neo4j.Query(text, timeout=self.timeout_s),  # type: ignore[arg-type]
@@ -90,15 +118,20 @@ class Store:
                 database_=self.database,
             )
         except Neo4jError as e:
-            raise self._translate(name, list(params), e) from e
+            raise self._translate(name, list(params), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:
             raise ConfigError("the database is not reachable") from e
         # Every query here returns plain values and maps (``n {.*}``), never nodes, so the
         # record's own values need no further conversion (Record.data() walks them all).
         return [dict(r) for r in records]
 
-    def _translate(self, name: str, param_names: list[str], e: Neo4jError) -> Exception:
-        if e.code in _TIMEOUT_CODES:
+    def _translate(
+        self, name: str, param_names: list[str], e: Neo4jError, started: float
+    ) -> Exception:
+        # A transaction stopped while it waits for a lock reports Terminated or
+        # LockClientStopped; past its time limit that is a timeout all the same.
+        late = time.monotonic() - started >= self.timeout_s
+        if e.code in _TIMEOUT_CODES or (late and e.code in _STOPPED_CODES):
             log.warning("query %s timed out after %.1f s", name, self.timeout_s)
             return Timeout(
                 f"the query ran past the {self.timeout_s:g} s limit; ask for less "

@@ -140,14 +140,27 @@ CALL (n) {{
 RETURN nid, partners
 """
 
+#: Synapse nodes of many cells at once, ordered by synapse id, one page each.
 SYNAPSES: Final = {
     "downstream": f"""
-MATCH (n:Cell {{dataset: $dataset, id: $id}})-[:{PRESYNAPTIC}]->(s:Synapse)-[:{POSTSYNAPTIC}]->(p)
-RETURN s {{.*}} AS s, n.id AS pre, p.id AS post ORDER BY s.id SKIP $skip LIMIT $limit
+UNWIND $ids AS nid
+MATCH (n:Cell {{dataset: $dataset, id: nid}})
+CALL (n) {{
+  MATCH (n)-[:{PRESYNAPTIC}]->(s:Synapse)-[:{POSTSYNAPTIC}]->(p)
+  WITH s, p ORDER BY s.id SKIP $skip LIMIT $limit
+  RETURN collect({{s: s {{.*}}, pre: n.id, post: p.id}}) AS synapses
+}}
+RETURN nid, synapses
 """,
     "upstream": f"""
-MATCH (n:Cell {{dataset: $dataset, id: $id}})<-[:{POSTSYNAPTIC}]-(s:Synapse)<-[:{PRESYNAPTIC}]-(p)
-RETURN s {{.*}} AS s, p.id AS pre, n.id AS post ORDER BY s.id SKIP $skip LIMIT $limit
+UNWIND $ids AS nid
+MATCH (n:Cell {{dataset: $dataset, id: nid}})
+CALL (n) {{
+  MATCH (n)<-[:{POSTSYNAPTIC}]-(s:Synapse)<-[:{PRESYNAPTIC}]-(p)
+  WITH s, p ORDER BY s.id SKIP $skip LIMIT $limit
+  RETURN collect({{s: s {{.*}}, pre: p.id, post: n.id}}) AS synapses
+}}
+RETURN nid, synapses
 """,
 }
 
@@ -282,16 +295,17 @@ class NeuronRepository:
         return {r["nid"]: r["partners"] for r in recs}
 
     async def synapses(
-        self, neuron: str, direction: Direction, skip: int, limit: int
-    ) -> list[dict[str, Any]]:
-        return await self.store.read(
-            "synapses",
+        self, direction: Direction, ids: list[str], skip: int, limit: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        recs = await self.store.read(
+            f"{direction}_synapses",
             SYNAPSES[direction],
             dataset=self.dataset,
-            id=neuron,
+            ids=ids,
             skip=skip,
             limit=limit,
         )
+        return {r["nid"]: r["synapses"] for r in recs}
 
     async def connections(
         self,

@@ -161,16 +161,24 @@ def test_stored_tokens_are_hashed(world: World, driver) -> None:
         "MATCH (:User {id: $u})-[:HAS_TOKEN]->(t:ApiToken) RETURN t {.*} AS t",
         u=world.users["alice"],
     )
-    secret = world.tokens["alice"].rsplit("_", 1)[1]
-    for r in recs:
-        assert all(secret not in str(v) for v in r["t"].values())
+    import hashlib
+
+    tid, secret = world.tokens["alice"].removeprefix("cdb_").split("_", 1)
+    stored = {r["t"]["id"]: r["t"] for r in recs}
+    assert stored[tid]["hash"] == hashlib.sha256(secret.encode()).hexdigest()
+    for t in stored.values():
+        assert all(secret not in str(v) for v in t.values())
 
 
 def test_lab_administration_rules(world: World) -> None:
     bob, alice, admin = world.client("bob"), world.client("alice"), world.client("admin")
     add = "mutation($lab: ID!, $u: ID!, $r: Role!) { addMember(lab: $lab, user: $u, role: $r) { members { user role } } }"
-    # bob administers lab B, not lab A
-    assert bob.error(add, lab=world.lab_a, u=world.users["bob"], r="ADMIN")[0] == "FORBIDDEN"
+    # bob administers lab B, not lab A, and learns nothing about lab A
+    assert bob.error(add, lab=world.lab_a, u=world.users["bob"], r="ADMIN")[0] == "NOT_FOUND"
+    assert (
+        world.client("carol").error(add, lab=world.lab_a, u=world.users["bob"], r="ADMIN")[0]
+        == "FORBIDDEN"
+    )
     lab = alice(add, lab=world.lab_a, u=world.users["dave"], r="VIEWER")["addMember"]
     assert {"user": world.users["dave"], "role": "VIEWER"} in lab["members"]
     removed = alice(
@@ -260,7 +268,7 @@ def test_labs_users_and_tokens_of_others_are_out_of_reach(world: World) -> None:
     assert anon.error('mutation { createApiToken(name: "x") { token } }')[0] == "UNAUTHENTICATED"
     # removing members of a lab you do not administer
     remove = "mutation($lab: ID!, $u: ID!) { removeMember(lab: $lab, user: $u) { id } }"
-    assert bob.error(remove, lab=world.lab_a, u=world.users["carol"])[0] == "FORBIDDEN"
+    assert bob.error(remove, lab=world.lab_a, u=world.users["carol"])[0] == "NOT_FOUND"
     assert (
         world.client("carol").error(remove, lab=world.lab_a, u=world.users["victor"])[0]
         == "FORBIDDEN"
@@ -271,3 +279,29 @@ def test_labs_users_and_tokens_of_others_are_out_of_reach(world: World) -> None:
         world.users["carol"],
         world.users["victor"],
     }
+
+
+def test_lab_ids_are_shown_only_to_those_labs(world: World) -> None:
+    alice, bob = world.client("alice"), world.client("bob")
+    q = "query($ds: ID!) { dataset(id: $ds) { ownerLab sharedWith } }"
+    assert alice(q, ds=world.cook)["dataset"] == {"ownerLab": world.lab_a, "sharedWith": []}
+    alice(DATASET_OPERATIONS["shareDataset"], ds=world.cook, lab=world.lab_b)
+    alice(DATASET_OPERATIONS["setDatasetVisibility"], ds=world.cook)
+    try:
+        assert alice(q, ds=world.cook)["dataset"] == {
+            "ownerLab": world.lab_a,
+            "sharedWith": [world.lab_b],
+        }
+        # a lab it is shared with sees the owner, not who else it is shared with
+        assert bob(q, ds=world.cook)["dataset"] == {"ownerLab": world.lab_a, "sharedWith": []}
+        # the public sees neither
+        assert world.client(None)(q, ds=world.cook)["dataset"] == {
+            "ownerLab": None,
+            "sharedWith": [],
+        }
+    finally:
+        alice(
+            "mutation($ds: ID!) { setDatasetVisibility(dataset: $ds, visibility: PRIVATE) { id } }",
+            ds=world.cook,
+        )
+        alice(DATASET_OPERATIONS["unshareDataset"], ds=world.cook, lab=world.lab_b)

@@ -13,6 +13,7 @@ PAGE = """query($ds: ID!, $first: Int!) {
     upstream(first: 5) { edges { node { synapseCount neuron { id name } } } }
     downstream(first: 5) { edges { node { synapseCount neuron { id } } } }
     gapJunctions(first: 3) { edges { count partner { id } } }
+    synapses(first: 2) { edges { node { id } } }
     annotations { key value } } } } }"""
 
 
@@ -32,8 +33,9 @@ def test_a_page_with_partners_takes_a_constant_number_of_queries(
             data = c(PAGE, ds=world.cook, first=first)
             assert len(data["neurons"]["edges"]) == first
             counts[first] = c.last_queries
-        # auth (when signed in) + access check + page + upstream + downstream + gap junctions + annotations
-        assert set(counts.values()) == {6 + (who is not None)}, counts
+        # auth (when signed in) + access check + page + upstream + downstream + gap
+        # junctions + synapses + annotations
+        assert set(counts.values()) == {7 + (who is not None)}, counts
     finally:
         if who is None:
             world.client("alice")(
@@ -49,8 +51,8 @@ def test_two_datasets_in_one_request_are_checked_separately(world: World) -> Non
         'b: neuron(dataset: "t_nowhere", id: "AVAL") { id } }',
         {"ds": world.cook},
     ).json()
-    assert r["data"] is None or r["data"].get("a") is None  # non-null field nulls the parent
-    assert [e["extensions"]["code"] for e in r["errors"]] == ["NOT_FOUND"]
+    assert r["data"] is None  # a failed non-null field nulls the whole answer
+    assert [(e["path"], e["extensions"]["code"]) for e in r["errors"]] == [(["b"], "NOT_FOUND")]
 
 
 def test_page_size_and_argument_limits(world: World, settings) -> None:
@@ -130,3 +132,51 @@ def test_health_checks_neo4j(world: World) -> None:
 
     r = httpx.get(f"{world.url}/health")
     assert r.status_code == 200 and r.json() == {"status": "ok", "neo4j": "up"}
+
+
+def test_more_argument_limits(world: World, settings) -> None:
+    c = world.client("victor")
+    code, msg = c.error(
+        'query($ds: ID!) { paths(dataset: $ds, source: "AVAL", target: "AVAL") { hops } }',
+        ds=world.cook,
+    )
+    assert code == "BAD_INPUT" and "different" in msg
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"o:" + b"9" * 24).decode()
+    code, _ = c.error(
+        'query($ds: ID!, $a: String) { neuron(dataset: $ds, id: "AVAL") { upstream(after: $a) { edges { cursor } } } }',
+        ds=world.cook,
+        a=huge,
+    )
+    assert code == "BAD_INPUT"
+    aliases = " ".join(f"a{i}: datasets {{ id }}" for i in range(settings.max_query_aliases + 1))
+    code, msg = c.error("{ " + aliases + " }")
+    assert code == "BAD_INPUT" and "alias" in msg.lower()
+    too_many = [f"n{i}" for i in range(settings.max_page_size + 1)]
+    code, _ = c.error(
+        "query($ds: ID!, $p: [ID!]) { connections(dataset: $ds, pre: $p) { edges { cursor } } }",
+        ds=world.cook,
+        p=too_many,
+    )
+    assert code == "BAD_INPUT"
+    code, _ = c.error(
+        "query($ds: ID!, $f: NeuronFilterInput) { neurons(dataset: $ds, filter: $f) { edges { cursor } } }",
+        ds=world.cook,
+        f={"ids": too_many},
+    )
+    assert code == "BAD_INPUT"
+
+
+def test_rest_errors_are_coded(world: World) -> None:
+    import httpx
+
+    h = {"Authorization": f"Bearer {world.tokens['victor']}"}
+    base = f"{world.url}/rest/datasets/{world.cook}/neurons"
+    for url in (f"{base}?first=-1", f"{base}/AVAL/upstream?min_weight=0", f"{base}?first=x"):
+        r = httpx.get(url, headers=h)
+        assert (
+            r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+        ), url
+    r = httpx.get(f"{base}/NOPE", headers=h)
+    assert r.status_code == 404 and r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -31,3 +31,20 @@ def test_a_query_past_its_time_limit_raises_timeout(settings: Settings, driver) 
     assert store.queries == 2
     # the server's transaction monitor checks every db.transaction.monitor.check.interval
     assert elapsed < 15
+
+
+def test_a_request_past_its_query_budget_is_refused(settings: Settings, driver) -> None:
+    from connectomedb.errors import BadInput
+
+    async def go() -> None:
+        d = make_async_driver(settings)
+        store = Store(d, settings.neo4j_database, timeout_s=5, max_queries=2)
+        try:
+            await store.read("one", "RETURN 1 AS x")
+            await store.read("two", "RETURN 2 AS x")
+            with pytest.raises(BadInput, match="more than 2 database queries"):
+                await store.read("three", "RETURN 3 AS x")
+        finally:
+            await d.close()
+
+    asyncio.run(go())
