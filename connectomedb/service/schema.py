@@ -99,7 +99,7 @@ class Query:
         ]
         return NeuronConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=PageInfo.of(edges, more),
             _dataset=ds,
             _filter=f,
         )
@@ -143,9 +143,7 @@ class Query:
         ]
         return ConnectionConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > n, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, len(rows) > n),
         )
 
     @strawberry.field(

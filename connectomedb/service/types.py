@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -79,6 +80,11 @@ def min_weight(value: int) -> int:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, edges: Sequence[Any], more: bool) -> PageInfo:
+        """The page info of a list of edges (each with a ``cursor``)."""
+        return cls(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
 
 
 # -- datasets -----------------------------------------------------------------------
@@ -272,9 +278,7 @@ class Neuron:
         ]
         return GapJunctionConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > n, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, len(rows) > n),
         )
 
     @strawberry.field(description="Synapse nodes where the dataset has them (ordered by id).")
@@ -296,9 +300,7 @@ class Neuron:
         ]
         return SynapseConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > n, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, len(rows) > n),
         )
 
     @strawberry.field(description="Current annotations, or every one ever made with history: true.")
@@ -344,9 +346,7 @@ class PartnerConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > n, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, len(rows) > n),
         )
 
 
@@ -618,4 +618,3 @@ class User:
     tokens: list[ApiToken]
 
 
-IdArg = Annotated[strawberry.ID, strawberry.argument(description="dataset id")]
