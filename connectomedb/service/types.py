@@ -616,5 +616,3 @@ class User:
     admin: bool
     labs: list[LabRole]
     tokens: list[ApiToken]
-
-
