@@ -436,18 +436,20 @@ def build_schema(
     settings: Settings | None = None, extra: Sequence[type[SchemaExtension]] = ()
 ) -> strawberry.Schema:
     s = settings or Settings()
-    # One depth rule for the schema's life: the validation cache is keyed by the rule
-    # classes, and QueryDepthLimiter makes a new class each time it is built.
-    depth_rules = QueryDepthLimiter(max_depth=s.max_query_depth).validation_rules
+    # Validation rules are built once for the schema's life: the validation cache is keyed
+    # by the rule classes, and the limiters make a new class each time they are built.
+    rules = [
+        *QueryDepthLimiter(max_depth=s.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=s.max_query_aliases).validation_rules,
+    ]
     return ConnectomeSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             lambda: ParserCache(maxsize=512),
-            lambda: AddValidationRules(depth_rules),
+            lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=s.max_query_aliases),
             ErrorCodes,
             *extra,
         ],
