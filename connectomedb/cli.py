@@ -310,7 +310,7 @@ def datasets() -> None:
     t.add_column("status", no_wrap=True)
     for col in ("neurons", "connections", "synapses"):
         t.add_column(col, justify="right", no_wrap=True)
-    t.add_column("name", overflow="fold")
+    t.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40)
     for ds in rows:
         t.add_row(
             ds.id,
