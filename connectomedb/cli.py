@@ -305,14 +305,8 @@ def datasets() -> None:
 
     with _driver() as (s, d), _errors():
         rows = DatasetRepository(d, s.neo4j_database).list()
-    t = Table()
-    t.add_column("id", no_wrap=True)
-    t.add_column("status", no_wrap=True)
-    for col in ("neurons", "connections", "synapses"):
-        t.add_column(col, justify="right", no_wrap=True)
-    t.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40)
-    for ds in rows:
-        t.add_row(
+    cells = [
+        (
             ds.id,
             ds.status,
             f"{ds.neuron_count:,}",
@@ -320,6 +314,18 @@ def datasets() -> None:
             f"{ds.chemical_synapse_total:,}",
             ds.name,
         )
+        for ds in rows
+    ]
+    heads = ("id", "status", "neurons", "connections", "synapses", "name")
+    t = Table(box=None, padding=(0, 2, 0, 0))
+    for i, head in enumerate(heads):
+        width = max([len(head), *(len(c[i]) for c in cells)])
+        if head == "name":  # the only column that gives way on a narrow terminal
+            t.add_column(head, overflow="ellipsis", no_wrap=True)
+        else:
+            t.add_column(head, no_wrap=True, min_width=width, justify="left" if i < 2 else "right")
+    for c in cells:
+        t.add_row(*c)
     console.print(t)
 
 
