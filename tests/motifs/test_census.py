@@ -1,0 +1,194 @@
+"""Triad census against networkx.triadic_census; null models tested for what they keep."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from connectomedb.errors import BadInput, Timeout
+from connectomedb.motifs import nulls
+from connectomedb.motifs.census import (
+    CONNECTED_CLASSES,
+    TRIAD_CLASSES,
+    census_against_null,
+    edge_arrays,
+    triad_census,
+)
+from connectomedb.settings import Settings
+from tests.loaders.test_real_datasets import D, _blob, _norm, _zip
+from tests.service.test_api_cook import cook_graphs
+
+
+def _arrays(g: nx.DiGraph) -> tuple[int, np.ndarray, np.ndarray, list]:
+    nodes = sorted(g.nodes, key=str)
+    ix = {v: i for i, v in enumerate(nodes)}
+    e = np.array([(ix[a], ix[b]) for a, b in g.edges], dtype=np.int64).reshape(-1, 2)
+    return len(nodes), e[:, 0], e[:, 1], nodes
+
+
+def _census_equals_networkx(g: nx.DiGraph) -> None:
+    g = nx.DiGraph(g)
+    g.remove_edges_from(list(nx.selfloop_edges(g)))
+    n, pre, post, _ = _arrays(g)
+    assert triad_census(n, pre, post) == nx.triadic_census(g)
+
+
+def test_every_single_triad_class_on_its_own() -> None:
+    """Each of the 16 classes drawn by hand on three nodes (MAN labels)."""
+    drawings = {
+        "003": [],
+        "012": [(0, 1)],
+        "102": [(0, 1), (1, 0)],
+        "021D": [(1, 0), (1, 2)],
+        "021U": [(0, 1), (2, 1)],
+        "021C": [(0, 1), (1, 2)],
+        "111D": [(0, 1), (1, 0), (2, 1)],
+        "111U": [(0, 1), (1, 0), (1, 2)],
+        "030T": [(0, 1), (1, 2), (0, 2)],
+        "030C": [(0, 1), (1, 2), (2, 0)],
+        "201": [(0, 1), (1, 0), (1, 2), (2, 1)],
+        "120D": [(1, 0), (1, 2), (0, 2), (2, 0)],
+        "120U": [(0, 1), (2, 1), (0, 2), (2, 0)],
+        "120C": [(0, 1), (1, 2), (0, 2), (2, 0)],
+        "210": [(0, 1), (1, 2), (2, 1), (0, 2), (2, 0)],
+        "300": [(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0)],
+    }
+    for name, edges in drawings.items():
+        e = np.array(edges, dtype=np.int64).reshape(-1, 2)
+        got = triad_census(3, e[:, 0], e[:, 1])
+        assert got == {k: int(k == name) for k in TRIAD_CLASSES}, name
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_graphs_equal_networkx(seed: int) -> None:
+    g = nx.gnp_random_graph(80, 0.06, seed=seed, directed=True)
+    rng = np.random.default_rng(seed)
+    edges = list(g.edges)
+    for i in rng.choice(len(edges), size=len(edges) // 3, replace=False):
+        a, b = edges[i]
+        g.add_edge(b, a)  # plant reciprocity so every class occurs
+    _census_equals_networkx(g)
+
+
+def test_cook2019_equals_networkx(settings: Settings) -> None:
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    _census_equals_networkx(chem)
+
+
+def test_varshney2011_equals_networkx(settings: Settings) -> None:
+    cect = _zip(settings.data_cache, "cect")
+    df = pd.read_excel(_blob(cect, D + "NeuronConnectFormatted.xlsx"))
+    df.columns = ["a", "b", "t", "n"]
+    df = df[df.t.isin(["S", "Sp"])]
+    g = nx.DiGraph((_norm(a), _norm(b)) for a, b in zip(df.a, df.b, strict=True))
+    assert g.number_of_nodes() > 250
+    _census_equals_networkx(g)
+
+
+def test_duplicates_and_self_loops_do_not_count() -> None:
+    pre, post = np.array([0, 0, 1, 2, 2]), np.array([1, 1, 1, 0, 0])
+    assert triad_census(3, pre, post) == triad_census(3, np.array([0, 2]), np.array([1, 0]))
+
+
+@pytest.mark.parametrize(
+    ("n", "pre", "post"),
+    [(3, [0, 1], [1]), (3, [0, 5], [1, 1]), (3, [0.5], [1.0]), (3, [-1], [0])],
+)
+def test_bad_input(n: int, pre: list, post: list) -> None:
+    with pytest.raises(BadInput):
+        triad_census(n, np.array(pre), np.array(post))
+
+
+# -- null models ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cook(settings: Settings) -> tuple[int, np.ndarray, np.ndarray]:
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    g = nx.DiGraph(chem)
+    g.remove_edges_from(list(nx.selfloop_edges(g)))
+    n, pre, post, _ = _arrays(g)
+    return (n, *edge_arrays(n, pre, post))
+
+
+def _simple(n: int, a: np.ndarray, b: np.ndarray) -> None:
+    assert (a != b).all()
+    assert np.unique(a * n + b).size == a.size
+
+
+def _mutual_per_node(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    keys = set((a * n + b).tolist())
+    back = np.array([int(y) * n + int(x) in keys for x, y in zip(a, b, strict=True)])
+    return np.bincount(a[back], minlength=n)
+
+
+def test_degree_preserving_keeps_every_degree_and_mutual_pair(cook) -> None:
+    n, pre, post = cook
+    a, b = nulls.degree_preserving(n, pre, post, np.random.default_rng(3))
+    _simple(n, a, b)
+    assert np.array_equal(np.bincount(a, minlength=n), np.bincount(pre, minlength=n))
+    assert np.array_equal(np.bincount(b, minlength=n), np.bincount(post, minlength=n))
+    assert np.array_equal(_mutual_per_node(n, a, b), _mutual_per_node(n, pre, post))
+    kept = len(
+        set(zip(a.tolist(), b.tolist(), strict=True))
+        & set(zip(pre.tolist(), post.tolist(), strict=True))
+    )
+    assert kept < 0.3 * pre.size  # it really rewired
+
+
+def test_erdos_renyi_keeps_the_edge_count(cook) -> None:
+    n, pre, post = cook
+    a, b = nulls.erdos_renyi(n, pre.size, np.random.default_rng(4))
+    _simple(n, a, b)
+    assert a.size == pre.size and a.max() < n
+
+
+def test_cell_type_sbm_keeps_blocks_in_expectation() -> None:
+    rng = np.random.default_rng(0)
+    types = np.repeat([0, 1, 2], [30, 50, 20])
+    g = nx.stochastic_block_model(
+        [30, 50, 20], [[0.3, 0.02, 0.0], [0.1, 0.05, 0.2], [0.0, 0.0, 0.5]], seed=1, directed=True
+    )
+    e = np.array(list(g.edges))
+    obs = np.zeros((3, 3))
+    np.add.at(obs, (types[e[:, 0]], types[e[:, 1]]), 1)
+    tot = np.zeros((3, 3))
+    for _ in range(200):
+        a, b = nulls.cell_type_sbm(types, e[:, 0], e[:, 1], rng)
+        _simple(100, a, b)
+        np.add.at(tot, (types[a], types[b]), 1)
+    assert (tot[obs == 0] == 0).all()  # never a block the data has no connection in
+    assert np.allclose(tot / 200, obs, rtol=0.05)
+
+
+@pytest.mark.parametrize("model", ["erdos_renyi", "degree_preserving", "cell_type_sbm"])
+def test_seeded_runs_repeat_exactly(cook, model: str) -> None:
+    n, pre, post = cook
+    types = np.arange(n) % 4
+    one = census_against_null(n, pre, post, model, 5, seed=11, types=types)
+    two = census_against_null(n, pre, post, model, 5, seed=11, types=types)
+    other = census_against_null(n, pre, post, model, 5, seed=12, types=types)
+    assert one == two and one != other
+    assert [c.name for c in one.classes] == list(TRIAD_CLASSES)
+
+
+def test_census_statistics_by_hand() -> None:
+    """A null that is the graph itself has no spread: z is None, both p-values are 1."""
+    pre, post = np.array([0, 1, 2]), np.array([1, 2, 0])
+    r = census_against_null(3, pre, post, "degree_preserving", 3, seed=0)
+    cyc = {c.name: c for c in r.classes}["030C"]
+    assert (cyc.observed, cyc.null_mean, cyc.null_std, cyc.z, cyc.p_greater, cyc.p_less) == (
+        1,
+        1.0,
+        0.0,
+        None,
+        1.0,
+        1.0,
+    )
+    assert set(CONNECTED_CLASSES) < set(TRIAD_CLASSES) and len(CONNECTED_CLASSES) == 13
+
+
+def test_a_passed_deadline_is_a_timeout(cook) -> None:
+    n, pre, post = cook
+    with pytest.raises(Timeout, match="fewer samples"):
+        census_against_null(n, pre, post, "erdos_renyi", 10, seed=0, deadline=0.0)
