@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_queries_per_request: int = Field(
         default=100, ge=1, description="Neo4j queries one API request may run"
     )
+    census_time_budget_s: float = Field(
+        default=20.0, gt=0, description="time one motifCensus request may compute"
+    )
+    max_census_samples: int = Field(default=10_000, ge=1)
     default_lab: str = Field(
         default="local", description="owner lab of datasets loaded without --lab"
     )

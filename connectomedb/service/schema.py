@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
+from connectomedb.motifs.census import CONNECTED_CLASSES, census_against_null
 from connectomedb.service.types import (
     Annotation,
     ApiToken,
@@ -39,15 +40,18 @@ from connectomedb.service.types import (
     Lab,
     LabRole,
     Level,
+    MotifCensus,
     NetworkStatistics,
     Neuron,
     NeuronConnection,
     NeuronEdge,
     NeuronFilterInput,
     NewApiToken,
+    NullModel,
     PageInfo,
     Path,
     Role,
+    TriadClass,
     User,
     Visibility,
     decode_cursor,
@@ -228,14 +232,11 @@ class Query:
     ) -> NetworkStatistics:
         ds = str(dataset)
         await info.context.dataset(ds)
-        ids, edges = await info.context.neurons(ds).edges(
+        g = await info.context.neurons(ds).subgraph(
             filter.to_filter(info.context.settings.max_page_size) if filter else None,
             _min_weight(min_weight),
         )
-        index = {cid: i for i, cid in enumerate(ids)}
-        pre = np.fromiter((index[a] for a, _ in edges), dtype=np.int64, count=len(edges))
-        post = np.fromiter((index[b] for _, b in edges), dtype=np.int64, count=len(edges))
-        s = await asyncio.to_thread(network_statistics, len(ids), pre, post)
+        s = await asyncio.to_thread(network_statistics, len(g.ids), g.pre, g.post)
         return NetworkStatistics(
             neurons=s.neurons,
             connections=s.connections,
@@ -257,6 +258,73 @@ class Query:
             transitivity=s.transitivity,
             null_model=s.null_model,
             min_weight=min_weight,
+        )
+
+    @strawberry.field(
+        description="The 16-class triad census of the selected neurons (size 3), each class "
+        "against samples of a null model; runs within the census time budget or answers "
+        "TIMEOUT."
+    )
+    async def motif_census(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        null_model: NullModel,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+        size: int = 3,
+        samples: int = 100,
+        seed: int = 0,
+        type_level: Level = Level.CLASS,
+    ) -> MotifCensus:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        settings = info.context.settings
+        if size != 3:
+            raise BadInput("only size 3 (the triad census) is available")
+        if not 1 <= samples <= settings.max_census_samples:
+            raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
+        sbm = null_model is NullModel.CELL_TYPE_SBM
+        g = await info.context.neurons(ds).subgraph(
+            filter.to_filter(settings.max_page_size) if filter else None,
+            _min_weight(min_weight),
+            type_level.value if sbm else None,
+        )
+        deadline = time.monotonic() + settings.census_time_budget_s
+        r = await asyncio.to_thread(
+            census_against_null,
+            len(g.ids),
+            g.pre,
+            g.post,
+            null_model.value,
+            samples,
+            seed,
+            g.groups,
+            deadline,
+        )
+        return MotifCensus(
+            neurons=len(g.ids),
+            connections=int((g.pre != g.post).sum()),  # autapses are not in triads
+            size=3,
+            null_model=null_model,
+            null_description=r.null_description,
+            samples=samples,
+            seed=seed,
+            min_weight=min_weight,
+            type_level=type_level if sbm else None,
+            classes=[
+                TriadClass(
+                    name=c.name,
+                    connected=c.name in CONNECTED_CLASSES,
+                    observed=c.observed,
+                    null_mean=c.null_mean,
+                    null_std=c.null_std,
+                    z=c.z,
+                    p_greater=c.p_greater,
+                    p_less=c.p_less,
+                )
+                for c in r.classes
+            ],
         )
 
     @strawberry.field(

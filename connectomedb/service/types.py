@@ -549,6 +549,43 @@ class NetworkStatistics:
     min_weight: int
 
 
+@strawberry.enum
+class NullModel(Enum):
+    ERDOS_RENYI = "erdos_renyi"
+    DEGREE_PRESERVING = "degree_preserving"
+    CELL_TYPE_SBM = "cell_type_sbm"
+
+
+@strawberry.type(
+    description="One triad class (Holland-Leinhardt MAN label, as networkx names them) "
+    "against the null model: z = (observed - mean) / std over the samples; empirical "
+    "p-values (1 + samples at least as extreme) / (1 + samples)."
+)
+class TriadClass:
+    name: str
+    connected: bool = strawberry.field(description="all three neurons linked (a 3-node motif)")
+    observed: int
+    null_mean: float
+    null_std: float
+    z: float | None = strawberry.field(description="null when the null samples do not vary")
+    p_greater: float
+    p_less: float
+
+
+@strawberry.type
+class MotifCensus:
+    neurons: int
+    connections: int
+    size: int
+    null_model: NullModel
+    null_description: str
+    samples: int
+    seed: int
+    min_weight: int
+    type_level: Level | None
+    classes: list[TriadClass]
+
+
 # -- sharing --------------------------------------------------------------------------
 @strawberry.enum
 class Role(Enum):
