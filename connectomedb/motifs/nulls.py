@@ -60,8 +60,9 @@ def erdos_renyi(n: int, m: int, rng: np.random.Generator) -> tuple[np.ndarray, n
 
 
 def _links(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted undirected keys min * n + max of the pairs (a[i], b[i])."""
-    return np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+    """Sorted undirected keys min * n + max of the pairs (a[i], b[i]) (repeats kept:
+    they are only searched)."""
+    return np.sort(np.minimum(a, b) * n + np.maximum(a, b))
 
 
 def _rewire(
@@ -99,10 +100,13 @@ def _rewire(
         idx = np.flatnonzero(ok & (new1 != new2))
         # every new link at most once in a round
         made = np.concatenate([new1[idx], new2[idx]])
-        uniq_m, count_m = np.unique(made, return_counts=True)
-        bad = np.isin(made, uniq_m[count_m > 1])
-        half = idx.size
-        idx = idx[~(bad[:half] | bad[half:])][: target - done]
+        ordered = np.sort(made)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if repeated.size:
+            bad = np.isin(made, repeated)
+            half = idx.size
+            idx = idx[~(bad[:half] | bad[half:])]
+        idx = idx[: target - done]
         if idx.size == 0:
             continue
         dst[e1[idx]], dst[e2[idx]] = d[idx], b[idx]
