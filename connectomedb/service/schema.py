@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
 from connectomedb.motifs.census import CONNECTED_CLASSES, census_against_null
+from connectomedb.motifs.language import parse_motif
 from connectomedb.service.types import (
     Annotation,
     ApiToken,
@@ -40,7 +41,10 @@ from connectomedb.service.types import (
     Lab,
     LabRole,
     Level,
+    MotifBinding,
     MotifCensus,
+    MotifMatch,
+    MotifSearchResult,
     NetworkStatistics,
     Neuron,
     NeuronConnection,
@@ -258,6 +262,50 @@ class Query:
             transitivity=s.transitivity,
             null_model=s.null_model,
             min_weight=min_weight,
+        )
+
+    @strawberry.field(
+        description="Find a motif written in the DotMotif language (A -> B [synapse_count "
+        '>= 3]; A !> C; A.class = "sensory"; A.type != B.type) among the neurons.'
+    )
+    async def motif_search(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        motif: str,
+        first: int = 100,
+        after: str | None = None,
+        count_only: bool = False,
+    ) -> MotifSearchResult:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        spec = parse_motif(motif)
+        repo = info.context.neurons(ds)
+        if count_only:
+            return MotifSearchResult(
+                variables=list(spec.nodes),
+                count=await repo.motif_count(spec),
+                matches=[],
+                page_info=PageInfo(has_next_page=False, end_cursor=None),
+            )
+        n = page_size(info, first)
+        skip = decode_offset(after)
+        rows = await repo.motif_matches(spec, skip, n + 1)
+        matches = [
+            MotifMatch(
+                cursor=encode_cursor("o", skip + i),
+                bindings=[
+                    MotifBinding(variable=v, neuron=strawberry.ID(nid))
+                    for v, nid in zip(spec.nodes, row, strict=True)
+                ],
+            )
+            for i, row in enumerate(rows[:n])
+        ]
+        return MotifSearchResult(
+            variables=list(spec.nodes),
+            count=None,
+            matches=matches,
+            page_info=PageInfo.of(matches, len(rows) > n),
         )
 
     @strawberry.field(

@@ -586,6 +586,29 @@ class MotifCensus:
     classes: list[TriadClass]
 
 
+@strawberry.type
+class MotifBinding:
+    variable: str
+    neuron: strawberry.ID
+
+
+@strawberry.type
+class MotifMatch:
+    cursor: str
+    bindings: list[MotifBinding]
+
+
+@strawberry.type(
+    description="Matches of a DotMotif motif among a dataset's neurons: distinct neurons, "
+    "every automorphic mapping listed (as DotMotif does by default)."
+)
+class MotifSearchResult:
+    variables: list[str]
+    count: int | None = strawberry.field(description="all matches (when countOnly or asked)")
+    matches: list[MotifMatch]
+    page_info: PageInfo
+
+
 # -- sharing --------------------------------------------------------------------------
 @strawberry.enum
 class Role(Enum):

@@ -14,6 +14,8 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from connectomedb.errors import BadInput
+from connectomedb.motifs.cypher import motif_query
+from connectomedb.motifs.language import MotifSpec
 from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, NEURON, POSTSYNAPTIC, PRESYNAPTIC
 from connectomedb.store.graphdb import Store
 
@@ -372,6 +374,19 @@ class NeuronRepository:
             "type_pairs", pairs_q, dataset=self.dataset, min_weight=min_weight
         )
         return {r["grp"]: int(r["size"]) for r in sizes}, pairs
+
+    async def motif_count(self, spec: MotifSpec) -> int:
+        text, params = motif_query(spec, count_only=True)
+        recs = await self.store.read("motif_count", text, dataset=self.dataset, **params)
+        return int(recs[0]["matches"])
+
+    async def motif_matches(self, spec: MotifSpec, skip: int, limit: int) -> list[list[str]]:
+        """Matches as neuron ids in ``spec.nodes`` order, sorted."""
+        text, params = motif_query(spec, count_only=False)
+        recs = await self.store.read(
+            "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
+        )
+        return [[r[f"v{i}"] for i in range(len(spec.nodes))] for r in recs]
 
     async def subgraph(
         self, f: NeuronFilter | None, min_weight: int, level: str | None = None

@@ -1,0 +1,115 @@
+"""motifSearch over HTTP against DotMotif's NetworkXExecutor on the same connectome read
+from the source sheet (Cook 2019) in the test; malicious motif text is refused."""
+
+from __future__ import annotations
+
+import networkx as nx
+import neo4j
+import pytest
+from dotmotif import Motif
+from dotmotif.executors import NetworkXExecutor
+
+from connectomedb.settings import Settings
+from tests.service.conftest import World
+from tests.service.test_api_cook import cook_graphs
+
+SEARCH = """query($ds: ID!, $m: String!, $first: Int!, $after: String) {
+  motifSearch(dataset: $ds, motif: $m, first: $first, after: $after) {
+    variables matches { bindings { variable neuron } } pageInfo { hasNextPage endCursor } } }"""
+COUNT = """query($ds: ID!, $m: String!) { motifSearch(dataset: $ds, motif: $m, countOnly: true) { count } }"""
+
+#: motifs in DotMotif text; `weight` is the synapse count in both graphs
+MOTIFS = [
+    "A -> B\nB -> A",  # reciprocal pair
+    "A -> B\nB -> C\nA -> C",  # feed-forward loop
+    "A -> B\nB -> C\nC -> A",  # cycle
+    "A -> B\nB -> C\nA !> C",  # open chain (negative edge)
+    "A -> B [weight >= 10]\nB -> C [weight >= 5]\nA -> C",  # constrained FFL
+    'A -> B\nB -> C\nA -> C\nA.class = "sensory"',  # node attribute
+    'A -> B [weight > 20]\nB.class = "motor"',
+    "A -> B\nB -> C\nA -> C\nA.class != B.class",  # comparison between nodes
+    "A -> B\nA -> C\nB !> C\nC !> B\nB -> A",  # negative edges both ways
+]
+
+
+@pytest.fixture(scope="module")
+def host(world: World, driver: neo4j.Driver, settings: Settings) -> nx.DiGraph:
+    """Cook 2019 neurons and chemical connections from the sheet; classes from the graph."""
+    chem, gj, neurons = cook_graphs(str(settings.data_cache))
+    cells = (set(chem.nodes) | set(gj.nodes)) & neurons
+    recs, _, _ = driver.execute_query(
+        "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.class AS class, n.type AS type",
+        ds=world.cook,
+    )
+    h = nx.DiGraph()
+    for r in recs:
+        h.add_node(r["id"], **{"class": r["class"], "type": r["type"]})
+    assert set(h.nodes) == cells
+    h.add_edges_from(
+        (a, b, {"weight": d["synapse_count"]})
+        for a, b, d in chem.edges(data=True)
+        if a in cells and b in cells and a != b
+    )
+    return h
+
+
+@pytest.mark.parametrize("motif", MOTIFS)
+def test_matches_equal_dotmotif_networkx_executor(
+    world: World, host: nx.DiGraph, motif: str
+) -> None:
+    want = sorted(
+        tuple(m[v] for v in sorted(m)) for m in NetworkXExecutor(graph=host).find(Motif(motif))
+    )
+    c = world.client("victor")
+    assert c(COUNT, ds=world.cook, m=motif)["motifSearch"]["count"] == len(want)
+    got: list[tuple[str, ...]] = []
+    after = None
+    while True:
+        r = c(SEARCH, ds=world.cook, m=motif, first=1000, after=after)["motifSearch"]
+        got += [tuple(b["neuron"] for b in m["bindings"]) for m in r["matches"]]
+        if not r["pageInfo"]["hasNextPage"]:
+            break
+        after = r["pageInfo"]["endCursor"]
+    assert r["variables"] == sorted(r["variables"])
+    assert got == want and len(want) > 0
+
+
+def test_synapse_count_and_list_syntax(world: World, host: nx.DiGraph) -> None:
+    """`synapse_count` (underscore) and `in [..]` are accepted; the same as weight / =."""
+    c = world.client("victor")
+    a = c(COUNT, ds=world.cook, m='A -> B [synapse_count >= 10]\nA.class in ["sensory", "motor"]')
+    b = sum(
+        1
+        for x, y, d in host.edges(data=True)
+        if d["weight"] >= 10 and host.nodes[x]["class"] in ("sensory", "motor")
+    )
+    assert a["motifSearch"]["count"] == b > 0
+
+
+@pytest.mark.parametrize(
+    "motif",
+    [
+        'A -> B\nA.name = "x" RETURN 1 //',
+        "A -> B\nA.`class` = 1",
+        "A -> B [weight >= 1] RETURN n\nMATCH (n) DETACH DELETE n",
+        'A -> B\nA.password = "x"',
+        "A -> B [id >= 1]",
+        'A -> B\nA.class in [__import__("os").system("true")]',
+        "A-[r]->B",
+        "A !> B",
+        "A -> B\nB -> C\nC -> D\nD -> E\nE -> F\nF -> G\nG -> H\nH -> I",
+    ],
+)
+def test_malicious_or_bad_motif_text_is_refused(
+    world: World, driver: neo4j.Driver, motif: str
+) -> None:
+    before = driver.execute_query("MATCH (n) RETURN count(n) AS c").records[0]["c"]
+    code, _ = world.client("victor").error(COUNT, ds=world.cook, m=motif)
+    assert code == "BAD_INPUT"
+    assert driver.execute_query("MATCH (n) RETURN count(n) AS c").records[0]["c"] == before
+
+
+def test_values_are_data_not_code(world: World) -> None:
+    """A value full of Cypher is just a string that matches no neuron."""
+    evil = 'A -> B\nA.name = "x\'}) MATCH (n) DETACH DELETE n //"'
+    assert world.client("victor")(COUNT, ds=world.cook, m=evil)["motifSearch"]["count"] == 0
