@@ -3,8 +3,8 @@ from the source sheet (Cook 2019) in the test; malicious motif text is refused."
 
 from __future__ import annotations
 
-import networkx as nx
 import neo4j
+import networkx as nx
 import pytest
 from dotmotif import Motif
 from dotmotif.executors import NetworkXExecutor
