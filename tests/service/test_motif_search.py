@@ -113,3 +113,50 @@ def test_values_are_data_not_code(world: World) -> None:
     """A value full of Cypher is just a string that matches no neuron."""
     evil = 'A -> B\nA.name = "x\'}) MATCH (n) DETACH DELETE n //"'
     assert world.client("victor")(COUNT, ds=world.cook, m=evil)["motifSearch"]["count"] == 0
+
+
+@pytest.fixture(scope="module")
+def varshney(world: World, driver: neo4j.Driver, settings: Settings) -> tuple[str, nx.DiGraph]:
+    """Varshney 2011 loaded for lab A, and its neuron graph read from the sheet."""
+    import pandas as pd
+
+    from connectomedb.loaders.registry import make_source
+    from connectomedb.loaders.writer import DatasetWriter
+    from connectomedb.store.access import SET_OWNER_IF_NONE
+    from connectomedb.store.datasets import delete_dataset
+    from tests.loaders.test_real_datasets import D, _blob, _norm, _zip
+
+    src = make_source("varshney2011", settings.data_cache)
+    ds = f"{world.cook}_varshney"
+    src.meta = src.meta.model_copy(update={"id": ds})
+    DatasetWriter(driver, settings.neo4j_database).load(src)
+    driver.execute_query(SET_OWNER_IF_NONE, lab=world.lab_a, dataset=ds)
+    df = pd.read_excel(_blob(_zip(settings.data_cache, "cect"), D + "NeuronConnectFormatted.xlsx"))
+    df.columns = ["a", "b", "t", "n"]
+    df["a"], df["b"] = df.a.map(_norm), df.b.map(_norm)
+    send = df[df.t.isin(["S", "Sp", "NMJ"])].groupby(["a", "b"]).n.sum()
+    recs, _, _ = driver.execute_query(
+        "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.class AS class", ds=ds
+    )
+    h = nx.DiGraph()
+    h.add_nodes_from((r["id"], {"class": r["class"]}) for r in recs)
+    h.add_edges_from(
+        (a, b, {"weight": int(n)})
+        for (a, b), n in send.items()
+        if a in h and b in h and a != b and n > 0
+    )
+    yield ds, h
+    delete_dataset(driver, ds)
+
+
+@pytest.mark.parametrize("motif", [MOTIFS[1], MOTIFS[3], MOTIFS[4], MOTIFS[7]])
+def test_varshney_matches_equal_dotmotif(world: World, varshney, motif: str) -> None:
+    ds, host = varshney
+    want = sorted(
+        tuple(m[v] for v in sorted(m)) for m in NetworkXExecutor(graph=host).find(Motif(motif))
+    )
+    r = world.client("victor")(SEARCH, ds=ds, m=motif, first=1000, after=None)["motifSearch"]
+    got = [tuple(b["neuron"] for b in m["bindings"]) for m in r["matches"]]
+    count = world.client("victor")(COUNT, ds=ds, m=motif)["motifSearch"]["count"]
+    assert count == len(want) > 0
+    assert got == want[:1000]
