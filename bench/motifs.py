@@ -1,5 +1,7 @@
 """Motif statistics: triad census time against igraph and networkx on the same graphs,
-and a 1000-sample degree-preserving null census on Cook 2019.
+a 1000-sample degree-preserving null census on Cook 2019, and a weighted
+feed-forward-loop search (Cypher on the local Neo4j) against DotMotif's GrandIso
+executor on the same graph.
 
 Prints ``name: value`` lines: seconds per census for connectomedb, igraph
 (``Graph.triad_census``, C) and networkx (``triadic_census``, Python), the ratios
@@ -64,6 +66,49 @@ def cook() -> tuple[int, np.ndarray, np.ndarray] | None:
     )
 
 
+FFL = "A -> B [weight >= 3]\nB -> C [weight >= 3]\nA -> C [weight >= 3]"
+
+
+def search_against_grandiso(repeat: int = 3) -> None:
+    """All matches of a weighted feed-forward loop on Cook 2019: our Cypher query on the
+    local Neo4j against DotMotif's GrandIso executor on the same graph in memory."""
+    from dotmotif import Motif
+    from dotmotif.executors import GrandIsoExecutor
+
+    from connectomedb.motifs.cypher import motif_query
+    from connectomedb.motifs.language import parse_motif
+
+    s = Settings()
+    d = make_driver(s)
+    try:
+        text, params = motif_query(parse_motif(FFL), count_only=False)
+
+        def ours() -> list[tuple[str, ...]]:
+            recs, _, _ = d.execute_query(
+                text, dataset="cook2019_herm", skip=0, limit=10_000_000, **params
+            )
+            return [tuple(m) for m in recs[0]["matches"]]
+
+        recs, _, _ = d.execute_query(
+            "MATCH (a:Neuron {dataset: 'cook2019_herm'})-[r:CONNECTS_TO]->(b:Neuron) "
+            "WHERE a <> b RETURN a.id AS a, b.id AS b, r.weight AS w"
+        )
+        g = nx.DiGraph()
+        g.add_edges_from((r["a"], r["b"], {"weight": r["w"]}) for r in recs)
+        t_ours, got = best_of(ours, repeat)
+        motif = Motif(FFL)
+        t_gi, found = best_of(lambda: GrandIsoExecutor(graph=g).find(motif), repeat)
+        want = sorted(tuple(m[v] for v in sorted(m)) for m in found)
+        if sorted(got) != want:
+            raise SystemExit("weighted FFL: matches differ from GrandIso's")
+        print(f"ffl_search_matches_cook2019: {len(want)}")
+        print(f"ffl_search_s_connectomedb_cook2019: {t_ours:.3f}")
+        print(f"ffl_search_s_grandiso_cook2019: {t_gi:.3f}")
+        print(f"ratio_grandiso_over_connectomedb_ffl_search: {t_gi / t_ours:.2f}")
+    finally:
+        d.close()
+
+
 def compare(name: str, n: int, pre: np.ndarray, post: np.ndarray, nx_limit: int) -> None:
     repeat = 5 if pre.size < 200_000 else 2
     t_ours, ours = best_of(lambda: triad_census(n, pre, post), repeat)
@@ -105,6 +150,7 @@ def main() -> None:
         )
         ffl = {x.name: x for x in r.classes}["030T"]
         print(f"ffl_z_cook2019_degree_preserving: {ffl.z:.1f}")
+        search_against_grandiso()
     else:
         print("cook2019: skipped (load it with `connectomedb load cook2019`)")
     rng = np.random.default_rng(1)

@@ -386,7 +386,7 @@ class NeuronRepository:
         recs = await self.store.read(
             "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
         )
-        return [[r[f"v{i}"] for i in range(len(spec.nodes))] for r in recs]
+        return [list(m) for m in recs[0]["matches"]] if recs else []
 
     async def subgraph(
         self, f: NeuronFilter | None, min_weight: int, level: str | None = None
