@@ -86,6 +86,9 @@ def test_start_apoc_stop_leaves_nothing(second: Settings) -> None:
 
 def test_port_taken_is_refused(second: Settings) -> None:
     with socket.socket() as s:
+        # the previous test's server used this port; its closed connections may still be
+        # in TIME_WAIT, which only a listener with SO_REUSEADDR may ignore
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", second.bolt_port))
         s.listen()
         with pytest.raises(ConfigError, match=f"port {second.bolt_port}"):
