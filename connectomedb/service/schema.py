@@ -26,6 +26,7 @@ from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
 from connectomedb.motifs.census import CONNECTED_CLASSES, census_against_null
 from connectomedb.motifs.language import parse_motif
+from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
 from connectomedb.service.types import (
     Annotation,
     ApiToken,
@@ -38,6 +39,7 @@ from connectomedb.service.types import (
     Dataset,
     DegreeCount,
     GroupConnectivity,
+    GroupReciprocityEntry,
     Lab,
     LabRole,
     Level,
@@ -54,6 +56,7 @@ from connectomedb.service.types import (
     NullModel,
     PageInfo,
     Path,
+    ReciprocityByGroup,
     Role,
     TriadClass,
     User,
@@ -306,6 +309,46 @@ class Query:
             count=None,
             matches=matches,
             page_info=PageInfo.of(matches, len(rows) > n),
+        )
+
+    @strawberry.field(
+        description="Reciprocal pairs within and between groups of neurons (type, class, "
+        "...) against independent connections at each group pair's observed densities."
+    )
+    async def reciprocity_by_group(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        level: Level = Level.CLASS,
+        min_weight: int = 1,
+        filter: NeuronFilterInput | None = None,
+    ) -> ReciprocityByGroup:
+        ds = str(dataset)
+        await info.context.dataset(ds)
+        g = await info.context.neurons(ds).subgraph(
+            filter.to_filter(info.context.settings.max_page_size) if filter else None,
+            _min_weight(min_weight),
+            level.value,
+        )
+        assert g.groups is not None
+        rows = await asyncio.to_thread(reciprocity_by_group, len(g.ids), g.pre, g.post, g.groups)
+        return ReciprocityByGroup(
+            level=level,
+            min_weight=min_weight,
+            null_model=RECIPROCITY_NULL,
+            entries=[
+                GroupReciprocityEntry(
+                    group_a=g.group_names[r.a],
+                    group_b=g.group_names[r.b],
+                    pairs=r.pairs,
+                    connections_ab=r.connections_ab,
+                    connections_ba=r.connections_ba,
+                    reciprocal_pairs=r.reciprocal_pairs,
+                    expected=r.expected,
+                    enrichment=r.enrichment,
+                )
+                for r in rows
+            ],
         )
 
     @strawberry.field(

@@ -609,6 +609,26 @@ class MotifSearchResult:
     page_info: PageInfo
 
 
+@strawberry.type
+class GroupReciprocityEntry:
+    group_a: str | None
+    group_b: str | None = strawberry.field(description="the same as groupA: within that group")
+    pairs: int = strawberry.field(description="unordered neuron pairs, one in each group")
+    connections_ab: int
+    connections_ba: int
+    reciprocal_pairs: int
+    expected: float
+    enrichment: float | None
+
+
+@strawberry.type
+class ReciprocityByGroup:
+    level: Level
+    min_weight: int
+    null_model: str
+    entries: list[GroupReciprocityEntry]
+
+
 # -- sharing --------------------------------------------------------------------------
 @strawberry.enum
 class Role(Enum):

@@ -18,6 +18,7 @@ DATASET_OPERATIONS = {
     "paths": 'query($ds: ID!) { paths(dataset: $ds, source: "ASHL", target: "AVAL") { hops } }',
     "cellTypeConnectivity": "query($ds: ID!) { cellTypeConnectivity(dataset: $ds) { level } }",
     "networkStatistics": "query($ds: ID!) { networkStatistics(dataset: $ds) { neurons } }",
+    "reciprocityByGroup": "query($ds: ID!) { reciprocityByGroup(dataset: $ds) { level } }",
     "motifSearch": 'query($ds: ID!) { motifSearch(dataset: $ds, motif: "A -> B", countOnly: true) { count } }',
     "motifCensus": "query($ds: ID!) { motifCensus(dataset: $ds, nullModel: ERDOS_RENYI, samples: 1) { neurons } }",
     "shareDataset": "mutation($ds: ID!, $lab: ID!) { shareDataset(dataset: $ds, lab: $lab) { id } }",

@@ -278,3 +278,42 @@ def test_neuron_filters_and_connections(world: World, oracle) -> None:
         if d["synapse_count"] >= 5
     )
     assert conns == want_c
+
+
+def test_reciprocity_by_class_equals_counts_from_the_source(world: World, oracle) -> None:
+    g, gj, neurons = oracle
+    c = world.client("victor")
+    data = c(
+        """query($ds: ID!) {
+             neurons(dataset: $ds, first: 1000) { edges { node { id class } } }
+             reciprocityByGroup(dataset: $ds, level: CLASS, minWeight: 2) { nullModel
+               entries { groupA groupB pairs connectionsAb connectionsBa reciprocalPairs expected } } }""",
+        ds=world.cook,
+    )
+    cls = {e["node"]["id"]: e["node"]["class"] for e in data["neurons"]["edges"]}
+    size = pd.Series(cls).value_counts()
+    h = nx.DiGraph(
+        (a, b)
+        for a, b, d in g.edges(data=True)
+        if a in cls and b in cls and a != b and d["synapse_count"] >= 2
+    )
+    got = {(e["groupA"], e["groupB"]): e for e in data["reciprocityByGroup"]["entries"]}
+    assert len(got) == len(size) * (len(size) + 1) // 2
+    for (x, y), e in got.items():
+        recip = sum(
+            1
+            for a, b in h.edges
+            if a < b and h.has_edge(b, a) and sorted((cls[a], cls[b])) == sorted((x, y))
+        )
+        ab = sum(1 for a, b in h.edges if cls[a] == x and cls[b] == y)
+        ba = sum(1 for a, b in h.edges if cls[a] == y and cls[b] == x) if x != y else 0
+        pairs = size[x] * (size[x] - 1) // 2 if x == y else size[x] * size[y]
+        assert (e["reciprocalPairs"], e["connectionsAb"], e["connectionsBa"], e["pairs"]) == (
+            recip,
+            ab,
+            ba,
+            pairs,
+        )
+        expected = pairs * (ab / (2 * pairs)) ** 2 if x == y else ab * ba / pairs
+        assert e["expected"] == pytest.approx(expected, rel=1e-12)
+    assert "per block" in data["reciprocityByGroup"]["nullModel"]
