@@ -24,7 +24,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
-from connectomedb.motifs.census import CONNECTED_CLASSES, census_against_null
+from connectomedb.motifs.census import CONNECTED_CLASSES, CensusResult, census_against_null
 from connectomedb.motifs.language import parse_motif
 from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
 from connectomedb.service.types import (
@@ -38,6 +38,7 @@ from connectomedb.service.types import (
     ConnectionEdge,
     Dataset,
     DegreeCount,
+    FeedForwardLoops,
     GroupConnectivity,
     GroupReciprocityEntry,
     Lab,
@@ -70,6 +71,7 @@ from connectomedb.service.types import (
 )
 from connectomedb.settings import Settings
 from connectomedb.store.annotations import AnnotationRepository
+from connectomedb.store.neurons import Subgraph
 
 log = logging.getLogger("connectomedb.api")
 
@@ -352,6 +354,38 @@ class Query:
         )
 
     @strawberry.field(
+        description="Feed-forward loops (triad class 030T) among the selected neurons against "
+        "samples of a null model (default: degree- and reciprocity-preserving swaps)."
+    )
+    async def feed_forward_loops(
+        self,
+        info: CInfo,
+        dataset: strawberry.ID,
+        null_model: NullModel = NullModel.DEGREE_PRESERVING,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+        samples: int = 100,
+        seed: int = 0,
+        type_level: Level = Level.CLASS,
+    ) -> FeedForwardLoops:
+        census = await _motif_census(
+            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level
+        )
+        c = next(x for x in census.classes if x.name == "030T")
+        return FeedForwardLoops(
+            observed=c.observed,
+            null_model=null_model,
+            null_description=census.null_description,
+            samples=samples,
+            seed=seed,
+            null_mean=c.null_mean,
+            null_std=c.null_std,
+            z=c.z,
+            p_greater=c.p_greater,
+            p_less=c.p_less,
+        )
+
+    @strawberry.field(
         description="The 16-class triad census of the selected neurons (size 3), each class "
         "against samples of a null model; runs within the census time budget or answers "
         "TIMEOUT."
@@ -368,54 +402,10 @@ class Query:
         seed: int = 0,
         type_level: Level = Level.CLASS,
     ) -> MotifCensus:
-        ds = str(dataset)
-        await info.context.dataset(ds)
-        settings = info.context.settings
         if size != 3:
             raise BadInput("only size 3 (the triad census) is available")
-        if not 1 <= samples <= settings.max_census_samples:
-            raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
-        sbm = null_model is NullModel.CELL_TYPE_SBM
-        g = await info.context.neurons(ds).subgraph(
-            filter.to_filter(settings.max_page_size) if filter else None,
-            _min_weight(min_weight),
-            type_level.value if sbm else None,
-        )
-        deadline = time.monotonic() + settings.census_time_budget_s
-        r = await asyncio.to_thread(
-            census_against_null,
-            len(g.ids),
-            g.pre,
-            g.post,
-            null_model.value,
-            samples,
-            seed,
-            g.groups,
-            deadline,
-        )
-        return MotifCensus(
-            neurons=len(g.ids),
-            connections=int((g.pre != g.post).sum()),  # autapses are not in triads
-            size=3,
-            null_model=null_model,
-            null_description=r.null_description,
-            samples=samples,
-            seed=seed,
-            min_weight=min_weight,
-            type_level=type_level if sbm else None,
-            classes=[
-                TriadClass(
-                    name=c.name,
-                    connected=c.name in CONNECTED_CLASSES,
-                    observed=c.observed,
-                    null_mean=c.null_mean,
-                    null_std=c.null_std,
-                    z=c.z,
-                    p_greater=c.p_greater,
-                    p_less=c.p_less,
-                )
-                for c in r.classes
-            ],
+        return await _motif_census(
+            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level
         )
 
     @strawberry.field(
@@ -441,6 +431,70 @@ class Query:
         if not (p.admin or str(id) in p.labs):
             raise NotFound(f"lab {str(id)!r} not found")
         return Lab.from_row(await info.context.access.lab(str(id)))
+
+
+async def _motif_census(
+    info: CInfo,
+    ds: str,
+    null_model: NullModel,
+    filter: NeuronFilterInput | None,
+    min_weight: int,
+    samples: int,
+    seed: int,
+    type_level: Level,
+) -> MotifCensus:
+    await info.context.dataset(ds)
+    settings = info.context.settings
+    if not 1 <= samples <= settings.max_census_samples:
+        raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
+    sbm = null_model is NullModel.CELL_TYPE_SBM
+    g = await info.context.neurons(ds).subgraph(
+        filter.to_filter(settings.max_page_size) if filter else None,
+        _min_weight(min_weight),
+        type_level.value if sbm else None,
+    )
+    r = await _census(info, g, null_model, samples, seed)
+    return MotifCensus(
+        neurons=len(g.ids),
+        connections=int((g.pre != g.post).sum()),  # autapses are not in triads
+        size=3,
+        null_model=null_model,
+        null_description=r.null_description,
+        samples=samples,
+        seed=seed,
+        min_weight=min_weight,
+        type_level=type_level if sbm else None,
+        classes=[
+            TriadClass(
+                name=c.name,
+                connected=c.name in CONNECTED_CLASSES,
+                observed=c.observed,
+                null_mean=c.null_mean,
+                null_std=c.null_std,
+                z=c.z,
+                p_greater=c.p_greater,
+                p_less=c.p_less,
+            )
+            for c in r.classes
+        ],
+    )
+
+
+async def _census(
+    info: CInfo, g: Subgraph, null_model: NullModel, samples: int, seed: int
+) -> CensusResult:
+    deadline = time.monotonic() + info.context.settings.census_time_budget_s
+    return await asyncio.to_thread(
+        census_against_null,
+        len(g.ids),
+        g.pre,
+        g.post,
+        null_model.value,
+        samples,
+        seed,
+        g.groups,
+        deadline,
+    )
 
 
 def _min_weight(v: int) -> int:

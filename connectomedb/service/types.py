@@ -609,6 +609,23 @@ class MotifSearchResult:
     page_info: PageInfo
 
 
+@strawberry.type(
+    description="Feed-forward loops (A -> B -> C with A -> C, all one-way: triad class 030T) "
+    "against a null model."
+)
+class FeedForwardLoops:
+    observed: int
+    null_model: NullModel
+    null_description: str
+    samples: int
+    seed: int
+    null_mean: float
+    null_std: float
+    z: float | None
+    p_greater: float
+    p_less: float
+
+
 @strawberry.type
 class GroupReciprocityEntry:
     group_a: str | None

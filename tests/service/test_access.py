@@ -19,6 +19,7 @@ DATASET_OPERATIONS = {
     "cellTypeConnectivity": "query($ds: ID!) { cellTypeConnectivity(dataset: $ds) { level } }",
     "networkStatistics": "query($ds: ID!) { networkStatistics(dataset: $ds) { neurons } }",
     "reciprocityByGroup": "query($ds: ID!) { reciprocityByGroup(dataset: $ds) { level } }",
+    "feedForwardLoops": "query($ds: ID!) { feedForwardLoops(dataset: $ds, samples: 1) { observed } }",
     "motifSearch": 'query($ds: ID!) { motifSearch(dataset: $ds, motif: "A -> B", countOnly: true) { count } }',
     "motifCensus": "query($ds: ID!) { motifCensus(dataset: $ds, nullModel: ERDOS_RENYI, samples: 1) { neurons } }",
     "shareDataset": "mutation($ds: ID!, $lab: ID!) { shareDataset(dataset: $ds, lab: $lab) { id } }",

@@ -61,3 +61,20 @@ def test_census_limits(world: World, settings: Settings) -> None:
             CENSUS, ds=world.cook, null="DEGREE_PRESERVING", n=5000, seed=0, w=1
         )
     assert code == "TIMEOUT" and "fewer samples" in msg
+
+
+def test_feed_forward_loops_are_the_030t_class_of_the_census(world: World) -> None:
+    c = world.client("victor")
+    ffl = c(
+        "query($ds: ID!) { feedForwardLoops(dataset: $ds, samples: 20, seed: 3) { observed nullMean z pGreater nullDescription } }",
+        ds=world.cook,
+    )["feedForwardLoops"]
+    census = c(CENSUS, ds=world.cook, null="DEGREE_PRESERVING", n=20, seed=3, w=1)["motifCensus"]
+    t = {x["name"]: x for x in census["classes"]}["030T"]
+    assert (ffl["observed"], ffl["nullMean"], ffl["z"], ffl["pGreater"]) == (
+        t["observed"],
+        t["nullMean"],
+        t["z"],
+        t["pGreater"],
+    )
+    assert "mutual pairs" in ffl["nullDescription"]
