@@ -37,7 +37,6 @@ from connectomedb.service.types import (
     ConnectionConnection,
     ConnectionEdge,
     Dataset,
-    DegreeCount,
     FeedForwardLoops,
     GroupConnectivity,
     GroupReciprocityEntry,
@@ -67,6 +66,7 @@ from connectomedb.service.types import (
     encode_cursor,
     id_list,
     min_weight,
+    offset_page,
     page_size,
 )
 from connectomedb.settings import Settings
@@ -150,14 +150,10 @@ class Query:
             skip,
             n + 1,
         )
-        edges = [
-            ConnectionEdge(cursor=encode_cursor("o", skip + i), node=Connection(**r))
-            for i, r in enumerate(rows[:n])
-        ]
-        return ConnectionConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, len(rows) > n),
+        edges, info_ = offset_page(
+            rows, skip, n, lambda c, r: ConnectionEdge(cursor=c, node=Connection(**r))
         )
+        return ConnectionConnection(edges=edges, page_info=info_)
 
     @strawberry.field(
         description="All shortest directed paths from source to target over connections "
@@ -246,28 +242,7 @@ class Query:
             _min_weight(min_weight),
         )
         s = await asyncio.to_thread(network_statistics, len(g.ids), g.pre, g.post)
-        return NetworkStatistics(
-            neurons=s.neurons,
-            connections=s.connections,
-            autapses=s.self_loops,
-            density=s.density,
-            in_degree_distribution=[
-                DegreeCount(degree=d, count=c) for d, c in s.in_degree_distribution
-            ],
-            out_degree_distribution=[
-                DegreeCount(degree=d, count=c) for d, c in s.out_degree_distribution
-            ],
-            reciprocal_pairs=s.reciprocal_pairs,
-            reciprocal_pairs_expected=s.reciprocal_pairs_expected,
-            reciprocity_enrichment=s.reciprocity_enrichment,
-            reciprocity=s.reciprocity,
-            mean_convergence=s.mean_convergence,
-            mean_divergence=s.mean_divergence,
-            clustering_coefficient=s.clustering_coefficient,
-            transitivity=s.transitivity,
-            null_model=s.null_model,
-            min_weight=min_weight,
-        )
+        return NetworkStatistics.from_result(s, min_weight)
 
     @strawberry.field(
         description="Find a motif written in the DotMotif language (A -> B [synapse_count "
@@ -296,21 +271,20 @@ class Query:
         n = page_size(info, first)
         skip = decode_offset(after)
         rows = await repo.motif_matches(spec, skip, n + 1)
-        matches = [
-            MotifMatch(
-                cursor=encode_cursor("o", skip + i),
+        matches, info_ = offset_page(
+            rows,
+            skip,
+            n,
+            lambda c, row: MotifMatch(
+                cursor=c,
                 bindings=[
                     MotifBinding(variable=v, neuron=strawberry.ID(nid))
                     for v, nid in zip(spec.nodes, row, strict=True)
                 ],
-            )
-            for i, row in enumerate(rows[:n])
-        ]
+            ),
+        )
         return MotifSearchResult(
-            variables=list(spec.nodes),
-            count=None,
-            matches=matches,
-            page_info=PageInfo.of(matches, len(rows) > n),
+            variables=list(spec.nodes), count=None, matches=matches, page_info=info_
         )
 
     @strawberry.field(

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, fields
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from connectomedb.analytics.statistics import NetworkStatistics as StatisticsResult
 from connectomedb.errors import BadInput
 from connectomedb.store.access import DatasetAccess, Principal
 from connectomedb.store.neurons import NeuronFilter
@@ -85,6 +87,18 @@ class PageInfo:
     def of(cls, edges: Sequence[Any], more: bool) -> PageInfo:
         """The page info of a list of edges (each with a ``cursor``)."""
         return cls(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+
+
+E = TypeVar("E")
+
+
+def offset_page(
+    rows: Sequence[Any], skip: int, n: int, edge: Callable[[str, Any], E]
+) -> tuple[list[E], PageInfo]:
+    """Edges of an offset list from ``n + 1`` fetched rows: each edge built by
+    ``edge(cursor, row)``; the extra row only says that another page follows."""
+    edges = [edge(encode_cursor("o", skip + i), r) for i, r in enumerate(rows[:n])]
+    return edges, PageInfo.of(edges, len(rows) > n)
 
 
 # -- datasets -----------------------------------------------------------------------
@@ -182,21 +196,9 @@ class NeuronFilterInput:
     def to_filter(self, max_ids: int) -> NeuronFilter:
         if self.ids is not None and len(self.ids) > max_ids:
             raise BadInput(f"filter.ids may name at most {max_ids} ids")
-        return NeuronFilter(
-            ids=tuple(str(i) for i in self.ids) if self.ids is not None else None,
-            name=self.name,
-            name_starts_with=self.name_starts_with,
-            type=self.type,
-            cell_class=self.cell_class,
-            superclass=self.superclass,
-            side=self.side,
-            neurotransmitter=self.neurotransmitter,
-            region=self.region,
-            min_in_degree=self.min_in_degree,
-            max_in_degree=self.max_in_degree,
-            min_out_degree=self.min_out_degree,
-            max_out_degree=self.max_out_degree,
-        )
+        values = {f.name: getattr(self, f.name) for f in fields(NeuronFilter)}
+        values["ids"] = tuple(str(i) for i in self.ids) if self.ids is not None else None
+        return NeuronFilter(**values)
 
 
 @strawberry.type(description="A cell of a connectome: a neuron or a non-neuronal partner.")
@@ -268,18 +270,15 @@ class Neuron:
         skip = decode_offset(after)
         n = page_size(info, first)
         rows = await info.context.gap_junctions.load((str(self.dataset), str(self.id), skip, n + 1))
-        edges = [
-            GapJunctionEdge(
-                cursor=encode_cursor("o", skip + i),
-                partner=Neuron.from_row(r["cell"]),
-                count=r["count"],
-            )
-            for i, r in enumerate(rows[:n])
-        ]
-        return GapJunctionConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, len(rows) > n),
+        edges, info_ = offset_page(
+            rows,
+            skip,
+            n,
+            lambda c, r: GapJunctionEdge(
+                cursor=c, partner=Neuron.from_row(r["cell"]), count=r["count"]
+            ),
         )
+        return GapJunctionConnection(edges=edges, page_info=info_)
 
     @strawberry.field(description="Synapse nodes where the dataset has them (ordered by id).")
     async def synapses(
@@ -294,14 +293,10 @@ class Neuron:
         rows = await info.context.synapses.load(
             (str(self.dataset), direction.value, str(self.id), skip, n + 1)
         )
-        edges = [
-            SynapseEdge(cursor=encode_cursor("o", skip + i), node=Synapse.from_row(r))
-            for i, r in enumerate(rows[:n])
-        ]
-        return SynapseConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, len(rows) > n),
+        edges, info_ = offset_page(
+            rows, skip, n, lambda c, r: SynapseEdge(cursor=c, node=Synapse.from_row(r))
         )
+        return SynapseConnection(edges=edges, page_info=info_)
 
     @strawberry.field(description="Current annotations, or every one ever made with history: true.")
     async def annotations(self, info: CInfo, history: bool = False) -> list[Annotation]:
@@ -331,9 +326,12 @@ class PartnerConnection:
 
     @classmethod
     def build(cls, rows: list[dict[str, Any]], skip: int, n: int) -> PartnerConnection:
-        edges = [
-            PartnerEdge(
-                cursor=encode_cursor("o", skip + i),
+        edges, info_ = offset_page(
+            rows,
+            skip,
+            n,
+            lambda c, r: PartnerEdge(
+                cursor=c,
                 node=Partner(
                     neuron=Neuron.from_row(r["cell"]),
                     synapse_count=r["synapse_count"],
@@ -341,13 +339,9 @@ class PartnerConnection:
                     psd_area_total=r.get("psd_area_total"),
                     nt_type=r.get("nt_type"),
                 ),
-            )
-            for i, r in enumerate(rows[:n])
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(edges, len(rows) > n),
+            ),
         )
+        return cls(edges=edges, page_info=info_)
 
 
 @strawberry.type
@@ -547,6 +541,17 @@ class NetworkStatistics:
     transitivity: float
     null_model: str
     min_weight: int
+
+    @classmethod
+    def from_result(cls, s: StatisticsResult, min_weight: int) -> NetworkStatistics:
+        values = {k: v for k, v in asdict(s).items() if k in cls.__annotations__}
+        values["in_degree_distribution"] = [
+            DegreeCount(degree=d, count=c) for d, c in s.in_degree_distribution
+        ]
+        values["out_degree_distribution"] = [
+            DegreeCount(degree=d, count=c) for d, c in s.out_degree_distribution
+        ]
+        return cls(**values, autapses=s.self_loops, min_weight=min_weight)
 
 
 @strawberry.enum
