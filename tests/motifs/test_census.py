@@ -17,8 +17,7 @@ from connectomedb.motifs.census import (
     triad_census,
 )
 from connectomedb.settings import Settings
-from tests.loaders.test_real_datasets import D, _blob, _norm, _zip
-from tests.service.test_api_cook import cook_graphs
+from tests.oracles import D, cook_graphs, member, norm, wheel_zip
 
 
 def _arrays(g: nx.DiGraph) -> tuple[int, np.ndarray, np.ndarray, list]:
@@ -78,11 +77,11 @@ def test_cook2019_equals_networkx(settings: Settings) -> None:
 
 
 def test_varshney2011_equals_networkx(settings: Settings) -> None:
-    cect = _zip(settings.data_cache, "cect")
-    df = pd.read_excel(_blob(cect, D + "NeuronConnectFormatted.xlsx"))
+    cect = wheel_zip(settings.data_cache, "cect")
+    df = pd.read_excel(member(cect, D + "NeuronConnectFormatted.xlsx"))
     df.columns = ["a", "b", "t", "n"]
     df = df[df.t.isin(["S", "Sp"])]
-    g = nx.DiGraph((_norm(a), _norm(b)) for a, b in zip(df.a, df.b, strict=True))
+    g = nx.DiGraph((norm(a), norm(b)) for a, b in zip(df.a, df.b, strict=True))
     assert g.number_of_nodes() > 250
     _census_equals_networkx(g)
 

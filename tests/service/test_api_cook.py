@@ -3,38 +3,15 @@ connectome read straight from the source sheet (SI 5) in the test."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import networkx as nx
 import pandas as pd
 import pytest
 
 from connectomedb.settings import Settings
-from tests.loaders.test_real_datasets import _cook_matrix, _neuron_names, _zip
+from tests.oracles import cook_graphs
 from tests.service.conftest import World
 
 NEURON_FIELDS = "id name class inDegree outDegree"
-
-
-@cache
-def cook_graphs(cache_dir: str) -> tuple[nx.DiGraph, nx.Graph, frozenset[str]]:
-    """(chemical DiGraph with synapse_count, gap-junction Graph with count, neuron names)."""
-    cect = _zip(Settings().data_cache, "cect")
-    chem = _cook_matrix(cect, "hermaphrodite chemical")
-    chem = chem.T.groupby(level=0).sum().T.groupby(level=0).sum()  # same cell named twice
-    gap = _cook_matrix(cect, "hermaphrodite gap jn symmetric")
-    gap = gap.T.groupby(level=0).sum().T.groupby(level=0).sum()
-    g = nx.DiGraph()
-    for pre, row in chem.iterrows():
-        for post, n in row.items():
-            if n > 0:
-                g.add_edge(pre, post, synapse_count=int(n))
-    gj = nx.Graph()
-    for a, row in gap.iterrows():
-        for b, n in row.items():
-            if n > 0:
-                gj.add_edge(a, b, count=int(n))
-    return g, gj, frozenset(_neuron_names(cect))
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import networkx as nx
 
 from connectomedb.settings import Settings
+from tests.oracles import cook_graphs
 from tests.service.conftest import Client, LiveServer, World
-from tests.service.test_api_cook import cook_graphs
 
 CENSUS = """query($ds: ID!, $null: NullModel!, $n: Int!, $seed: Int!, $w: Int!) {
   motifCensus(dataset: $ds, nullModel: $null, samples: $n, seed: $seed, minWeight: $w) {

@@ -10,8 +10,8 @@ from dotmotif import Motif
 from dotmotif.executors import NetworkXExecutor
 
 from connectomedb.settings import Settings
+from tests.oracles import cook_graphs
 from tests.service.conftest import World
-from tests.service.test_api_cook import cook_graphs
 
 SEARCH = """query($ds: ID!, $m: String!, $first: Int!, $after: String) {
   motifSearch(dataset: $ds, motif: $m, first: $first, after: $after) {
@@ -124,16 +124,18 @@ def varshney(world: World, driver: neo4j.Driver, settings: Settings) -> tuple[st
     from connectomedb.loaders.writer import DatasetWriter
     from connectomedb.store.access import SET_OWNER_IF_NONE
     from connectomedb.store.datasets import delete_dataset
-    from tests.loaders.test_real_datasets import D, _blob, _norm, _zip
+    from tests.oracles import D, member, norm, wheel_zip
 
     src = make_source("varshney2011", settings.data_cache)
     ds = f"{world.cook}_varshney"
     src.meta = src.meta.model_copy(update={"id": ds})
     DatasetWriter(driver, settings.neo4j_database).load(src)
     driver.execute_query(SET_OWNER_IF_NONE, lab=world.lab_a, dataset=ds)
-    df = pd.read_excel(_blob(_zip(settings.data_cache, "cect"), D + "NeuronConnectFormatted.xlsx"))
+    df = pd.read_excel(
+        member(wheel_zip(settings.data_cache, "cect"), D + "NeuronConnectFormatted.xlsx")
+    )
     df.columns = ["a", "b", "t", "n"]
-    df["a"], df["b"] = df.a.map(_norm), df.b.map(_norm)
+    df["a"], df["b"] = df.a.map(norm), df.b.map(norm)
     send = df[df.t.isin(["S", "Sp", "NMJ"])].groupby(["a", "b"]).n.sum()
     recs, _, _ = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.class AS class", ds=ds

@@ -1,0 +1,95 @@
+"""Readers of the published source files inside the package wheels, independent of the
+loaders: the known answers of the real-data tests come from here."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+D = "cect/data/"
+
+
+@cache
+def wheel_zip(settings_cache: Path, package: str) -> zipfile.ZipFile:
+    from connectomedb.loaders.wheels import (
+        CECT,
+        CECT_VERSION,
+        GRASPOLOGIC,
+        GRASPOLOGIC_VERSION,
+        fetch_wheel,
+    )
+
+    version = {CECT: CECT_VERSION, GRASPOLOGIC: GRASPOLOGIC_VERSION}[package]
+    return zipfile.ZipFile(fetch_wheel(package, version, settings_cache))
+
+
+def member(zf: zipfile.ZipFile, name: str) -> io.BytesIO:
+    return io.BytesIO(zf.read(name))
+
+
+def norm(n: object) -> str:
+    """Cell-name spellings differ between files (DA01 / DA1, dBWML1 / MDL01)."""
+    s = str(n).strip()
+    if re.fullmatch(r"(DA|DB|DD|AS|VA|VB|VC|VD)0\d", s):
+        return s[:2] + s[3]
+    m = re.fullmatch(r"([dv])BWM([LR])(\d+)", s)
+    if m:
+        return "M" + m[1].upper() + m[2] + m[3].zfill(2)
+    m = re.fullmatch(r"BWM-([DV][LR])(\d\d)", s)
+    if m:
+        return "M" + m[1] + m[2]
+    return {"LegacyBodyWallMuscles": "BWM", "NMJ": "BWM", "g1p": "g1P", "excgl": "exc_gl"}.get(s, s)
+
+
+def neuron_names(cect: zipfile.ZipFile) -> set[str]:
+    info = pd.read_csv(
+        member(cect, D + "all_cell_info.csv"),
+        header=None,
+        skiprows=1,
+        names=["cell", "type", "details", "lineage", "cls", "tissue"],
+    )
+    return set(info.loc[info.tissue.isna() | (info.type == "Male interneuron"), "cell"])
+
+
+def cook_matrix(cect: zipfile.ZipFile, sheet: str) -> pd.DataFrame:
+    df = pd.read_excel(
+        member(cect, D + "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx"),
+        sheet_name=sheet,
+        header=None,
+    )
+    cols = df.iloc[2, 3:]
+    nc = int(cols.isna().values.argmax()) if cols.isna().any() else len(cols)
+    rows = df.iloc[3:, 2]
+    nr = int(rows.isna().values.argmax()) if rows.isna().any() else len(rows)
+    m = df.iloc[3 : 3 + nr, 3 : 3 + nc].apply(pd.to_numeric).fillna(0).astype(int)
+    m.index = [norm(x) for x in rows.iloc[:nr]]
+    m.columns = [norm(x) for x in cols.iloc[:nc]]
+    return m
+
+
+@cache
+def cook_graphs(cache_dir: str) -> tuple[nx.DiGraph, nx.Graph, frozenset[str]]:
+    """Cook 2019 from the SI 5 sheets: (chemical DiGraph with synapse_count, gap-junction
+    Graph with count, neuron names)."""
+    cect = wheel_zip(Path(cache_dir), "cect")
+    chem = cook_matrix(cect, "hermaphrodite chemical")
+    chem = chem.T.groupby(level=0).sum().T.groupby(level=0).sum()  # same cell named twice
+    gap = cook_matrix(cect, "hermaphrodite gap jn symmetric")
+    gap = gap.T.groupby(level=0).sum().T.groupby(level=0).sum()
+    g = nx.DiGraph()
+    for pre, row in chem.iterrows():
+        for post, n in row.items():
+            if n > 0:
+                g.add_edge(pre, post, synapse_count=int(n))
+    gj = nx.Graph()
+    for a, row in gap.iterrows():
+        for b, n in row.items():
+            if n > 0:
+                gj.add_edge(a, b, count=int(n))
+    return g, gj, frozenset(neuron_names(cect))
