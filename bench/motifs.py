@@ -28,7 +28,12 @@ import igraph
 import networkx as nx
 import numpy as np
 
-from connectomedb.motifs.census import TRIAD_CLASSES, census_against_null, triad_census
+from connectomedb.motifs.census import (
+    TRIAD_CLASSES,
+    census_against_null,
+    motif_census,
+    triad_census,
+)
 from connectomedb.motifs.nulls import erdos_renyi
 from connectomedb.settings import Settings
 from connectomedb.store.driver import make_driver
@@ -150,6 +155,8 @@ def main() -> None:
         )
         ffl = {x.name: x for x in r.classes}["030T"]
         print(f"ffl_z_cook2019_degree_preserving: {ffl.z:.1f}")
+        t4, _ = best_of(lambda: motif_census(4, *c), 3)
+        print(f"census4_s_cook2019: {t4:.3f}")
         search_against_grandiso()
     else:
         print("cook2019: skipped (load it with `connectomedb load cook2019`)")

@@ -4,12 +4,14 @@ loaders: the known answers of the real-data tests come from here."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from functools import cache
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 D = "cect/data/"
@@ -93,3 +95,40 @@ def cook_graphs(cache_dir: str) -> tuple[nx.DiGraph, nx.Graph, frozenset[str]]:
             if n > 0:
                 gj.add_edge(a, b, count=int(n))
     return g, gj, frozenset(neuron_names(cect))
+
+
+# -- 4-node subgraphs by brute force -------------------------------------------------
+_PERMS = np.array(list(itertools.permutations(range(4))), dtype=np.int64)  # (24, 4)
+_PAIRS = [(i, j) for i in range(4) for j in range(4) if i != j]  # 12 ordered pairs
+
+
+def quad_codes(adj: np.ndarray) -> np.ndarray:
+    """Brute force: for adjacency blocks (k, 4, 4), the smallest 12-bit code over all 24
+    relabellings, so two blocks share a code exactly when they are isomorphic."""
+    best = np.full(adj.shape[0], 1 << 13, dtype=np.int64)
+    for p in _PERMS:
+        code = np.zeros(adj.shape[0], dtype=np.int64)
+        for bit, (i, j) in enumerate(_PAIRS):
+            code |= adj[:, p[i], p[j]].astype(np.int64) << bit
+        best = np.minimum(best, code)
+    return best
+
+
+def weakly_connected_quads(adj: np.ndarray) -> np.ndarray:
+    u = (adj | adj.transpose(0, 2, 1)).astype(np.int64)
+    reach = u + np.eye(4, dtype=np.int64)
+    for _ in range(3):
+        reach = np.minimum(reach @ reach, 1)
+    return reach.reshape(len(adj), -1).all(axis=1)
+
+
+def quad_census_brute_force(n: int, pre: np.ndarray, post: np.ndarray) -> dict[int, int]:
+    """Connected induced 4-node subgraphs of every 4-subset, counted by canonical code."""
+    a = np.zeros((n, n), dtype=bool)
+    a[pre, post] = True
+    np.fill_diagonal(a, False)
+    quads = np.array(list(itertools.combinations(range(n), 4)), dtype=np.int64)
+    adj = a[quads[:, :, None], quads[:, None, :]]  # (k, 4, 4)
+    keep = weakly_connected_quads(adj)
+    codes, counts = np.unique(quad_codes(adj[keep]), return_counts=True)
+    return dict(zip(codes.tolist(), counts.tolist(), strict=True))

@@ -8,10 +8,16 @@ kinds at their centre node, less the closed triads that have such a corner; 012 
 102 from the nodes linked to neither end of a dyad; 003 is what remains of C(n, 3).
 Class names and order are those of networkx's ``triadic_census`` (Holland and
 Leinhardt's MAN labels).
+
+The size-4 census counts the 199 connected classes of induced 4-node subgraphs with
+igraph's ESU enumeration (``motifs_randesu``, Wernicke 2006). Its classes are named
+``4-<k>`` after igraph's isomorphism class number ``k`` and carry a representative edge
+list, so a name never has to be looked up elsewhere.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -42,6 +48,65 @@ TRIAD_CLASSES: Final = (
 
 #: The 13 classes in which all three nodes are linked (the connected 3-node motifs).
 CONNECTED_CLASSES: Final = TRIAD_CLASSES[3:]
+
+#: Motif sizes the census counts.
+CENSUS_SIZES: Final = (3, 4)
+
+
+@dataclass(frozen=True)
+class MotifClass:
+    """One isomorphism class of ``size``-node directed subgraphs: its name, whether its
+    nodes are all linked, and one representative's edges on nodes ``0..size-1``."""
+
+    name: str
+    connected: bool
+    edges: tuple[tuple[int, int], ...]
+
+
+@functools.cache
+def census_classes(size: int) -> tuple[MotifClass, ...]:
+    """The classes a census of ``size`` reports, in the order of its counts: all 16
+    triad classes for size 3, the 199 connected classes for size 4."""
+    import igraph
+
+    if size not in CENSUS_SIZES:
+        raise BadInput(f"motif size must be one of {', '.join(map(str, CENSUS_SIZES))}")
+    reps = [igraph.Graph.Isoclass(size, k, directed=True) for k in range(_ISOCLASSES[size])]
+    if size == 3:
+        by_name = {}
+        for g in reps:
+            e = np.array(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+            counts = triad_census(3, e[:, 0], e[:, 1])
+            by_name[next(k for k, v in counts.items() if v)] = tuple(g.get_edgelist())
+        return tuple(MotifClass(k, k in CONNECTED_CLASSES, by_name[k]) for k in TRIAD_CLASSES)
+    return tuple(
+        MotifClass(f"4-{k}", True, tuple(g.get_edgelist()))
+        for k, g in enumerate(reps)
+        if g.is_connected(mode="weak")
+    )
+
+
+_ISOCLASSES: Final = {3: 16, 4: 218}
+
+
+def motif_census(size: int, n: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """Counts of the induced ``size``-node subgraphs of each class in
+    :func:`census_classes` ``(size)``, in that order (duplicates collapse; self-loops
+    are ignored).
+
+    Shapes:
+        pre, post: (m,) integer node indices; returns (len(census_classes(size)),).
+    """
+    classes = census_classes(size)
+    if size == 3:
+        c = triad_census(n, pre, post)
+        return np.array([c[k.name] for k in classes], dtype=np.int64)
+    import igraph
+
+    src, dst = edge_arrays(n, pre, post)
+    g = igraph.Graph(n=n, edges=np.column_stack([src, dst]), directed=True)
+    counts = g.motifs_randesu(size=size)
+    return np.array([int(counts[int(k.name[2:])]) for k in classes], dtype=np.int64)
 
 
 def _masked_sum(x: sp.csr_array, y: sp.csr_array, mask: sp.csr_array) -> int:
@@ -151,6 +216,7 @@ class CensusResult:
     samples: int
     seed: int
     classes: tuple[ClassStatistics, ...]
+    size: int = 3
 
 
 def census_against_null(
@@ -162,9 +228,11 @@ def census_against_null(
     seed: int,
     types: np.ndarray | None = None,
     deadline: float | None = None,
+    size: int = 3,
 ) -> CensusResult:
-    """The triad census of the graph and of ``samples`` graphs drawn from ``null_model``
-    (see :mod:`connectomedb.motifs.nulls`), seeded by ``seed``.
+    """The ``size``-node census (:func:`motif_census`) of the graph and of ``samples``
+    graphs drawn from ``null_model`` (see :mod:`connectomedb.motifs.nulls`), seeded by
+    ``seed``.
 
     Raises:
         Timeout: when ``deadline`` (a ``time.monotonic()`` value) passes first.
@@ -177,10 +245,11 @@ def census_against_null(
         raise BadInput("samples must be at least 1")
     if null_model == "cell_type_sbm" and types is None:
         raise BadInput("the cell_type_sbm null model needs a type for every node")
+    classes = census_classes(size)
     src, dst = edge_arrays(n, pre, post)
-    observed = triad_census(n, src, dst)
+    obs = motif_census(size, n, src, dst)
     rng = np.random.default_rng(seed)
-    table = np.zeros((samples, len(TRIAD_CLASSES)), dtype=np.int64)
+    table = np.zeros((samples, len(classes)), dtype=np.int64)
     for i in range(samples):
         if deadline is not None and time.monotonic() > deadline:
             raise Timeout(
@@ -194,16 +263,14 @@ def census_against_null(
         else:
             assert types is not None
             a, b = nulls.cell_type_sbm(types, src, dst, rng)
-        c = triad_census(n, a, b)
-        table[i] = [c[k] for k in TRIAD_CLASSES]
-    obs = np.array([observed[k] for k in TRIAD_CLASSES], dtype=np.int64)
+        table[i] = motif_census(size, n, a, b)
     mean = table.mean(axis=0)
-    std = table.std(axis=0, ddof=1) if samples > 1 else np.zeros(len(TRIAD_CLASSES))
+    std = table.std(axis=0, ddof=1) if samples > 1 else np.zeros(len(classes))
     greater = ((table >= obs).sum(axis=0) + 1) / (samples + 1)
     less = ((table <= obs).sum(axis=0) + 1) / (samples + 1)
-    classes = tuple(
+    stats = tuple(
         ClassStatistics(
-            name=k,
+            name=k.name,
             observed=int(obs[j]),
             null_mean=float(mean[j]),
             null_std=float(std[j]),
@@ -211,12 +278,13 @@ def census_against_null(
             p_greater=float(greater[j]),
             p_less=float(less[j]),
         )
-        for j, k in enumerate(TRIAD_CLASSES)
+        for j, k in enumerate(classes)
     )
     return CensusResult(
         null_model=null_model,
         null_description=nulls.NULL_MODELS[null_model],
         samples=samples,
         seed=seed,
-        classes=classes,
+        classes=stats,
+        size=size,
     )

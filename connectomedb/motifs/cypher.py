@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectomedb.motifs.language import OPERATORS, Constraint, MotifSpec
+from connectomedb.motifs.language import OPERATORS, Constraint, MotifSpec, automorphisms
 from connectomedb.schema.graph import CONNECTS_TO, NEURON
 
 
@@ -19,10 +19,16 @@ def _condition(target: str, c: Constraint, param: str) -> str:
     return OPERATORS[c.op].format(a=target, b=param)
 
 
-def motif_query(spec: MotifSpec, count_only: bool) -> tuple[str, dict[str, Any]]:
+def motif_query(
+    spec: MotifSpec, count_only: bool, exclude_automorphisms: bool = False
+) -> tuple[str, dict[str, Any]]:
     """(text, params) finding the motif among ``$dataset``'s neurons; with ``count_only``
     it returns ``count(*) AS matches``, otherwise ``matches``: one list of neuron ids per
-    match (in ``spec.nodes`` order), sorted, one page per ``$skip`` / ``$limit``."""
+    match (in ``spec.nodes`` order), sorted, one page per ``$skip`` / ``$limit``.
+
+    With ``exclude_automorphisms``, of each match and its relabellings by the motif's
+    automorphisms (:func:`~connectomedb.motifs.language.automorphisms`) only the one whose
+    id list sorts first is kept."""
     var = {name: f"n{i}" for i, name in enumerate(spec.nodes)}
     params: dict[str, Any] = {}
 
@@ -77,6 +83,11 @@ def motif_query(spec: MotifSpec, count_only: bool) -> tuple[str, dict[str, Any]]
         ]
     names = list(var.values())
     where += [f"{a} <> {b}" for i, a in enumerate(names) for b in names[i + 1 :]]
+    if exclude_automorphisms:
+        ids = ", ".join(f"{v}.id" for v in names)
+        where += [
+            f"[{ids}] < [{', '.join(f'{names[j]}.id' for j in p)}]" for p in automorphisms(spec)
+        ]
     head = f"MATCH {', '.join(patterns)}\nWHERE {' AND '.join(where)}\n"
     if count_only:
         return head + "RETURN count(*) AS matches", params

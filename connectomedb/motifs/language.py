@@ -11,6 +11,7 @@ quoted before parsing and unquoted after.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -216,3 +217,50 @@ def parse_motif(text: str) -> MotifSpec:
         if n not in g.nodes:
             raise BadInput(f"{n!r} is constrained but takes part in no edge")
     return MotifSpec(nodes, edges, node_constraints, comparisons)
+
+
+_MIRRORED: Final = {"=": "=", "==": "=", "!=": "!=", ">": "<", "<": ">", ">=": "<=", "<=": ">="}
+
+
+def _key(c: Constraint) -> tuple[str, str, str]:
+    return (c.prop, "=" if c.op == "==" else c.op, repr(c.value))
+
+
+def automorphisms(spec: MotifSpec) -> list[tuple[int, ...]]:
+    """The relabellings of the motif's nodes (``p[i]``: the index in ``spec.nodes`` that
+    node ``i`` goes to) other than the identity that map the motif onto itself: edges and
+    negative edges with their constraints, node constraints and comparisons between nodes
+    (read both ways: ``A.x > B.x`` is ``B.x < A.x``). For each of them, a match ``M`` and
+    ``M`` relabelled by it are the same neurons in the same circuit, so excluding
+    automorphisms keeps one match per such group."""
+    ix = {n: i for i, n in enumerate(spec.nodes)}
+    k = len(spec.nodes)
+    node_keys = [sorted(map(_key, spec.node_constraints.get(n, ()))) for n in spec.nodes]
+
+    def edges(p: tuple[int, ...]) -> set[tuple[int, int, bool, tuple[Any, ...]]]:
+        return {
+            (p[ix[e.pre]], p[ix[e.post]], e.exists, tuple(sorted(map(_key, e.constraints))))
+            for e in spec.edges
+        }
+
+    def comparisons(p: tuple[int, ...]) -> set[tuple[Any, ...]]:
+        out = set()
+        for n, cs in spec.comparisons.items():
+            for c in cs:
+                a, b = (p[ix[n]], c.prop), (p[ix[c.other]], c.other_prop)
+                op = "=" if c.op == "==" else c.op
+                if op in _MIRRORED and b < a:  # one spelling for A.x op B.y and its mirror
+                    a, b, op = b, a, _MIRRORED[op]
+                out.add((a, op, b))
+        return out
+
+    identity = tuple(range(k))
+    want_edges, want_comparisons = edges(identity), comparisons(identity)
+    return [
+        p
+        for p in itertools.permutations(range(k))
+        if p != identity
+        and all(node_keys[i] == node_keys[p[i]] for i in range(k))
+        and edges(p) == want_edges
+        and comparisons(p) == want_comparisons
+    ]

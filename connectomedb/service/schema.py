@@ -24,14 +24,15 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
-from connectomedb.motifs.census import CONNECTED_CLASSES, CensusResult, census_against_null
-from connectomedb.motifs.language import parse_motif
+from connectomedb.motifs.census import CENSUS_SIZES, census_against_null, census_classes
+from connectomedb.motifs.language import automorphisms, parse_motif
 from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
 from connectomedb.service.types import (
     Annotation,
     ApiToken,
     CellGroup,
     CellTypeConnectivity,
+    CensusClass,
     CInfo,
     Connection,
     ConnectionConnection,
@@ -58,7 +59,6 @@ from connectomedb.service.types import (
     Path,
     ReciprocityByGroup,
     Role,
-    TriadClass,
     User,
     Visibility,
     decode_cursor,
@@ -225,8 +225,9 @@ class Query:
 
     @strawberry.field(
         description="Sparsity, degrees, reciprocity (with its enrichment over an "
-        "Erdős–Rényi graph of the same density), convergence, divergence and clustering "
-        "of the neurons selected by filter (neurons only; non-neuronal cells are left out)."
+        "Erdős–Rényi graph of the same density; with groupLevel, also within and between "
+        "the groups of that level), convergence, divergence and clustering of the neurons "
+        "selected by filter (neurons only; non-neuronal cells are left out)."
     )
     async def network_statistics(
         self,
@@ -234,19 +235,24 @@ class Query:
         dataset: strawberry.ID,
         filter: NeuronFilterInput | None = None,
         min_weight: int = 1,
+        group_level: Level | None = None,
     ) -> NetworkStatistics:
         ds = str(dataset)
         await info.context.dataset(ds)
         g = await info.context.neurons(ds).subgraph(
             filter.to_filter(info.context.settings.max_page_size) if filter else None,
             _min_weight(min_weight),
+            group_level.value if group_level else None,
         )
         s = await asyncio.to_thread(network_statistics, len(g.ids), g.pre, g.post)
-        return NetworkStatistics.from_result(s, min_weight)
+        by_group = await _reciprocity(g, group_level, min_weight) if group_level else None
+        return NetworkStatistics.from_result(s, min_weight, by_group)
 
     @strawberry.field(
         description="Find a motif written in the DotMotif language (A -> B [synapse_count "
-        '>= 3]; A !> C; A.class = "sensory"; A.type != B.type) among the neurons.'
+        '>= 3]; A !> C; A.class = "sensory"; A.type != B.type) among the neurons. With '
+        "excludeAutomorphisms, a match and its relabellings by the motif's symmetries "
+        "(automorphisms) count once."
     )
     async def motif_search(
         self,
@@ -256,21 +262,24 @@ class Query:
         first: int = 100,
         after: str | None = None,
         count_only: bool = False,
+        exclude_automorphisms: bool = False,
     ) -> MotifSearchResult:
         ds = str(dataset)
         await info.context.dataset(ds)
         spec = parse_motif(motif)
         repo = info.context.neurons(ds)
+        symmetries = len(automorphisms(spec)) + 1
         if count_only:
             return MotifSearchResult(
                 variables=list(spec.nodes),
-                count=await repo.motif_count(spec),
+                automorphisms=symmetries,
+                count=await repo.motif_count(spec, exclude_automorphisms),
                 matches=[],
                 page_info=PageInfo(has_next_page=False, end_cursor=None),
             )
         n = page_size(info, first)
         skip = decode_offset(after)
-        rows = await repo.motif_matches(spec, skip, n + 1)
+        rows = await repo.motif_matches(spec, skip, n + 1, exclude_automorphisms)
         matches, info_ = offset_page(
             rows,
             skip,
@@ -284,7 +293,11 @@ class Query:
             ),
         )
         return MotifSearchResult(
-            variables=list(spec.nodes), count=None, matches=matches, page_info=info_
+            variables=list(spec.nodes),
+            automorphisms=symmetries,
+            count=None,
+            matches=matches,
+            page_info=info_,
         )
 
     @strawberry.field(
@@ -306,26 +319,7 @@ class Query:
             _min_weight(min_weight),
             level.value,
         )
-        assert g.groups is not None
-        rows = await asyncio.to_thread(reciprocity_by_group, len(g.ids), g.pre, g.post, g.groups)
-        return ReciprocityByGroup(
-            level=level,
-            min_weight=min_weight,
-            null_model=RECIPROCITY_NULL,
-            entries=[
-                GroupReciprocityEntry(
-                    group_a=g.group_names[r.a],
-                    group_b=g.group_names[r.b],
-                    pairs=r.pairs,
-                    connections_ab=r.connections_ab,
-                    connections_ba=r.connections_ba,
-                    reciprocal_pairs=r.reciprocal_pairs,
-                    expected=r.expected,
-                    enrichment=r.enrichment,
-                )
-                for r in rows
-            ],
-        )
+        return await _reciprocity(g, level, min_weight)
 
     @strawberry.field(
         description="Feed-forward loops (triad class 030T) among the selected neurons against "
@@ -360,9 +354,10 @@ class Query:
         )
 
     @strawberry.field(
-        description="The 16-class triad census of the selected neurons (size 3), each class "
-        "against samples of a null model; runs within the census time budget or answers "
-        "TIMEOUT."
+        description="The census of induced subgraphs of the selected neurons: size 3, the 16 "
+        "triad classes; size 4, the 199 connected 4-node classes (igraph class numbers, each "
+        "with a representative's edges). Each class against samples of a null model; runs "
+        "within the census time budget or answers TIMEOUT."
     )
     async def motif_census(
         self,
@@ -376,10 +371,10 @@ class Query:
         seed: int = 0,
         type_level: Level = Level.CLASS,
     ) -> MotifCensus:
-        if size != 3:
-            raise BadInput("only size 3 (the triad census) is available")
+        if size not in CENSUS_SIZES:
+            raise BadInput(f"size must be one of {', '.join(map(str, CENSUS_SIZES))}")
         return await _motif_census(
-            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level
+            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level, size
         )
 
     @strawberry.field(
@@ -416,6 +411,7 @@ async def _motif_census(
     samples: int,
     seed: int,
     type_level: Level,
+    size: int = 3,
 ) -> MotifCensus:
     await info.context.dataset(ds)
     settings = info.context.settings
@@ -427,38 +423,7 @@ async def _motif_census(
         _min_weight(min_weight),
         type_level.value if sbm else None,
     )
-    r = await _census(info, g, null_model, samples, seed)
-    return MotifCensus(
-        neurons=len(g.ids),
-        connections=int((g.pre != g.post).sum()),  # autapses are not in triads
-        size=3,
-        null_model=null_model,
-        null_description=r.null_description,
-        samples=samples,
-        seed=seed,
-        min_weight=min_weight,
-        type_level=type_level if sbm else None,
-        classes=[
-            TriadClass(
-                name=c.name,
-                connected=c.name in CONNECTED_CLASSES,
-                observed=c.observed,
-                null_mean=c.null_mean,
-                null_std=c.null_std,
-                z=c.z,
-                p_greater=c.p_greater,
-                p_less=c.p_less,
-            )
-            for c in r.classes
-        ],
-    )
-
-
-async def _census(
-    info: CInfo, g: Subgraph, null_model: NullModel, samples: int, seed: int
-) -> CensusResult:
-    deadline = time.monotonic() + info.context.settings.census_time_budget_s
-    return await asyncio.to_thread(
+    r = await asyncio.to_thread(
         census_against_null,
         len(g.ids),
         g.pre,
@@ -467,7 +432,57 @@ async def _census(
         samples,
         seed,
         g.groups,
-        deadline,
+        time.monotonic() + settings.census_time_budget_s,
+        size,
+    )
+    kinds = census_classes(size)
+    return MotifCensus(
+        neurons=len(g.ids),
+        connections=int((g.pre != g.post).sum()),  # autapses are not in motifs
+        size=size,
+        null_model=null_model,
+        null_description=r.null_description,
+        samples=samples,
+        seed=seed,
+        min_weight=min_weight,
+        type_level=type_level if sbm else None,
+        classes=[
+            CensusClass(
+                name=c.name,
+                connected=k.connected,
+                edges=[f"{a}->{b}" for a, b in k.edges],
+                observed=c.observed,
+                null_mean=c.null_mean,
+                null_std=c.null_std,
+                z=c.z,
+                p_greater=c.p_greater,
+                p_less=c.p_less,
+            )
+            for c, k in zip(r.classes, kinds, strict=True)
+        ],
+    )
+
+
+async def _reciprocity(g: Subgraph, level: Level, min_weight: int) -> ReciprocityByGroup:
+    assert g.groups is not None
+    rows = await asyncio.to_thread(reciprocity_by_group, len(g.ids), g.pre, g.post, g.groups)
+    return ReciprocityByGroup(
+        level=level,
+        min_weight=min_weight,
+        null_model=RECIPROCITY_NULL,
+        entries=[
+            GroupReciprocityEntry(
+                group_a=g.group_names[r.a],
+                group_b=g.group_names[r.b],
+                pairs=r.pairs,
+                connections_ab=r.connections_ab,
+                connections_ba=r.connections_ba,
+                reciprocal_pairs=r.reciprocal_pairs,
+                expected=r.expected,
+                enrichment=r.enrichment,
+            )
+            for r in rows
+        ],
     )
 
 

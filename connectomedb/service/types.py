@@ -541,9 +541,14 @@ class NetworkStatistics:
     transitivity: float
     null_model: str
     min_weight: int
+    reciprocity_by_group: ReciprocityByGroup | None = strawberry.field(
+        description="reciprocal pairs within and between the groups of groupLevel (null without it)"
+    )
 
     @classmethod
-    def from_result(cls, s: StatisticsResult, min_weight: int) -> NetworkStatistics:
+    def from_result(
+        cls, s: StatisticsResult, min_weight: int, by_group: ReciprocityByGroup | None = None
+    ) -> NetworkStatistics:
         values = {k: v for k, v in asdict(s).items() if k in cls.__annotations__}
         values["in_degree_distribution"] = [
             DegreeCount(degree=d, count=c) for d, c in s.in_degree_distribution
@@ -551,7 +556,9 @@ class NetworkStatistics:
         values["out_degree_distribution"] = [
             DegreeCount(degree=d, count=c) for d, c in s.out_degree_distribution
         ]
-        return cls(**values, autapses=s.self_loops, min_weight=min_weight)
+        return cls(
+            **values, autapses=s.self_loops, min_weight=min_weight, reciprocity_by_group=by_group
+        )
 
 
 @strawberry.enum
@@ -566,9 +573,14 @@ class NullModel(Enum):
     "against the null model: z = (observed - mean) / std over the samples; empirical "
     "p-values (1 + samples at least as extreme) / (1 + samples)."
 )
-class TriadClass:
-    name: str
-    connected: bool = strawberry.field(description="all three neurons linked (a 3-node motif)")
+class CensusClass:
+    name: str = strawberry.field(
+        description="MAN label for triads (030T ...); 4-<k> for igraph's 4-node class k"
+    )
+    connected: bool = strawberry.field(description="all its neurons linked (a motif)")
+    edges: list[str] = strawberry.field(
+        description="a representative's edges on nodes 0..size-1, as 'a->b'"
+    )
     observed: int
     null_mean: float
     null_std: float
@@ -588,7 +600,7 @@ class MotifCensus:
     seed: int
     min_weight: int
     type_level: Level | None
-    classes: list[TriadClass]
+    classes: list[CensusClass]
 
 
 @strawberry.type
@@ -609,6 +621,10 @@ class MotifMatch:
 )
 class MotifSearchResult:
     variables: list[str]
+    automorphisms: int = strawberry.field(
+        description="symmetries of the motif, the identity included: without "
+        "excludeAutomorphisms each circuit is found this many times"
+    )
     count: int | None = strawberry.field(description="all matches (when countOnly or asked)")
     matches: list[MotifMatch]
     page_info: PageInfo

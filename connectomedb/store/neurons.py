@@ -375,14 +375,16 @@ class NeuronRepository:
         )
         return {r["grp"]: int(r["size"]) for r in sizes}, pairs
 
-    async def motif_count(self, spec: MotifSpec) -> int:
-        text, params = motif_query(spec, count_only=True)
+    async def motif_count(self, spec: MotifSpec, exclude_automorphisms: bool = False) -> int:
+        text, params = motif_query(spec, True, exclude_automorphisms)
         recs = await self.store.read("motif_count", text, dataset=self.dataset, **params)
         return int(recs[0]["matches"])
 
-    async def motif_matches(self, spec: MotifSpec, skip: int, limit: int) -> list[list[str]]:
+    async def motif_matches(
+        self, spec: MotifSpec, skip: int, limit: int, exclude_automorphisms: bool = False
+    ) -> list[list[str]]:
         """Matches as neuron ids in ``spec.nodes`` order, sorted."""
-        text, params = motif_query(spec, count_only=False)
+        text, params = motif_query(spec, False, exclude_automorphisms)
         recs = await self.store.read(
             "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
         )

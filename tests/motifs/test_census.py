@@ -13,11 +13,22 @@ from connectomedb.motifs.census import (
     CONNECTED_CLASSES,
     TRIAD_CLASSES,
     census_against_null,
+    census_classes,
     edge_arrays,
+    motif_census,
     triad_census,
 )
 from connectomedb.settings import Settings
-from tests.oracles import D, cook_graphs, member, norm, wheel_zip
+from tests.oracles import (
+    D,
+    cook_graphs,
+    member,
+    norm,
+    quad_census_brute_force,
+    quad_codes,
+    weakly_connected_quads,
+    wheel_zip,
+)
 
 
 def _arrays(g: nx.DiGraph) -> tuple[int, np.ndarray, np.ndarray, list]:
@@ -191,3 +202,74 @@ def test_a_passed_deadline_is_a_timeout(cook) -> None:
     n, pre, post = cook
     with pytest.raises(Timeout, match="fewer samples"):
         census_against_null(n, pre, post, "erdos_renyi", 10, seed=0, deadline=0.0)
+
+
+# -- size 4 -----------------------------------------------------------------------------
+def _census4_by_code(n: int, pre: np.ndarray, post: np.ndarray) -> dict[int, int]:
+    got = motif_census(4, n, pre, post)
+    out = {}
+    for k, c in zip(census_classes(4), got, strict=True):
+        block = np.zeros((1, 4, 4), dtype=bool)
+        for i, j in k.edges:
+            block[0, i, j] = True
+        if c:
+            out[int(quad_codes(block)[0])] = int(c)
+    return out
+
+
+def test_size4_classes_are_the_199_connected_isomorphism_classes() -> None:
+    classes = census_classes(4)
+    assert len(classes) == 199  # connected directed graphs on 4 nodes (OEIS A003085)
+    blocks = np.zeros((len(classes), 4, 4), dtype=bool)
+    for x, k in enumerate(classes):
+        for i, j in k.edges:
+            blocks[x, i, j] = True
+    assert weakly_connected_quads(blocks).all()
+    assert len(set(quad_codes(blocks).tolist())) == 199
+
+
+def test_size3_classes_carry_a_representative_of_their_own_class() -> None:
+    for k in census_classes(3):
+        g = nx.DiGraph()
+        g.add_nodes_from(range(3))
+        g.add_edges_from(k.edges)
+        assert nx.triad_type(g) == k.name
+        assert k.connected == (k.name in CONNECTED_CLASSES)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_size4_census_equals_brute_force_on_random_graphs(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 14
+    a = rng.random((n, n)) < rng.uniform(0.1, 0.5)
+    pre, post = np.nonzero(a)
+    assert _census4_by_code(n, pre, post) == quad_census_brute_force(n, pre, post)
+
+
+def test_size4_census_equals_brute_force_on_cook2019_hubs(cook) -> None:
+    """The 36 neurons with the most partners in Cook 2019 (graph read from the sheet)."""
+    n, pre, post = cook
+    deg = np.bincount(pre, minlength=n) + np.bincount(post, minlength=n)
+    hubs = np.argsort(-deg, kind="stable")[:36]
+    ix = np.full(n, -1)
+    ix[hubs] = np.arange(hubs.size)
+    keep = (ix[pre] >= 0) & (ix[post] >= 0)
+    p, q = ix[pre[keep]], ix[post[keep]]
+    want = quad_census_brute_force(hubs.size, p, q)
+    assert sum(want.values()) > 10_000
+    assert _census4_by_code(hubs.size, p, q) == want
+
+
+def test_size4_census_against_a_null_keeps_the_degrees_statistics(cook) -> None:
+    n, pre, post = cook
+    r = census_against_null(n, pre, post, "degree_preserving", samples=3, seed=1, size=4)
+    assert r.size == 4 and len(r.classes) == 199
+    observed = motif_census(4, n, pre, post)
+    assert [c.observed for c in r.classes] == observed.tolist()
+    again = census_against_null(n, pre, post, "degree_preserving", samples=3, seed=1, size=4)
+    assert again == r
+
+
+def test_census_size_must_be_3_or_4() -> None:
+    with pytest.raises(BadInput, match="3, 4"):
+        census_classes(5)

@@ -267,8 +267,22 @@ def test_reciprocity_by_class_equals_counts_from_the_source(world: World, oracle
         """query($ds: ID!) {
              neurons(dataset: $ds, first: 1000) { edges { node { id class } } }
              reciprocityByGroup(dataset: $ds, level: CLASS, minWeight: 2) { nullModel
-               entries { groupA groupB pairs connectionsAb connectionsBa reciprocalPairs expected } } }""",
+               entries { groupA groupB pairs connectionsAb connectionsBa reciprocalPairs expected } }
+             networkStatistics(dataset: $ds, groupLevel: CLASS, minWeight: 2) {
+               reciprocalPairs reciprocityByGroup { level nullModel
+               entries { groupA groupB pairs connectionsAb connectionsBa reciprocalPairs expected } } }
+             plain: networkStatistics(dataset: $ds) { reciprocityByGroup { level } } }""",
         ds=world.cook,
+    )
+    assert data["plain"]["reciprocityByGroup"] is None
+    inside = data["networkStatistics"]["reciprocityByGroup"]
+    assert (
+        inside["level"] == "CLASS"
+        and inside["nullModel"] == data["reciprocityByGroup"]["nullModel"]
+    )
+    assert inside["entries"] == data["reciprocityByGroup"]["entries"]  # checked below
+    assert data["networkStatistics"]["reciprocalPairs"] == sum(
+        e["reciprocalPairs"] for e in inside["entries"]
     )
     cls = {e["node"]["id"]: e["node"]["class"] for e in data["neurons"]["edges"]}
     size = pd.Series(cls).value_counts()

@@ -4,9 +4,10 @@ the neuron graph read from the source sheet; seeded answers repeat; budgets hold
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 from connectomedb.settings import Settings
-from tests.oracles import cook_graphs
+from tests.oracles import cook_graphs, quad_census_brute_force, quad_codes
 from tests.service.conftest import Client, LiveServer, World
 
 CENSUS = """query($ds: ID!, $null: NullModel!, $n: Int!, $seed: Int!, $w: Int!) {
@@ -51,7 +52,7 @@ def test_census_limits(world: World, settings: Settings) -> None:
     )
     assert code == "BAD_INPUT"
     code, _ = c.error(
-        "query($ds: ID!) { motifCensus(dataset: $ds, nullModel: ERDOS_RENYI, size: 4) { seed } }",
+        "query($ds: ID!) { motifCensus(dataset: $ds, nullModel: ERDOS_RENYI, size: 5) { seed } }",
         ds=world.cook,
     )
     assert code == "BAD_INPUT"
@@ -78,3 +79,33 @@ def test_feed_forward_loops_are_the_030t_class_of_the_census(world: World) -> No
         t["pGreater"],
     )
     assert "mutual pairs" in ffl["nullDescription"]
+
+
+CENSUS4 = """query($ds: ID!, $ids: [ID!]!) {
+  motifCensus(dataset: $ds, nullModel: DEGREE_PRESERVING, size: 4, samples: 3, seed: 2,
+              filter: {ids: $ids}) {
+    neurons connections size classes { name connected edges observed nullMean z } } }"""
+
+
+def test_size4_census_of_hub_neurons_equals_brute_force(world: World, settings: Settings) -> None:
+    """The 32 neurons with the most chemical partners in the sheet; every 4-subset of them
+    classified by brute force in the test."""
+    chem, _, neurons = cook_graphs(str(settings.data_cache))
+    h = nx.DiGraph(chem.subgraph(set(chem.nodes) & neurons))
+    h.remove_edges_from(list(nx.selfloop_edges(h)))
+    hubs = sorted(h.nodes, key=lambda v: (-h.degree(v), v))[:32]
+    ix = {v: i for i, v in enumerate(hubs)}
+    e = np.array([(ix[a], ix[b]) for a, b in h.subgraph(hubs).edges], dtype=np.int64)
+    want = quad_census_brute_force(len(hubs), e[:, 0], e[:, 1])
+    r = world.client("victor")(CENSUS4, ds=world.cook, ids=hubs)["motifCensus"]
+    assert (r["neurons"], r["connections"], r["size"]) == (32, len(e), 4)
+    assert len(r["classes"]) == 199 and all(c["connected"] for c in r["classes"])
+    got = {}
+    for c in r["classes"]:
+        block = np.zeros((1, 4, 4), dtype=bool)
+        for edge in c["edges"]:
+            a, b = map(int, edge.split("->"))
+            block[0, a, b] = True
+        if c["observed"]:
+            got[int(quad_codes(block)[0])] = c["observed"]
+    assert got == want and sum(want.values()) > 10_000

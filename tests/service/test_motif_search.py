@@ -3,6 +3,8 @@ from the source sheet (Cook 2019) in the test; malicious motif text is refused."
 
 from __future__ import annotations
 
+import re
+
 import neo4j
 import networkx as nx
 import pytest
@@ -72,6 +74,53 @@ def test_matches_equal_dotmotif_networkx_executor(
         after = r["pageInfo"]["endCursor"]
     assert r["variables"] == sorted(r["variables"])
     assert got == want and len(want) > 0
+
+
+SYMMETRIC = {  # motif -> its symmetry group's size, counted by hand
+    "A -> B\nB -> A": 2,
+    "A -> B\nB -> C\nC -> A": 3,
+    "A -> B\nA -> C\nB !> C\nC !> B": 2,
+    "A -> B [weight >= 5]\nB -> A [weight >= 5]\nB -> C\nC -> B\nA -> C\nC -> A": 2,
+}
+EXCLUDING = """query($ds: ID!, $m: String!, $first: Int!, $after: String, $count: Boolean!) {
+  motifSearch(dataset: $ds, motif: $m, first: $first, after: $after, countOnly: $count,
+              excludeAutomorphisms: true) {
+    automorphisms count matches { bindings { neuron } } pageInfo { hasNextPage endCursor } } }"""
+
+
+@pytest.mark.parametrize(("motif", "group"), SYMMETRIC.items())
+def test_excluding_automorphisms_keeps_one_match_per_symmetry_class(
+    world: World, host: nx.DiGraph, motif: str, group: int
+) -> None:
+    full = {tuple(m[v] for v in sorted(m)) for m in NetworkXExecutor(graph=host).find(Motif(motif))}
+    c = world.client("victor")
+    r = c(EXCLUDING, ds=world.cook, m=motif, first=1, after=None, count=True)["motifSearch"]
+    assert r["automorphisms"] == group
+    assert r["count"] * group == len(full) > 0
+    got: list[tuple[str, ...]] = []
+    after = None
+    while True:
+        r = c(EXCLUDING, ds=world.cook, m=motif, first=1000, after=after, count=False)
+        r = r["motifSearch"]
+        got += [tuple(b["neuron"] for b in m["bindings"]) for m in r["matches"]]
+        if not r["pageInfo"]["hasNextPage"]:
+            break
+        after = r["pageInfo"]["endCursor"]
+    assert len(got) * group == len(full) and set(got) <= full
+    # a circuit is the set of connections a match uses, each with its constraint text;
+    # every circuit is found `group` times, and the match kept is the one that sorts first
+    circuits: dict[frozenset[tuple[str, str, str]], list[tuple[str, ...]]] = {}
+    for m in full:
+        circuits.setdefault(_circuit(motif, m), []).append(m)
+    assert all(len(ms) == group for ms in circuits.values())
+    assert sorted(got) == sorted(min(ms) for ms in circuits.values())
+
+
+def _circuit(motif: str, match: tuple[str, ...]) -> frozenset[tuple[str, str, str]]:
+    edges = re.findall(r"^(\w+) ([-!])> (\w+) ?(.*)$", motif, flags=re.MULTILINE)
+    names = sorted({v for a, _, b, _ in edges for v in (a, b)})
+    at = dict(zip(names, match, strict=True))
+    return frozenset((at[a], at[b], c) for a, kind, b, c in edges if kind == "-")
 
 
 def test_synapse_count_and_list_syntax(world: World, host: nx.DiGraph) -> None:
