@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from connectomedb.errors import BadInput, ConnectomeDBError
+from connectomedb.errors import BadInput, ConnectomeDBError, NotFound
 
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server.", no_args_is_help=True)
@@ -29,6 +29,7 @@ user_app = typer.Typer(help="Users of the API.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 lab_app = typer.Typer(help="Labs and their members.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+job_app = typer.Typer(help="Analytics jobs (run by `connectomedb worker`).", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(db_app, name="db")
 app.add_typer(dataset_app, name="dataset")
@@ -36,6 +37,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(lab_app, name="lab")
 app.add_typer(schema_app, name="schema")
+app.add_typer(job_app, name="job")
 
 console = Console()
 err = Console(stderr=True)
@@ -513,3 +515,113 @@ def dataset_visibility(
 
 if __name__ == "__main__":
     app()
+
+
+# -- jobs and workers -----------------------------------------------------------
+
+
+@app.command("worker")
+def worker(
+    worker_id: Annotated[str | None, typer.Option("--id", help="default: host:pid")] = None,
+    lease: Annotated[float, typer.Option(help="lease length in seconds")] = 30.0,
+    poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 1.0,
+    max_jobs: Annotated[int | None, typer.Option(help="stop after this many jobs")] = None,
+    exit_when_idle: Annotated[bool, typer.Option(help="stop when no job is free")] = False,
+    queue: Annotated[str, typer.Option(help="the queue to serve")] = "default",
+) -> None:
+    """Claim and run jobs until stopped (SIGTERM or Ctrl-C finish the current job first)."""
+    import logging
+
+    from connectomedb.workers.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with _driver() as (s, d), _errors():
+        w = Worker(d, s.neo4j_database, worker_id, lease, poll, queue)
+        err.print(
+            f"worker {w.id} serving queue {queue!r}, polling every {poll} s (lease {lease} s)"
+        )
+        n = w.run(max_jobs, exit_when_idle)
+        err.print(f"worker {w.id} stopped after {n} jobs")
+
+
+@app.command("scheduler")
+def scheduler(
+    tick: Annotated[float, typer.Option(help="seconds between ticks")] = 1.0,
+    once: Annotated[bool, typer.Option(help="one tick, then exit")] = False,
+) -> None:
+    """Enqueue the due runs of every schedule (run one or several: each due time is
+    enqueued once)."""
+    import logging
+    import signal
+    import threading
+
+    from connectomedb.store.jobs import JobQueue
+    from connectomedb.workers.schedules import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with _driver() as (s, d), _errors():
+        q = JobQueue(d, s.neo4j_database)
+        if once:
+            console.print(f"enqueued {q.enqueue_due()} jobs")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        run_scheduler(q, tick, stop)
+
+
+@job_app.command("submit")
+def job_submit(
+    dataset_id: str,
+    kind: str,
+    params: Annotated[str, typer.Option(help="parameters as JSON")] = "{}",
+    max_attempts: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    queue: Annotated[str, typer.Option(help="the queue workers take it from")] = "default",
+) -> None:
+    """Queue a job (as the operator; over the API a user's editor role is checked)."""
+    import json
+
+    from connectomedb.store.jobs import JobQueue
+    from connectomedb.workers.kinds import check_params
+
+    with _driver() as (s, d), _errors():
+        try:
+            raw = json.loads(params)
+        except json.JSONDecodeError as e:
+            raise BadInput(f"--params is not JSON: {e}") from e
+        checked = check_params(kind, raw)
+        _dataset_exists(d, s, dataset_id)
+        j = JobQueue(d, s.neo4j_database).submit(
+            dataset_id, kind, checked, None, max_attempts, queue
+        )
+        console.print(j["id"])
+
+
+@job_app.command("show")
+def job_show(job_id: str) -> None:
+    """A job's status, progress, attempts and error."""
+    from connectomedb.store.jobs import JobQueue
+
+    with _driver() as (s, d), _errors():
+        j = JobQueue(d, s.neo4j_database).job(job_id)
+        for k in sorted(j):
+            if k not in ("claim", "lock_seq"):
+                console.print(f"{k}: {j[k]}", highlight=False)
+
+
+@job_app.command("cancel")
+def job_cancel(job_id: str) -> None:
+    """Cancel a queued job, or stop a running one at its next progress point."""
+    from connectomedb.store.jobs import JobQueue
+
+    with _driver() as (s, d), _errors():
+        j = JobQueue(d, s.neo4j_database).cancel(job_id)
+        console.print(f"{j['id']}: {j['status']} (cancel requested: {j['cancel_requested']})")
+
+
+def _dataset_exists(d: Any, s: Any, dataset_id: str) -> None:
+    recs, _, _ = d.execute_query(
+        "MATCH (x:Dataset {id: $id}) RETURN x.id AS id", id=dataset_id, database_=s.neo4j_database
+    )
+    if not recs:
+        raise NotFound(f"dataset {dataset_id!r} not found")

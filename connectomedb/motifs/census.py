@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -229,10 +230,11 @@ def census_against_null(
     types: np.ndarray | None = None,
     deadline: float | None = None,
     size: int = 3,
+    progress: Callable[[int], None] | None = None,
 ) -> CensusResult:
     """The ``size``-node census (:func:`motif_census`) of the graph and of ``samples``
     graphs drawn from ``null_model`` (see :mod:`connectomedb.motifs.nulls`), seeded by
-    ``seed``.
+    ``seed``; ``progress(i)`` is called after each sample.
 
     Raises:
         Timeout: when ``deadline`` (a ``time.monotonic()`` value) passes first.
@@ -264,6 +266,8 @@ def census_against_null(
             assert types is not None
             a, b = nulls.cell_type_sbm(types, src, dst, rng)
         table[i] = motif_census(size, n, a, b)
+        if progress is not None:
+            progress(i + 1)
     mean = table.mean(axis=0)
     std = table.std(axis=0, ddof=1) if samples > 1 else np.zeros(len(classes))
     greater = ((table >= obs).sum(axis=0) + 1) / (samples + 1)

@@ -61,6 +61,7 @@ CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "user_id": ("User", ("id",)),
     "api_token_id": ("ApiToken", ("id",)),
     "job_id": ("Job", ("id",)),
+    "job_schedule_due": ("Job", ("schedule_due",)),
     "schedule_id": ("Schedule", ("id",)),
     "model_run_id": ("ModelRun", ("id",)),
 }
@@ -74,6 +75,9 @@ NODE_INDEXES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "neuron_side": (NEURON, ("dataset", "side")),
     "neuron_neurotransmitter": (NEURON, ("dataset", "neurotransmitter")),
     "job_status": ("Job", ("status",)),
+    "job_dataset": ("Job", ("dataset",)),
+    "schedule_next_due": ("Schedule", ("next_due",)),
+    "model_run_dataset": ("ModelRun", ("dataset",)),
     "annotation_dataset": ("Annotation", ("dataset",)),
 }
 

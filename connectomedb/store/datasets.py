@@ -19,6 +19,7 @@ from connectomedb.store.ingest import (
     LIST_DATASETS,
     MARK_DELETING,
 )
+from connectomedb.store.jobs import DELETE_DATASET_JOBS
 
 #: Dataset node property for each load count (the names LoadResult.counts uses).
 COUNT_FIELDS = {
@@ -52,12 +53,14 @@ def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j
 
 
 def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bool:
-    """Remove dataset ``ds`` entirely; False when it did not exist. It is marked
+    """Remove dataset ``ds`` entirely, with its jobs, schedules and model runs; False when it did not exist. It is marked
     'deleting' (progress cleared) first, so an interrupted delete is never resumed as a load."""
     recs, _, _ = driver.execute_query(GET_DATASET, id=ds, database_=database)
     if not recs:
         return False
     driver.execute_query(MARK_DELETING, dataset=ds, database_=database)
+    with driver.session(database=database) as s:
+        s.run(DELETE_DATASET_JOBS, dataset=ds).consume()
     delete_dataset_content(driver, ds, database)
     driver.execute_query(DELETE_DATASET_NODE, dataset=ds, database_=database)
     return True

@@ -1,0 +1,216 @@
+"""Bulk subgraph pulls for analytics: a dataset, a filtered subset or a k-hop
+neighbourhood into numpy arrays, and from there into ``torch_geometric.data.Data``.
+
+One query returns every selected neuron with its properties and its outgoing connections
+(target ids and synapse counts as two flat lists), so a pull is one round trip however
+many neurons it holds, never one query per neuron.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import neo4j
+import numpy as np
+
+from connectomedb.errors import BadInput, NotFound
+from connectomedb.schema.graph import CONNECTS_TO, NEURON
+from connectomedb.store.neurons import LEVELS, NeuronFilter, filter_conditions
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+#: neuron properties every pull carries (labels and categorical features)
+PROPERTIES: Final = ("type", "class", "superclass", "neurotransmitter", "side", "region")
+MAX_PULL_HOPS: Final = 4
+
+
+@dataclass(frozen=True)
+class PulledGraph:
+    """Neurons ``0..n-1`` (``ids[i]``), directed connections ``pre[k] -> post[k]`` with
+    ``weight[k]`` synapses, and each neuron's categorical properties.
+
+    Shapes:
+        pre, post: (m,) int64; weight: (m,) float32; props[name]: n values (None: unknown).
+    """
+
+    dataset: str
+    ids: list[str]
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    props: dict[str, list[Any]] = field(default_factory=dict)
+    level: str | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def m(self) -> int:
+        return int(self.pre.size)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Group index per neuron at ``level`` (None counts as a group of its own)."""
+        if self.level is None:
+            raise BadInput("this pull was made without a level")
+        values = self.props[self.level]
+        names = sorted(set(values), key=lambda g: (g is None, str(g)))
+        index = {g: i for i, g in enumerate(names)}
+        return np.array([index[v] for v in values], dtype=np.int64)
+
+
+def pull_query(f: NeuronFilter | None) -> tuple[str, dict[str, Any]]:
+    conds, params = filter_conditions(f)
+    where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
+    props = ", ".join(f"n.`{p}` AS `{p}`" for p in PROPERTIES)
+    text = (
+        f"MATCH (n:{NEURON}) WHERE {where}\n"
+        f"WITH n, [(n)-[r:{CONNECTS_TO}]->(m:{NEURON}) WHERE r.synapse_count >= $min_weight"
+        " | [m.id, r.synapse_count]] AS out\n"
+        f"RETURN n.id AS id, {props}, [x IN out | x[0]] AS targets,"
+        " [x IN out | x[1]] AS counts"
+    )
+    return text, params
+
+
+NEIGHBOURHOOD: Final = """
+MATCH (s:Neuron) WHERE s.dataset = $dataset AND s.id IN $seeds
+MATCH (s)-[:CONNECTS_TO*0..{hops}]-(n:Neuron)
+RETURN collect(DISTINCT n.id) AS ids"""
+
+
+def pull_graph(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    f: NeuronFilter | None = None,
+    min_weight: int = 1,
+    seeds: list[str] | None = None,
+    hops: int = 0,
+    level: str | None = None,
+) -> PulledGraph:
+    """The selected neurons (all of the dataset's, those ``f`` selects, or the ``hops``-hop
+    neighbourhood of ``seeds`` in either direction) and the connections among them with at
+    least ``min_weight`` synapses."""
+    if min_weight < 1:
+        raise BadInput("min_weight must be at least 1")
+    if level is not None and level not in LEVELS:
+        raise BadInput(f"level must be one of {', '.join(LEVELS)}")
+    if seeds is not None:
+        if not 0 <= hops <= MAX_PULL_HOPS:
+            raise BadInput(f"hops must be between 0 and {MAX_PULL_HOPS}")
+        recs, _, _ = driver.execute_query(
+            NEIGHBOURHOOD.replace("{hops}", str(int(hops))),
+            dataset=dataset,
+            seeds=list(seeds),
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        ids = recs[0]["ids"] if recs else []
+        if f is not None and f.ids is not None:
+            ids = sorted(set(ids) & set(f.ids))
+        base = f or NeuronFilter()
+        f = NeuronFilter(**{**base.__dict__, "ids": tuple(ids)})
+    text, params = pull_query(f)
+    recs, _, _ = driver.execute_query(
+        text,
+        dataset=dataset,
+        min_weight=min_weight,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+        **params,
+    )
+    if not recs and f is None:
+        exists, _, _ = driver.execute_query(
+            "MATCH (d:Dataset {id: $dataset}) RETURN d.id AS id",
+            dataset=dataset,
+            database_=database,
+        )
+        if not exists:
+            raise NotFound(f"dataset {dataset!r} not found")
+    ids = [r["id"] for r in recs]
+    index = {cid: i for i, cid in enumerate(ids)}
+    sizes = np.fromiter((len(r["targets"]) for r in recs), dtype=np.int64, count=len(recs))
+    pre = np.repeat(np.arange(len(ids), dtype=np.int64), sizes)
+    post = np.fromiter(
+        (index.get(t, -1) for t in itertools.chain.from_iterable(r["targets"] for r in recs)),
+        dtype=np.int64,
+        count=int(sizes.sum()),
+    )
+    weight = np.fromiter(
+        itertools.chain.from_iterable(r["counts"] for r in recs),
+        dtype=np.float32,
+        count=int(sizes.sum()),
+    )
+    inside = post >= 0  # targets outside the selection are dropped
+    props = {p: [r[p] for r in recs] for p in PROPERTIES}
+    return PulledGraph(dataset, ids, pre[inside], post[inside], weight[inside], props, level)
+
+
+@dataclass(frozen=True)
+class NodeFeatures:
+    """Per-neuron features computed from the connectivity and properties alone.
+
+    Shapes:
+        x: (n, 4 + len(nt_names)) float32: log1p of in-degree, out-degree, input synapses,
+        output synapses, then a one-hot of the neurotransmitter (unknown: all zero).
+    """
+
+    x: np.ndarray
+    names: list[str]
+
+
+def node_features(g: PulledGraph) -> NodeFeatures:
+    n = g.n
+    deg_in = np.bincount(g.post, minlength=n)
+    deg_out = np.bincount(g.pre, minlength=n)
+    syn_in = np.bincount(g.post, weights=g.weight, minlength=n)
+    syn_out = np.bincount(g.pre, weights=g.weight, minlength=n)
+    nts = sorted({v for v in g.props["neurotransmitter"] if v})
+    onehot = np.zeros((n, len(nts)), dtype=np.float32)
+    col = {v: i for i, v in enumerate(nts)}
+    for i, v in enumerate(g.props["neurotransmitter"]):
+        if v in col:
+            onehot[i, col[v]] = 1.0
+    x = np.column_stack(
+        [np.log1p(deg_in), np.log1p(deg_out), np.log1p(syn_in), np.log1p(syn_out), onehot]
+    ).astype(np.float32)
+    names = ["log_in_degree", "log_out_degree", "log_in_synapses", "log_out_synapses"]
+    return NodeFeatures(x, names + [f"nt={v}" for v in nts])
+
+
+def labels(g: PulledGraph, level: str) -> tuple[np.ndarray, list[str]]:
+    """Label index per neuron at ``level`` (-1 where unknown) and the label names."""
+    if level not in g.props:
+        raise BadInput(f"label level must be one of {', '.join(PROPERTIES)}")
+    values = g.props[level]
+    names = sorted({v for v in values if v not in (None, "")})
+    index = {v: i for i, v in enumerate(names)}
+    return np.array([index.get(v, -1) for v in values], dtype=np.int64), names
+
+
+def to_pyg(g: PulledGraph, label_level: str | None = None) -> Data:
+    """The pull as ``Data``: ``x`` (:func:`node_features`), ``edge_index`` (2, m),
+    ``edge_weight`` (synapse counts), ``y`` (label index, -1 unknown) when a level is
+    given, and ``neuron_ids``."""
+    import torch
+    from torch_geometric.data import Data
+
+    feats = node_features(g)
+    data = Data(
+        x=torch.from_numpy(feats.x),
+        edge_index=torch.from_numpy(np.vstack([g.pre, g.post])),
+        edge_weight=torch.from_numpy(g.weight),
+        num_nodes=g.n,
+    )
+    data.neuron_ids = list(g.ids)
+    data.feature_names = feats.names
+    if label_level is not None:
+        y, names = labels(g, label_level)
+        data.y = torch.from_numpy(y)
+        data.label_names = names
+    return data

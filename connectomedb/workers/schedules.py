@@ -1,0 +1,72 @@
+"""Cron expressions for schedules (croniter): five fields, or six with seconds last.
+
+Due times are milliseconds since the epoch, UTC, on the database server's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from croniter import croniter
+
+from connectomedb.errors import BadInput
+
+if TYPE_CHECKING:
+    from connectomedb.store.jobs import JobQueue
+
+log = logging.getLogger("connectomedb.scheduler")
+
+
+def check_cron(expr: str) -> str:
+    """The expression, stripped, if croniter accepts it with 5 or 6 fields."""
+    expr = " ".join(expr.split())
+    if len(expr.split()) not in (5, 6) or not croniter.is_valid(expr):
+        raise BadInput(
+            f"cron expression {expr!r} is not valid: five fields (minute hour day month "
+            "weekday) or six with seconds last, e.g. '*/15 * * * *'"
+        )
+    return expr
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _ms(dt: datetime) -> int:
+    return round(dt.timestamp() * 1000)
+
+
+def next_after(expr: str, after_ms: int) -> int:
+    """The first due time strictly after ``after_ms``."""
+    return _ms(croniter(check_cron(expr), _dt(after_ms)).get_next(datetime))
+
+
+def due_times(expr: str, next_due: int, now: int, cap: int) -> tuple[list[int], int]:
+    """The due times from ``next_due`` (itself due) up to ``now``, at most ``cap`` of
+    them, and the due time after the last one returned."""
+    it = croniter(check_cron(expr), _dt(next_due))
+    due = [next_due]
+    nxt = _ms(it.get_next(datetime))
+    while nxt <= now and len(due) < cap:
+        due.append(nxt)
+        nxt = _ms(it.get_next(datetime))
+    return due, nxt
+
+
+def run_scheduler(
+    queue: JobQueue, tick_s: float = 1.0, stop: threading.Event | None = None
+) -> None:
+    """Enqueue due runs every ``tick_s`` seconds until ``stop`` is set. Any number of
+    schedulers may run: each due time becomes exactly one job."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            n = queue.enqueue_due()
+            if n:
+                log.info("enqueued %d scheduled jobs", n)
+        except Exception:  # keep ticking through transient database errors
+            log.exception("a scheduler tick failed")
+        stop.wait(tick_s)
