@@ -17,6 +17,7 @@ def make_driver(settings: Settings) -> neo4j.Driver:
         settings.uri,
         auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
         max_connection_lifetime=3600,
+        notifications_min_severity="OFF",  # as the API's driver: unknown-property hints
     )
 
 

@@ -115,7 +115,7 @@ def _census(ctx: JobContext, p: CensusParams) -> RunResult:
 
 
 def _analytics_kinds() -> dict[str, JobKind]:
-    from connectomedb.analytics import jobs
+    import connectomedb.analytics.jobs as jobs
 
     return {
         k.name: k

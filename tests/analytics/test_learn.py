@@ -1,0 +1,155 @@
+"""The model functions on small graphs with answers computed independently (dense
+numpy SVD, the closed form of label spreading, hand-counted profiles)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from connectomedb.analytics import learn
+from connectomedb.analytics.pull import PulledGraph, labels, node_features
+
+
+def _random_graph(n: int, p: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.random((n, n)) < p
+    np.fill_diagonal(a, False)
+    pre, post = np.nonzero(a)
+    return pre, post, rng.integers(1, 30, pre.size).astype(np.float32)
+
+
+def test_spectral_embedding_equals_a_dense_svd() -> None:
+    n, dim = 40, 3
+    pre, post, w = _random_graph(n, 0.2, 1)
+    got = learn.spectral_embedding(n, pre, post, w, dim, seed=0)
+    a = np.zeros((n, n))
+    a[pre, post] = np.log1p(w)
+    u, s, vt = np.linalg.svd(a)
+    for j in range(dim):  # column by column, up to the sign of each singular pair
+        want_u, want_v = u[:, j] * np.sqrt(s[j]), vt[j] * np.sqrt(s[j])
+        sign = np.sign(got[:, j] @ want_u)
+        np.testing.assert_allclose(got[:, j], sign * want_u, atol=1e-4)
+        np.testing.assert_allclose(got[:, dim + j], sign * want_v, atol=1e-4)
+    # the product of out- and in-vectors is the best rank-3 approximation
+    approx = (u[:, :dim] * s[:dim]) @ vt[:dim]
+    np.testing.assert_allclose(got[:, :dim] @ got[:, dim:].T, approx, atol=1e-4)
+
+
+def test_label_spreading_converges_to_its_closed_form() -> None:
+    n = 30
+    pre, post, w = _random_graph(n, 0.15, 2)
+    y = np.arange(n) % 3
+    train = np.arange(0, n, 2)
+    got = learn.label_spreading(n, pre, post, w, y, train, 3, alpha=0.8, iterations=400)
+    a = np.zeros((n, n))
+    np.add.at(a, (pre, post), np.log1p(w))
+    a = a + a.T
+    d = a.sum(axis=1)
+    inv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    s = inv[:, None] * a * inv[None, :]
+    y0 = np.zeros((n, 3))
+    y0[train, y[train]] = 1
+    want = 0.2 * np.linalg.solve(np.eye(n) - 0.8 * s, y0)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_type_profile_scores_by_hand() -> None:
+    """Types 0 and 1, three neurons each. Type-0 neurons 0, 1 send all their synapses to
+    type 1; neuron 2 (type 0) sends half to type 0. Type 1 receives from type 0 only."""
+    pre = np.array([0, 1, 2, 2, 3, 4, 5])
+    post = np.array([3, 4, 5, 0, 0, 1, 2])
+    w = np.array([4, 4, 2, 2, 3, 3, 3], dtype=np.float32)
+    types = np.array([0, 0, 0, 1, 1, 1])
+    got = learn.type_profile_scores(6, pre, post, w, types)
+    # profiles: [out to 0, out to 1, out to unknown, in from 0, in from 1, in from unknown]
+    prof = np.array(
+        [
+            [0, 1, 0, 0, 1, 0],  # 0: out to 3 (type 1); in from 2 (type 0) and 3 (type 1)
+            [0, 1, 0, 0, 1, 0],
+            [0.5, 0.5, 0, 0, 1, 0],
+            [1, 0, 0, 1, 0, 0],
+            [1, 0, 0, 1, 0, 0],
+            [1, 0, 0, 1, 0, 0],
+        ]
+    )
+    prof[0, 3:] = [0.4, 0.6, 0]  # 2 synapses from neuron 2 (type 0), 3 from neuron 3
+    want = np.zeros(6)
+    for members in ([0, 1, 2], [3, 4, 5]):
+        d = []
+        for i in members:
+            others = [j for j in members if j != i]
+            d.append(np.linalg.norm(prof[i] - prof[others].mean(axis=0)))
+        scale = np.median(d)
+        for i, di in zip(members, d, strict=True):
+            want[i] = di / scale if scale else 0.0
+    # type 1's profiles are identical (distance 0, median 0): scaled by the overall median
+    base = np.linalg.norm(prof - prof.mean(axis=0), axis=1)
+    want[3:] = 0.0 / np.median(base)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert got[2] == got.max()  # the neuron with the odd output profile stands out
+
+
+def test_stratified_split_keeps_proportions_and_a_training_neuron_per_label() -> None:
+    y = np.array([0] * 50 + [1] * 20 + [2] * 2 + [-1] * 5)
+    train, test = learn.stratified_split(y, 0.3, seed=4)
+    assert not set(train) & set(test) and set(train) | set(test) == set(np.flatnonzero(y >= 0))
+    assert np.bincount(y[test], minlength=3).tolist() == [15, 6, 1]
+    again = learn.stratified_split(y, 0.3, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip((train, test), again, strict=True))
+
+
+def test_majority_and_logistic_baselines_on_separable_features() -> None:
+    """Two labels told apart by one feature: logistic regression is exact, majority is
+    the larger label's share of the test neurons."""
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 30 + [1] * 20)
+    x = np.column_stack([y * 5.0 + rng.normal(0, 0.1, 50), rng.normal(0, 1, 50)]).astype(np.float32)
+    pre, post, w = _random_graph(50, 0.1, 3)
+    scores = learn.classify_cell_types(
+        x, 50, pre, post, w, y, 2, ("majority", "logistic_regression"), [0, 1], 0.4, 8, 1
+    )
+    assert scores["logistic_regression"].accuracy == [1.0, 1.0]
+    assert scores["majority"].accuracy == [12 / 20, 12 / 20]
+    assert scores["majority"].confusion.tolist() == [[24, 0], [16, 0]]
+
+
+def test_node_features_and_labels_of_a_hand_made_pull() -> None:
+    g = PulledGraph(
+        "d",
+        ["a", "b", "c"],
+        np.array([0, 0, 1]),
+        np.array([1, 2, 2]),
+        np.array([3, 1, 4], dtype=np.float32),
+        {
+            "neurotransmitter": ["gaba", None, "acetylcholine"],
+            "class": ["x", "y", None],
+        },
+    )
+    f = node_features(g)
+    assert f.names[4:] == ["nt=acetylcholine", "nt=gaba"]
+    # in-degree, out-degree, input synapses, output synapses; then the one-hot
+    counts = [[0, 2, 0, 4], [1, 1, 3, 4], [2, 0, 5, 0]]
+    want = np.column_stack([np.log1p(counts), [[0, 1], [0, 0], [1, 0]]])
+    np.testing.assert_allclose(f.x, want, rtol=1e-6)
+    y, names = labels(g, "class")
+    assert names == ["x", "y"] and y.tolist() == [0, 1, -1]
+
+
+@pytest.mark.parametrize("method", ["graphsage", "gat"])
+def test_gnns_learn_labels_carried_by_the_wiring(method: str) -> None:
+    """A planted two-block graph with uninformative features: the GNNs must read the
+    labels off the wiring, which logistic regression on the features cannot."""
+    rng = np.random.default_rng(5)
+    n = 120
+    y = np.repeat([0, 1], n // 2)
+    p = np.where(y[:, None] == y[None, :], 0.15, 0.01)
+    a = rng.random((n, n)) < p
+    np.fill_diagonal(a, False)
+    pre, post = np.nonzero(a)
+    w = np.ones(pre.size, dtype=np.float32)
+    x = rng.normal(0, 1, (n, 4)).astype(np.float32)
+    s = learn.classify_cell_types(
+        x, n, pre, post, w, y, 2, (method, "logistic_regression"), [0, 1], 0.3, 16, 100
+    )
+    assert min(s[method].accuracy) >= 0.9
+    assert max(s["logistic_regression"].accuracy) < 0.75
