@@ -132,12 +132,12 @@ def type_profile_scores(
 ) -> np.ndarray:
     """For each neuron, how far its connection profile lies from its own type's.
 
-    The profile is the synapse fraction a neuron sends to and receives from each type
-    (2 x types values). The score is the neuron's distance to the mean profile of the
-    other neurons of its type, over that type's typical distance (median), so 1 is
-    ordinary. Neurons whose type has no other member get the distance to the mean of all
-    neurons, scaled by the overall median. Types are indices; -1 means unknown and is
-    scored against all neurons.
+    The profile holds log1p of the synapses a neuron sends to and receives from each type
+    (2 x types values), so both a partner mix and a synapse total unusual for the type
+    show (a merge of two neurons brings both). The distance is to the mean profile of the
+    other neurons of its type; a neuron alone in its type, or of unknown type (-1), is
+    measured against the mean of all neurons. Scores are distances over the median
+    distance, so 1 is ordinary.
     """
     k = int(types.max()) + 1 if types.size else 0
     col = np.where(types >= 0, types, k)  # unknown types form one extra column
@@ -145,28 +145,17 @@ def type_profile_scores(
     in_p = np.zeros((n, k + 1))
     np.add.at(out_p, (pre, col[post]), weight)
     np.add.at(in_p, (post, col[pre]), weight)
-    for p in (out_p, in_p):
-        total = p.sum(axis=1, keepdims=True)
-        np.divide(p, total, out=p, where=total > 0)
-    prof = np.hstack([out_p, in_p])
-    scores = np.zeros(n)
-    overall = prof.mean(axis=0)
-    base = np.linalg.norm(prof - overall, axis=1)
-    base_scale = np.median(base) or 1.0
-    for t in range(-1, k):
+    prof = np.log1p(np.hstack([out_p, in_p]))
+    dist = np.linalg.norm(prof - prof.mean(axis=0), axis=1)
+    for t in range(k):
         members = np.flatnonzero(types == t)
-        if members.size == 0:
+        if members.size < 2:
             continue
-        if t < 0 or members.size < 2:
-            scores[members] = base[members] / base_scale
-            continue
-        total = prof[members].sum(axis=0)
         # leave-one-out mean: the neuron itself does not pull its type's mean
-        loo = (total - prof[members]) / (members.size - 1)
-        d = np.linalg.norm(prof[members] - loo, axis=1)
-        scale = np.median(d) or base_scale
-        scores[members] = d / scale
-    return scores
+        loo = (prof[members].sum(axis=0) - prof[members]) / (members.size - 1)
+        dist[members] = np.linalg.norm(prof[members] - loo, axis=1)
+    scale = np.median(dist)
+    return dist / scale if scale > 0 else dist
 
 
 def isolation_forest_scores(features: np.ndarray, seed: int) -> np.ndarray:

@@ -54,39 +54,35 @@ def test_label_spreading_converges_to_its_closed_form() -> None:
 
 
 def test_type_profile_scores_by_hand() -> None:
-    """Types 0 and 1, three neurons each. Type-0 neurons 0, 1 send all their synapses to
-    type 1; neuron 2 (type 0) sends half to type 0. Type 1 receives from type 0 only."""
-    pre = np.array([0, 1, 2, 2, 3, 4, 5])
-    post = np.array([3, 4, 5, 0, 0, 1, 2])
-    w = np.array([4, 4, 2, 2, 3, 3, 3], dtype=np.float32)
-    types = np.array([0, 0, 0, 1, 1, 1])
-    got = learn.type_profile_scores(6, pre, post, w, types)
-    # profiles: [out to 0, out to 1, out to unknown, in from 0, in from 1, in from unknown]
-    prof = np.array(
+    """Types 0 and 1, three neurons each. Type-0 neurons 0 and 1 send 4 synapses to type
+    1; neuron 2 (type 0) sends 2 to type 1 and 2 to type 0. Every type-1 neuron sends 3
+    synapses back to one type-0 neuron. Neuron 6 has a type of its own."""
+    pre = np.array([0, 1, 2, 2, 3, 4, 5, 6])
+    post = np.array([3, 4, 5, 0, 0, 1, 2, 0])
+    w = np.array([4, 4, 2, 2, 3, 3, 3, 1], dtype=np.float32)
+    types = np.array([0, 0, 0, 1, 1, 1, 2])
+    got = learn.type_profile_scores(7, pre, post, w, types)
+    # synapses [out to 0, 1, 2, unknown, in from 0, 1, 2, unknown], counted by hand
+    counts = np.array(
         [
-            [0, 1, 0, 0, 1, 0],  # 0: out to 3 (type 1); in from 2 (type 0) and 3 (type 1)
-            [0, 1, 0, 0, 1, 0],
-            [0.5, 0.5, 0, 0, 1, 0],
-            [1, 0, 0, 1, 0, 0],
-            [1, 0, 0, 1, 0, 0],
-            [1, 0, 0, 1, 0, 0],
+            [0, 4, 0, 0, 2, 3, 1, 0],  # 0 receives from 2 (type 0), 3 (type 1), 6 (type 2)
+            [0, 4, 0, 0, 0, 3, 0, 0],
+            [2, 2, 0, 0, 0, 3, 0, 0],
+            [3, 0, 0, 0, 4, 0, 0, 0],
+            [3, 0, 0, 0, 4, 0, 0, 0],
+            [3, 0, 0, 0, 2, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0, 0, 0],
         ]
     )
-    prof[0, 3:] = [0.4, 0.6, 0]  # 2 synapses from neuron 2 (type 0), 3 from neuron 3
-    want = np.zeros(6)
+    prof = np.log1p(counts)
+    dist = np.zeros(7)
     for members in ([0, 1, 2], [3, 4, 5]):
-        d = []
         for i in members:
             others = [j for j in members if j != i]
-            d.append(np.linalg.norm(prof[i] - prof[others].mean(axis=0)))
-        scale = np.median(d)
-        for i, di in zip(members, d, strict=True):
-            want[i] = di / scale if scale else 0.0
-    # type 1's profiles are identical (distance 0, median 0): scaled by the overall median
-    base = np.linalg.norm(prof - prof.mean(axis=0), axis=1)
-    want[3:] = 0.0 / np.median(base)
-    np.testing.assert_allclose(got, want, atol=1e-12)
-    assert got[2] == got.max()  # the neuron with the odd output profile stands out
+            dist[i] = np.linalg.norm(prof[i] - prof[others].mean(axis=0))
+    dist[6] = np.linalg.norm(prof[6] - prof.mean(axis=0))
+    np.testing.assert_allclose(got, dist / np.median(dist), atol=1e-12)
+    assert got[5] == got[3:6].max()  # the type-1 neuron that gets fewer synapses
 
 
 def test_stratified_split_keeps_proportions_and_a_training_neuron_per_label() -> None:
