@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from connectomedb.errors import Forbidden
+from connectomedb.errors import Forbidden, Unauthenticated
 from connectomedb.settings import Settings
 from connectomedb.store.access import AccessRepository, DatasetAccess, Principal, can_edit
 from connectomedb.store.annotations import AnnotationRepository
 from connectomedb.store.graphdb import Store
+from connectomedb.store.jobs import JobRepository
 from connectomedb.store.neurons import NeuronRepository
 
 K = TypeVar("K", bound=tuple[Any, ...])
@@ -30,6 +31,8 @@ GapKey = tuple[str, str, int, int]
 AnnotationKey = tuple[str, str, bool]
 #: (dataset, cell id)
 CellKey = tuple[str, str]
+#: (dataset, job kind, model run or "", cell id)
+OutputKey = tuple[str, str, str, str]
 
 
 def grouped_loader(
@@ -81,6 +84,10 @@ class Context(BaseContext):
         self.cells: DataLoader[CellKey, dict[str, Any] | None] = DataLoader(
             grouped_loader(lambda k: k[0], lambda k: k[1], self._cells, None)
         )
+        self.jobs = JobRepository(store)
+        self.outputs: DataLoader[OutputKey, dict[str, Any] | None] = DataLoader(
+            grouped_loader(lambda k: k[:3], lambda k: k[3], self._outputs, None)
+        )
 
     # -- access ---------------------------------------------------------------------------
     async def dataset(self, dataset: str) -> DatasetAccess:
@@ -91,12 +98,14 @@ class Context(BaseContext):
             self._datasets[dataset] = task
         return await task
 
-    async def editable(self, dataset: str) -> DatasetAccess:
+    async def editable(self, dataset: str, doing: str = "annotating") -> DatasetAccess:
+        """The dataset if the caller may change it: anonymous callers are asked to sign in,
+        readers without the editor role are refused, others learn nothing."""
+        if self.principal.user_id is None:
+            raise Unauthenticated(f"sign in with an API token before {doing} a dataset")
         d = await self.dataset(dataset)
         if not can_edit(self.principal, d):
-            raise Forbidden(
-                f"annotating {dataset!r} needs the editor role in a lab it is shared with"
-            )
+            raise Forbidden(f"{doing} {dataset!r} needs the editor role in a lab it is shared with")
         return d
 
     def neurons(self, dataset: str) -> NeuronRepository:
@@ -119,3 +128,6 @@ class Context(BaseContext):
 
     async def _cells(self, k: CellKey, ids: list[str]) -> dict[str, Any]:
         return await self.neurons(k[0]).cells(ids)
+
+    async def _outputs(self, k: OutputKey, ids: list[str]) -> dict[str, Any]:
+        return await self.jobs.neuron_outputs(k[0], k[1], k[2] or None, ids)

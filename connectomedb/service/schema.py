@@ -23,10 +23,11 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectomedb.analytics.statistics import network_statistics
-from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
+from connectomedb.errors import BadInput, ConnectomeDBError, NotFound
 from connectomedb.motifs.census import CENSUS_SIZES, census_against_null, census_classes
 from connectomedb.motifs.language import automorphisms, parse_motif
 from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
+from connectomedb.service.jobs import JobMutations, JobQueries
 from connectomedb.service.types import (
     Annotation,
     ApiToken,
@@ -81,7 +82,7 @@ MAX_PATHS = 100
 
 
 @strawberry.type
-class Query:
+class Query(JobQueries):
     @strawberry.field(description="Datasets the caller may read.")
     async def datasets(self, info: CInfo) -> list[Dataset]:
         ctx = info.context
@@ -491,7 +492,7 @@ def _min_weight(v: int) -> int:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(JobMutations):
     @strawberry.mutation(description="Site admins: create a user (then give them a token).")
     async def create_user(
         self, info: CInfo, id: strawberry.ID, name: str = "", admin: bool = False
@@ -574,9 +575,8 @@ class Mutation:
         self, info: CInfo, dataset: strawberry.ID, neuron: strawberry.ID, key: str, value: str
     ) -> Annotation:
         ctx = info.context
-        if ctx.principal.user_id is None:
-            raise Unauthenticated("sign in with an API token to annotate")
         await ctx.editable(str(dataset))
+        assert ctx.principal.user_id is not None  # editable() asked anonymous callers to sign in
         row = await AnnotationRepository(ctx.store, str(dataset)).annotate(
             str(neuron), key, value, ctx.principal.user_id
         )

@@ -303,6 +303,50 @@ class Neuron:
         rows = await info.context.annotations.load((str(self.dataset), str(self.id), history))
         return [Annotation.from_row(r) for r in rows]
 
+    @strawberry.field(
+        description="The cell-type prediction of a celltype_gnn run (default: the latest)."
+    )
+    async def predictions(self, info: CInfo, run: strawberry.ID | None = None) -> Prediction | None:
+        o = await self._output(info, "celltype_gnn", run)
+        return Prediction(run=o["run"], label=o["label"], confidence=o["score"]) if o else None
+
+    @strawberry.field(description="The vector of an embedding run (default: the latest).")
+    async def embedding(self, info: CInfo, run: strawberry.ID | None = None) -> Embedding | None:
+        o = await self._output(info, "embedding", run)
+        return Embedding(run=o["run"], vector=o["vector"], layout=o["layout"]) if o else None
+
+    @strawberry.field(description="The score of an anomaly run (default: the latest).")
+    async def anomaly_score(
+        self, info: CInfo, run: strawberry.ID | None = None
+    ) -> AnomalyScore | None:
+        o = await self._output(info, "anomaly", run)
+        return AnomalyScore(run=o["run"], score=o["score"]) if o else None
+
+    async def _output(self, info: CInfo, kind: str, run: strawberry.ID | None) -> Any:
+        return await info.context.outputs.load(
+            (str(self.dataset), kind, str(run) if run else "", str(self.id))
+        )
+
+
+@strawberry.type(description="A model's cell-type label for one neuron and its confidence.")
+class Prediction:
+    run: strawberry.ID
+    label: str
+    confidence: float = strawberry.field(description="the predicted label's probability")
+
+
+@strawberry.type
+class Embedding:
+    run: strawberry.ID
+    vector: list[float]
+    layout: list[float] = strawberry.field(description="2-D position for plots")
+
+
+@strawberry.type
+class AnomalyScore:
+    run: strawberry.ID
+    score: float
+
 
 @strawberry.type
 class Partner:

@@ -26,6 +26,11 @@ DATASET_OPERATIONS = {
     "unshareDataset": "mutation($ds: ID!, $lab: ID!) { unshareDataset(dataset: $ds, lab: $lab) { id } }",
     "setDatasetVisibility": "mutation($ds: ID!) { setDatasetVisibility(dataset: $ds, visibility: PUBLIC) { id } }",
     "annotateNeuron": 'mutation($ds: ID!) { annotateNeuron(dataset: $ds, neuron: "AVAL", key: "note", value: "x") { id } }',
+    "jobs": "query($ds: ID!) { jobs(dataset: $ds) { edges { node { id } } } }",
+    "schedules": "query($ds: ID!) { schedules(dataset: $ds) { id } }",
+    "modelRuns": "query($ds: ID!) { modelRuns(dataset: $ds) { edges { node { id } } } }",
+    "submitJob": 'mutation($ds: ID!) { submitJob(dataset: $ds, kind: PROBE, queue: "nobody") { id } }',
+    "createSchedule": 'mutation($ds: ID!) { createSchedule(dataset: $ds, kind: PROBE, cron: "0 3 * * *") { id } }',
 }
 
 
@@ -59,6 +64,8 @@ def test_outsiders_cannot_tell_a_private_dataset_from_none(
         "unshareDataset",
         "setDatasetVisibility",
         "annotateNeuron",
+        "submitJob",
+        "createSchedule",
     ):
         assert code == "UNAUTHENTICATED"
     else:
