@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 #: neuron properties every pull carries (labels and categorical features)
 PROPERTIES: Final = ("type", "class", "superclass", "neurotransmitter", "side", "region")
+#: whole-dataset chemical totals stored on each neuron at load time (numeric features):
+#: presynaptic partners, postsynaptic partners, input synapses, output synapses
+TOTALS: Final = ("in_degree", "out_degree", "post_synapses", "pre_synapses")
 MAX_PULL_HOPS: Final = 4
 
 
@@ -64,11 +67,13 @@ class PulledGraph:
 
 
 def pull_query(f: NeuronFilter | None) -> tuple[str, dict[str, Any]]:
+    """Neurons in id order, each with its properties, totals and outgoing connections."""
     conds, params = filter_conditions(f)
     where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
-    props = ", ".join(f"n.`{p}` AS `{p}`" for p in PROPERTIES)
+    props = ", ".join(f"n.`{p}` AS `{p}`" for p in (*PROPERTIES, *TOTALS))
     text = (
         f"MATCH (n:{NEURON}) WHERE {where}\n"
+        "WITH n ORDER BY n.id\n"
         f"WITH n, [(n)-[r:{CONNECTS_TO}]->(m:{NEURON}) WHERE r.synapse_count >= $min_weight"
         " | [m.id, r.synapse_count]] AS out\n"
         f"RETURN n.id AS id, {props}, [x IN out | x[0]] AS targets,"
@@ -147,40 +152,47 @@ def pull_graph(
         count=int(sizes.sum()),
     )
     inside = post >= 0  # targets outside the selection are dropped
-    props = {p: [r[p] for r in recs] for p in PROPERTIES}
+    props = {p: [r[p] for r in recs] for p in (*PROPERTIES, *TOTALS)}
     return PulledGraph(dataset, ids, pre[inside], post[inside], weight[inside], props, level)
 
 
 @dataclass(frozen=True)
 class NodeFeatures:
-    """Per-neuron features computed from the connectivity and properties alone.
+    """Per-neuron features from the neuron's stored totals and neurotransmitter.
 
     Shapes:
-        x: (n, 4 + len(nt_names)) float32: log1p of in-degree, out-degree, input synapses,
-        output synapses, then a one-hot of the neurotransmitter (unknown: all zero).
+        x: (n, 4 + len(nt_names)) float32: log1p of the whole-dataset in-degree,
+        out-degree, input synapses and output synapses (``TOTALS``, missing: 0), then a
+        one-hot of the neurotransmitter over ``nt_names`` (unknown: all zero).
     """
 
     x: np.ndarray
     names: list[str]
 
 
-def node_features(g: PulledGraph) -> NodeFeatures:
-    n = g.n
-    deg_in = np.bincount(g.post, minlength=n)
-    deg_out = np.bincount(g.pre, minlength=n)
-    syn_in = np.bincount(g.post, weights=g.weight, minlength=n)
-    syn_out = np.bincount(g.pre, weights=g.weight, minlength=n)
-    nts = sorted({v for v in g.props["neurotransmitter"] if v})
-    onehot = np.zeros((n, len(nts)), dtype=np.float32)
-    col = {v: i for i, v in enumerate(nts)}
-    for i, v in enumerate(g.props["neurotransmitter"]):
+def feature_matrix(
+    totals: dict[str, list[Any]], nts: list[str | None], nt_names: list[str]
+) -> np.ndarray:
+    """The rows of :class:`NodeFeatures` for neurons given column-wise."""
+    n = len(nts)
+    num = np.array([[v or 0 for v in totals[k]] for k in TOTALS], dtype=np.float64).reshape(
+        len(TOTALS), n
+    )
+    onehot = np.zeros((n, len(nt_names)), dtype=np.float32)
+    col = {v: i for i, v in enumerate(nt_names)}
+    for i, v in enumerate(nts):
         if v in col:
             onehot[i, col[v]] = 1.0
-    x = np.column_stack(
-        [np.log1p(deg_in), np.log1p(deg_out), np.log1p(syn_in), np.log1p(syn_out), onehot]
-    ).astype(np.float32)
-    names = ["log_in_degree", "log_out_degree", "log_in_synapses", "log_out_synapses"]
-    return NodeFeatures(x, names + [f"nt={v}" for v in nts])
+    return np.column_stack([np.log1p(num.T), onehot]).astype(np.float32)
+
+
+FEATURE_NAMES: Final = ["log_in_degree", "log_out_degree", "log_in_synapses", "log_out_synapses"]
+
+
+def node_features(g: PulledGraph) -> NodeFeatures:
+    nts = sorted({v for v in g.props["neurotransmitter"] if v})
+    x = feature_matrix(g.props, g.props["neurotransmitter"], nts)
+    return NodeFeatures(x, FEATURE_NAMES + [f"nt={v}" for v in nts])
 
 
 def labels(g: PulledGraph, level: str) -> tuple[np.ndarray, list[str]]:
@@ -195,8 +207,9 @@ def labels(g: PulledGraph, level: str) -> tuple[np.ndarray, list[str]]:
 
 def to_pyg(g: PulledGraph, label_level: str | None = None) -> Data:
     """The pull as ``Data``: ``x`` (:func:`node_features`), ``edge_index`` (2, m),
-    ``edge_weight`` (synapse counts), ``y`` (label index, -1 unknown) when a level is
-    given, and ``neuron_ids``."""
+    ``edge_weight`` (synapse counts) and ``y`` (label index, -1 unknown) when a level is
+    given. Node ``i`` is ``g.ids[i]``; label names come from :func:`labels`. (Lists of
+    per-node names are kept out of ``Data``: its loaders would try to slice them.)"""
     import torch
     from torch_geometric.data import Data
 
@@ -207,10 +220,6 @@ def to_pyg(g: PulledGraph, label_level: str | None = None) -> Data:
         edge_weight=torch.from_numpy(g.weight),
         num_nodes=g.n,
     )
-    data.neuron_ids = list(g.ids)
-    data.feature_names = feats.names
     if label_level is not None:
-        y, names = labels(g, label_level)
-        data.y = torch.from_numpy(y)
-        data.label_names = names
+        data.y = torch.from_numpy(labels(g, label_level)[0])
     return data

@@ -119,13 +119,17 @@ def test_node_features_and_labels_of_a_hand_made_pull() -> None:
         {
             "neurotransmitter": ["gaba", None, "acetylcholine"],
             "class": ["x", "y", None],
+            "in_degree": [0, 1, None],
+            "out_degree": [2, 1, 0],
+            "post_synapses": [0, 3, 5],
+            "pre_synapses": [4, 4, 0],
         },
     )
     f = node_features(g)
     assert f.names[4:] == ["nt=acetylcholine", "nt=gaba"]
-    # in-degree, out-degree, input synapses, output synapses; then the one-hot
-    counts = [[0, 2, 0, 4], [1, 1, 3, 4], [2, 0, 5, 0]]
-    want = np.column_stack([np.log1p(counts), [[0, 1], [0, 0], [1, 0]]])
+    # in-degree, out-degree, input synapses, output synapses (missing: 0); the one-hot
+    totals = [[0, 2, 0, 4], [1, 1, 3, 4], [0, 0, 5, 0]]
+    want = np.column_stack([np.log1p(totals), [[0, 1], [0, 0], [1, 0]]])
     np.testing.assert_allclose(f.x, want, rtol=1e-6)
     y, names = labels(g, "class")
     assert names == ["x", "y"] and y.tolist() == [0, 1, -1]

@@ -1,0 +1,73 @@
+"""PyG's NeighborLoader over the Neo4j remote backend yields the same mini-batches as over
+the in-memory Data (same seed), and the pulled graph is the one in the source sheet."""
+
+from __future__ import annotations
+
+import neo4j
+import pytest
+import torch
+from torch_geometric.loader import NeighborLoader
+
+from connectomedb.analytics.pull import labels, pull_graph, to_pyg
+from connectomedb.analytics.remote import ReadOnly, remote_backend
+from connectomedb.settings import Settings
+from tests.oracles import cook_graphs
+from tests.service.conftest import World
+
+
+def test_the_pull_is_the_sheet(world: World, driver: neo4j.Driver, settings: Settings) -> None:
+    chem, _, neurons = cook_graphs(str(settings.data_cache))
+    g = pull_graph(driver, settings.neo4j_database, world.cook, min_weight=3)
+    assert g.ids == sorted(g.ids) and set(g.ids) <= neurons and len(g.ids) == 302
+    got = {(g.ids[a], g.ids[b]): w for a, b, w in zip(g.pre, g.post, g.weight, strict=True)}
+    want = {
+        (a, b): d["synapse_count"]
+        for a, b, d in chem.edges(data=True)
+        if a in g.ids and b in g.ids and d["synapse_count"] >= 3
+    }
+    assert got == want
+    k = pull_graph(driver, settings.neo4j_database, world.cook, seeds=["AVAL"], hops=1)
+    near = {"AVAL"} | {
+        v for a, b in chem.edges for v in (a, b) if "AVAL" in (a, b) and v in neurons
+    }
+    assert set(k.ids) == near
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_neighbor_loader_batches_equal_in_memory(
+    world: World, driver: neo4j.Driver, settings: Settings, seed: int
+) -> None:
+    g = pull_graph(driver, settings.neo4j_database, world.cook)
+    data = to_pyg(g, "class")
+    features, graph = remote_backend(
+        driver, settings.neo4j_database, world.cook, label_level="class"
+    )
+    assert graph.ids == g.ids and features.feature_names[4:] == [
+        f"nt={v}" for v in sorted({v for v in g.props["neurotransmitter"] if v})
+    ]
+
+    def batches(src: object) -> list:
+        torch.manual_seed(seed)
+        loader = NeighborLoader(
+            src,  # type: ignore[arg-type]
+            num_neighbors=[5, 3],
+            batch_size=32,
+            input_nodes=torch.arange(len(g.ids)),
+            shuffle=True,
+        )
+        return list(loader)
+
+    mem, remote = batches(data), batches((features, graph))
+    assert len(mem) == len(remote) == 10
+    for a, b in zip(mem, remote, strict=True):
+        assert torch.equal(a.n_id, b.n_id)
+        assert torch.equal(a.edge_index, b.edge_index)
+        assert torch.equal(a.x, b.x)
+        assert torch.equal(a.y, b.y)
+        assert a.batch_size == b.batch_size
+    assert features.queries == 10  # one query per mini-batch
+    # labels decoded the same way
+    names = labels(g, "class")[1]
+    assert names == features.vocab.labels
+    with pytest.raises(ReadOnly):
+        features.put_tensor(torch.zeros(1), group_name=None, attr_name="x", index=None)
