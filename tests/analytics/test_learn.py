@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from connectomedb.analytics import learn
+from connectomedb.analytics.planted import merge_neurons
 from connectomedb.analytics.pull import PulledGraph, labels, node_features
+from connectomedb.errors import BadInput
 
 
 def _random_graph(n: int, p: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,3 +155,21 @@ def test_gnns_learn_labels_carried_by_the_wiring(method: str) -> None:
     )
     assert min(s[method].accuracy) >= 0.9
     assert max(s["logistic_regression"].accuracy) < 0.75
+
+
+def test_merge_neurons_by_hand() -> None:
+    """0 -> 2 (3), 1 -> 2 (4), 1 -> 3 (1), 3 -> 0 (2), 0 -> 1 (5); groups 0, 1, 0, 1.
+    Merging 1 into 0 (or 0 into 1): 0 -> 2 gets 7 synapses, 0 -> 3 one, 3 -> 0 two; the
+    0 -> 1 connection disappears inside the merged cell."""
+    pre, post = np.array([0, 1, 1, 3, 0]), np.array([2, 2, 3, 0, 1])
+    w = np.array([3, 4, 1, 2, 5], dtype=np.float32)
+    m = merge_neurons(4, pre, post, w, np.array([0, 1, 0, 1]), k=1, seed=0, min_degree=3)
+    ((a, b),) = m.pairs
+    assert {a, b} == {0, 1}
+    keep = m.keep.tolist()
+    assert keep == sorted({0, 1, 2, 3} - {b})
+    got = {(keep[x], keep[y]): int(v) for x, y, v in zip(m.pre, m.post, m.weight, strict=True)}
+    assert got == {(a, 2): 7, (a, 3): 1, (3, a): 2}
+    assert m.merged.tolist() == [keep.index(a)]
+    with pytest.raises(BadInput):
+        merge_neurons(4, pre, post, w, np.zeros(4, dtype=int), k=1, seed=0, min_degree=1)

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from connectomedb.analytics.planted import merge_neurons
+from connectomedb.analytics.pull import pull_graph
 from connectomedb.loaders.csvbundle import NeuprintBundle
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.writer import DatasetWriter
@@ -69,50 +71,25 @@ def test_spectral_embedding_job_equals_a_dense_svd_of_the_sheet(
 def merged(
     world: World, driver: neo4j.Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, set[str]]]:
-    """A copy of Cook 2019 with ten planted merge errors: neuron A takes over all of B's
-    connections (B, of another class, disappears), as a segmentation merge would."""
-    recs, _, _ = driver.execute_query(
-        "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.type AS type, n.class AS cls, "
-        "n.neurotransmitter AS nt ORDER BY id",
-        ds=world.cook,
-    )
-    meta = {r["id"]: r for r in recs}
-    conns, _, _ = driver.execute_query(
-        "MATCH (a:Neuron {dataset: $ds})-[c:CONNECTS_TO]->(b:Neuron) "
-        "RETURN a.id AS a, b.id AS b, c.synapse_count AS w",
-        ds=world.cook,
-    )
-    degree: dict[str, int] = {}
-    for c in conns:
-        degree[c["a"]] = degree.get(c["a"], 0) + 1
-        degree[c["b"]] = degree.get(c["b"], 0) + 1
-    rng = np.random.default_rng(0)
-    order = [str(v) for v in rng.permutation(sorted(v for v in meta if degree.get(v, 0) >= 5))]
-    merges: list[tuple[str, str]] = []
-    used: set[str] = set()
-    for a in order:
-        if a in used or len(merges) == 10:
-            continue
-        b = next(x for x in order if x not in used | {a} and meta[x]["cls"] != meta[a]["cls"])
-        merges.append((a, b))
-        used |= {a, b}
-    into = {b: a for a, b in merges}
-    weights: dict[tuple[str, str], int] = {}
-    for c in conns:
-        a, b = into.get(c["a"], c["a"]), into.get(c["b"], c["b"])
-        if a != b:
-            weights[(a, b)] = weights.get((a, b), 0) + c["w"]
-    body = {v: i + 1 for i, v in enumerate(sorted(meta))}
+    """A copy of Cook 2019 with ten planted merge errors between neurons of different
+    classes (:func:`merge_neurons`), loaded as a neuPrint bundle."""
+    g = pull_graph(driver, settings.neo4j_database, world.cook, level="class")
+    m = merge_neurons(g.n, g.pre, g.post, g.weight, g.groups, k=10, seed=0)
+    ids = [g.ids[i] for i in m.keep]
+    body = {v: i + 1 for i, v in enumerate(ids)}
     root = tmp_path_factory.mktemp("merged")
     write_csv(
         root / "neurons.csv",
         ["bodyId", "instance", "type", "predictedNt"],
-        [[body[v], v, meta[v]["type"], meta[v]["nt"] or ""] for v in sorted(meta) if v not in into],
+        [
+            [body[g.ids[i]], g.ids[i], g.props["type"][i], g.props["neurotransmitter"][i] or ""]
+            for i in m.keep
+        ],
     )
     write_csv(
         root / "connections.csv",
         ["bodyId_pre", "bodyId_post", "weight"],
-        [[body[a], body[b], w] for (a, b), w in sorted(weights.items())],
+        [[a + 1, b + 1, int(w)] for a, b, w in zip(m.pre, m.post, m.weight, strict=True)],
     )
     ds = f"t_merged_{uuid.uuid4().hex[:8]}"
     DatasetWriter(driver, settings.neo4j_database).load(NeuprintBundle(root, ds))
@@ -122,8 +99,9 @@ def merged(
             "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.name AS name", ds=ds
         ).records
     }
-    planted = {nid for nid, name in names.items() if name in {a for a, _ in merges}}
-    assert len(planted) == 10
+    absorbing = {g.ids[a] for a, _ in m.pairs}
+    planted = {nid for nid, name in names.items() if name in absorbing}
+    assert len(planted) == 10 and len(names) == g.n - 10
     yield ds, planted
     delete_dataset(driver, ds, settings.neo4j_database)
 
