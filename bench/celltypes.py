@@ -47,7 +47,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--plantings", type=int, default=10)
     args = ap.parse_args()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
+    )
     settings = Settings()
     driver = make_driver(settings)
     check_connectivity(driver)

@@ -5,11 +5,12 @@ samples a dataset straight from the database::
     loader = NeighborLoader((features, graph), num_neighbors=[10, 5], batch_size=64,
                             input_nodes=torch.arange(graph.num_nodes))
 
-The graph store serves the edge index (pulled in one query, as PyG's sampler reads it
-whole to build its CSC index); the feature store reads the features and labels of each
-mini-batch's neurons from Neo4j in one query per batch. Node ``i`` is the dataset's
-``i``-th neuron in id order, as in :func:`connectomedb.analytics.pull.to_pyg`, so both
-paths see the same graph.
+The graph store serves the edge index (pulled once, as PyG's sampler reads it whole to
+build its CSC index); the feature store reads the features and labels of each
+mini-batch's neurons from Neo4j in one query per batch, by internal node id, and keeps
+what it read (``cache=True``, the default) so that each neuron is read once per store.
+Node ``i`` is the dataset's ``i``-th neuron in id order, as in
+:func:`connectomedb.analytics.pull.to_pyg`, so both paths see the same graph.
 """
 
 from __future__ import annotations
@@ -32,10 +33,18 @@ from connectomedb.analytics.pull import (
 from connectomedb.errors import BadInput
 
 BATCH_FEATURES: Final = f"""
+UNWIND $keys AS k
+MATCH (n:Neuron) WHERE id(n) = k AND n.dataset = $dataset
+RETURN collect(n.id) AS id, collect(coalesce(n.neurotransmitter, '')) AS nt,
+       collect(coalesce(n[$label], '')) AS label,
+       {", ".join(f"collect(coalesce(n.`{t}`, 0)) AS `{t}`" for t in TOTALS)}"""
+
+BY_ID: Final = f"""
 UNWIND $ids AS nid
 MATCH (n:Neuron {{dataset: $dataset, id: nid}})
-RETURN nid AS id, n.neurotransmitter AS nt, n[$label] AS label,
-       {", ".join(f"n.`{t}` AS `{t}`" for t in TOTALS)}"""
+RETURN collect(n.id) AS id, collect(coalesce(n.neurotransmitter, '')) AS nt,
+       collect(coalesce(n[$label], '')) AS label,
+       {", ".join(f"collect(coalesce(n.`{t}`, 0)) AS `{t}`" for t in TOTALS)}"""
 
 VOCABULARY: Final = """
 MATCH (n:Neuron {dataset: $dataset})
@@ -62,13 +71,16 @@ class Neo4jFeatureStore(FeatureStore):
         database: str,
         dataset: str,
         ids: list[str],
+        keys: np.ndarray | None = None,
         label_level: str | None = None,
+        cache: bool = True,
     ) -> None:
         super().__init__()
         if label_level is not None and label_level not in PROPERTIES:
             raise BadInput(f"label level must be one of {', '.join(PROPERTIES)}")
         self.driver, self.database, self.dataset = driver, database, dataset
         self.ids = np.array(ids, dtype=object)
+        self.keys = keys
         self.label_level = label_level
         rec = driver.execute_query(
             VOCABULARY,
@@ -81,7 +93,13 @@ class Neo4jFeatureStore(FeatureStore):
             sorted(v for v in rec["nts"] if v),
             sorted(v for v in rec["labels"] if v not in (None, "")) if label_level else [],
         )
+        self.cache = cache
+        n, width = len(ids), len(TOTALS) + len(self.vocab.nts)
+        self._x = np.zeros((n, width), dtype=np.float32)
+        self._y = np.full(n, -1, dtype=np.int64)
+        self._have = np.zeros(n, dtype=bool)
         self.queries = 0  # Neo4j queries run (for the benchmark)
+        self.rows_read = 0
 
     @property
     def feature_names(self) -> list[str]:
@@ -89,54 +107,75 @@ class Neo4jFeatureStore(FeatureStore):
 
         return FEATURE_NAMES + [f"nt={v}" for v in self.vocab.nts]
 
-    def _rows(self, index: torch.Tensor | None) -> tuple[np.ndarray, dict[str, Any]]:
-        idx = np.arange(len(self.ids)) if index is None else index.cpu().numpy()
+    def _read(self, idx: np.ndarray) -> None:
+        """Read rows ``idx`` (unique node indices) into the arrays."""
         wanted = self.ids[idx].tolist()
-        recs, _, _ = self.driver.execute_query(
-            BATCH_FEATURES,
-            ids=wanted,
-            dataset=self.dataset,
-            label=self.label_level or "class",
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        self.queries += 1
-        by_id = {r["id"]: r for r in recs}
-        rows = [by_id[i] for i in wanted]
-        return idx, {
-            "nt": [r["nt"] for r in rows],
-            "label": [r["label"] for r in rows],
-            **{t: [r[t] for r in rows] for t in TOTALS},
-        }
+        params = {"dataset": self.dataset, "label": self.label_level or "class"}
 
-    def _tensor(self, name: str, cols: dict[str, Any]) -> torch.Tensor:
-        if name == "x":
-            return torch.from_numpy(feature_matrix(cols, cols["nt"], self.vocab.nts))
-        if name == "y" and self.label_level is not None:
+        def run(text: str, **more: Any) -> dict[str, Any]:
+            self.queries += 1
+            recs, _, _ = self.driver.execute_query(
+                text,
+                {**params, **more},
+                database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+            )
+            return dict(recs[0])
+
+        rec = None
+        if self.keys is not None:
+            rec = run(BATCH_FEATURES, keys=self.keys[idx].tolist())
+            if list(rec["id"]) != wanted:  # keys went stale: look the neurons up by id
+                rec = None
+        if rec is None:
+            found = run(BY_ID, ids=wanted)
+            order = {v: i for i, v in enumerate(found["id"])}
+            if set(order) != set(wanted):
+                gone = len(set(wanted) - set(order))
+                raise BadInput(f"{gone} neurons are gone from dataset {self.dataset!r}")
+            rec = {k: [found[k][order[v]] for v in wanted] for k in found}
+        self.rows_read += len(wanted)
+        cols = {t: rec[t] for t in TOTALS}
+        self._x[idx] = feature_matrix(cols, rec["nt"], self.vocab.nts)
+        if self.label_level is not None:
             index = {v: i for i, v in enumerate(self.vocab.labels)}
-            return torch.tensor([index.get(v, -1) for v in cols["label"]], dtype=torch.long)
+            self._y[idx] = [index.get(v, -1) for v in rec["label"]]
+        self._have[idx] = True
+
+    def _rows(self, index: Any) -> np.ndarray:
+        idx = np.arange(len(self.ids)) if index is None else np.asarray(index.cpu().numpy())
+        missing = idx if not self.cache else idx[~self._have[idx]]
+        if missing.size:
+            self._read(np.unique(missing))
+        return idx
+
+    def _tensor(self, name: str, idx: np.ndarray) -> torch.Tensor:
+        if name == "x":
+            return torch.from_numpy(self._x[idx])
+        if name == "y" and self.label_level is not None:
+            return torch.from_numpy(self._y[idx])
         raise KeyError(name)
 
     def _get_tensor(self, attr: TensorAttr) -> torch.Tensor | None:
-        _, cols = self._rows(attr.index if isinstance(attr.index, torch.Tensor) else None)
-        return self._tensor(attr.attr_name, cols)
+        idx = self._rows(attr.index if isinstance(attr.index, torch.Tensor) else None)
+        return self._tensor(attr.attr_name, idx)
 
     def _multi_get_tensor(self, attrs: list[TensorAttr]) -> list[torch.Tensor]:
         """Every attribute of one batch from one query (the loader asks for x and y of
         the same nodes together)."""
-        by_index: dict[Any, dict[str, Any]] = {}
+        done: dict[int, np.ndarray] = {}
         out = []
         for attr in attrs:
             key = id(attr.index)
-            if key not in by_index:
+            if key not in done:
                 index = attr.index if isinstance(attr.index, torch.Tensor) else None
-                by_index[key] = self._rows(index)[1]
-            out.append(self._tensor(attr.attr_name, by_index[key]))
+                done[key] = self._rows(index)
+            out.append(self._tensor(attr.attr_name, done[key]))
         return out
 
     def _get_tensor_size(self, attr: TensorAttr) -> tuple[int, ...]:
         if attr.attr_name == "x":
-            return (len(self.ids), len(TOTALS) + len(self.vocab.nts))
+            return tuple(self._x.shape)
         return (len(self.ids),)
 
     def get_all_tensor_attrs(self) -> list[TensorAttr]:
@@ -162,6 +201,7 @@ class Neo4jGraphStore(GraphStore):
         self.min_weight = min_weight
         self._pulled = pull_graph(driver, database, dataset, min_weight=min_weight)
         self.ids = self._pulled.ids
+        self.keys = self._pulled.keys
 
     @property
     def num_nodes(self) -> int:
@@ -190,7 +230,11 @@ def remote_backend(
     dataset: str,
     min_weight: int = 1,
     label_level: str | None = None,
+    cache: bool = True,
 ) -> tuple[Neo4jFeatureStore, Neo4jGraphStore]:
     """A (feature store, graph store) pair for ``NeighborLoader((features, graph), ...)``."""
     graph = Neo4jGraphStore(driver, database, dataset, min_weight)
-    return Neo4jFeatureStore(driver, database, dataset, graph.ids, label_level), graph
+    features = Neo4jFeatureStore(
+        driver, database, dataset, graph.ids, graph.keys, label_level, cache
+    )
+    return features, graph

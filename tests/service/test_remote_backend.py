@@ -57,15 +57,21 @@ def test_neighbor_loader_batches_equal_in_memory(
         )
         return list(loader)
 
-    mem, remote = batches(data), batches((features, graph))
-    assert len(mem) == len(remote) == 10
-    for a, b in zip(mem, remote, strict=True):
-        assert torch.equal(a.n_id, b.n_id)
-        assert torch.equal(a.edge_index, b.edge_index)
-        assert torch.equal(a.x, b.x)
-        assert torch.equal(a.y, b.y)
-        assert a.batch_size == b.batch_size
-    assert features.queries == 10  # one query per mini-batch
+    uncached, _ = remote_backend(
+        driver, settings.neo4j_database, world.cook, label_level="class", cache=False
+    )
+    mem = batches(data)
+    for store in (features, uncached):
+        remote = batches((store, graph))
+        assert len(mem) == len(remote) == 10
+        for a, b in zip(mem, remote, strict=True):
+            assert torch.equal(a.n_id, b.n_id)
+            assert torch.equal(a.edge_index, b.edge_index)
+            assert torch.equal(a.x, b.x)
+            assert torch.equal(a.y, b.y)
+            assert a.batch_size == b.batch_size
+    assert uncached.queries == 10  # one query per mini-batch
+    assert features.queries <= 10 and features.rows_read <= len(g.ids)  # each neuron once
     # labels decoded the same way
     names = labels(g, "class")[1]
     assert names == features.vocab.labels
