@@ -130,17 +130,11 @@ def celltype_gnn(ctx: JobContext, p: CellTypeParams) -> RunResult:
     y, names = labels(g, p.label_level)
     if len(names) < 2:
         raise BadInput(f"{p.label_level!r} has fewer than two known labels in this dataset")
-    x = node_features(g).x
+    problem = learn.LabelledGraph(node_features(g).x, g.pre, g.post, g.weight, y, len(names))
     methods = (*learn.BASELINES, *learn.MODELS)
     seeds = list(range(p.seeds))
     scores = learn.classify_cell_types(
-        x,
-        g.n,
-        g.pre,
-        g.post,
-        g.weight,
-        y,
-        len(names),
+        problem,
         methods,
         seeds,
         p.test_fraction,
@@ -150,9 +144,7 @@ def celltype_gnn(ctx: JobContext, p: CellTypeParams) -> RunResult:
     )
     best = max(learn.MODELS, key=lambda m: np.mean(scores[m].macro_f1))
     labelled = np.flatnonzero(y >= 0)
-    prob = learn.predict(
-        best, x, g.n, g.pre, g.post, g.weight, y, labelled, len(names), p.hidden, p.epochs, 0
-    )
+    prob = learn.predict(best, problem, labelled, p.hidden, p.epochs, 0)
     guess = prob.argmax(axis=1)
     return RunResult(
         metrics={

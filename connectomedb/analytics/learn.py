@@ -280,21 +280,31 @@ def _gnn(
         return torch.softmax(net(feats), dim=1).numpy()
 
 
+@dataclass(frozen=True)
+class LabelledGraph:
+    """A connectome to classify: features, connections, labels (-1 unknown).
+
+    Shapes:
+        x: (n, f) float32; pre, post: (m,) int64; weight: (m,) synapses; y: (n,) int64.
+    """
+
+    x: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    y: np.ndarray
+    classes: int
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+
 def predict(
-    method: str,
-    x: np.ndarray,
-    n: int,
-    pre: np.ndarray,
-    post: np.ndarray,
-    weight: np.ndarray,
-    y: np.ndarray,
-    train: np.ndarray,
-    classes: int,
-    hidden: int,
-    epochs: int,
-    seed: int,
+    method: str, g: LabelledGraph, train: np.ndarray, hidden: int, epochs: int, seed: int
 ) -> np.ndarray:
-    """(n, classes) class scores from ``method`` trained on ``train``."""
+    """(n, classes) class scores from ``method`` trained on the neurons ``train``."""
+    x, n, pre, post, weight, y, classes = g.x, g.n, g.pre, g.post, g.weight, g.y, g.classes
     if method == "majority":
         counts = np.bincount(y[train], minlength=classes)
         p = np.zeros((n, classes))
@@ -316,13 +326,7 @@ def predict(
 
 
 def classify_cell_types(
-    x: np.ndarray,
-    n: int,
-    pre: np.ndarray,
-    post: np.ndarray,
-    weight: np.ndarray,
-    y: np.ndarray,
-    classes: int,
+    g: LabelledGraph,
     methods: tuple[str, ...],
     seeds: list[int],
     test_fraction: float,
@@ -334,6 +338,7 @@ def classify_cell_types(
     stratified split per seed."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
+    y, classes = g.y, g.classes
     if (np.bincount(y[y >= 0], minlength=classes) < 2).any():
         raise BadInput("every label needs at least two labelled neurons to be held out")
     acc: dict[str, list[float]] = {m: [] for m in methods}
@@ -344,7 +349,7 @@ def classify_cell_types(
     for seed in seeds:
         train, test = stratified_split(y, test_fraction, seed)
         for m in methods:
-            p = predict(m, x, n, pre, post, weight, y, train, classes, hidden, epochs, seed)
+            p = predict(m, g, train, hidden, epochs, seed)
             guess = p[test].argmax(axis=1)
             acc[m].append(float(accuracy_score(y[test], guess)))
             f1[m].append(

@@ -185,6 +185,26 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def submit_args(
+    dataset: str,
+    kind: str,
+    params: dict[str, Any],
+    user: str | None,
+    max_attempts: int,
+    queue: str,
+) -> dict[str, Any]:
+    """The parameters of :data:`SUBMIT` for a new job (its params stored as JSON text)."""
+    return {
+        "id": new_id("job"),
+        "kind": kind,
+        "params": json.dumps(params, sort_keys=True),
+        "dataset": dataset,
+        "user": user,
+        "max_attempts": max_attempts,
+        "queue": queue,
+    }
+
+
 def ms_to_datetime(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
 
@@ -251,13 +271,7 @@ class JobQueue:
     ) -> dict[str, Any]:
         rec = self.driver.execute_query(
             SUBMIT,
-            id=new_id("job"),
-            kind=kind,
-            params=json.dumps(params, sort_keys=True),
-            dataset=dataset,
-            user=user,
-            max_attempts=max_attempts,
-            queue=queue,
+            submit_args(dataset, kind, params, user, max_attempts, queue),
             database_=self.database,
         ).records[0]
         return dict(rec["job"])
@@ -487,15 +501,7 @@ class JobRepository:
         queue: str = DEFAULT_QUEUE,
     ) -> dict[str, Any]:
         recs = await self.store.write(
-            "submit_job",
-            SUBMIT,
-            id=new_id("job"),
-            kind=kind,
-            params=json.dumps(params, sort_keys=True),
-            dataset=dataset,
-            user=user,
-            max_attempts=max_attempts,
-            queue=queue,
+            "submit_job", SUBMIT, **submit_args(dataset, kind, params, user, max_attempts, queue)
         )
         return dict(recs[0]["job"])
 

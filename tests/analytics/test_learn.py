@@ -103,9 +103,8 @@ def test_majority_and_logistic_baselines_on_separable_features() -> None:
     y = np.array([0] * 30 + [1] * 20)
     x = np.column_stack([y * 5.0 + rng.normal(0, 0.1, 50), rng.normal(0, 1, 50)]).astype(np.float32)
     pre, post, w = _random_graph(50, 0.1, 3)
-    scores = learn.classify_cell_types(
-        x, 50, pre, post, w, y, 2, ("majority", "logistic_regression"), [0, 1], 0.4, 8, 1
-    )
+    g = learn.LabelledGraph(x, pre, post, w, y, 2)
+    scores = learn.classify_cell_types(g, ("majority", "logistic_regression"), [0, 1], 0.4, 8, 1)
     assert scores["logistic_regression"].accuracy == [1.0, 1.0]
     assert scores["majority"].accuracy == [12 / 20, 12 / 20]
     assert scores["majority"].confusion.tolist() == [[24, 0], [16, 0]]
@@ -150,9 +149,8 @@ def test_gnns_learn_labels_carried_by_the_wiring(method: str) -> None:
     pre, post = np.nonzero(a)
     w = np.ones(pre.size, dtype=np.float32)
     x = rng.normal(0, 1, (n, 4)).astype(np.float32)
-    s = learn.classify_cell_types(
-        x, n, pre, post, w, y, 2, (method, "logistic_regression"), [0, 1], 0.3, 16, 100
-    )
+    g = learn.LabelledGraph(x, pre, post, w, y, 2)
+    s = learn.classify_cell_types(g, (method, "logistic_regression"), [0, 1], 0.3, 16, 100)
     assert min(s[method].accuracy) >= 0.9
     assert max(s["logistic_regression"].accuracy) < 0.75
 
