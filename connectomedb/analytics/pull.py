@@ -29,6 +29,8 @@ PROPERTIES: Final = ("type", "class", "superclass", "neurotransmitter", "side", 
 #: presynaptic partners, postsynaptic partners, input synapses, output synapses
 TOTALS: Final = ("in_degree", "out_degree", "post_synapses", "pre_synapses")
 MAX_PULL_HOPS: Final = 4
+#: internal node ids stay below 2**32 (4 billion nodes), so a pair packs into an int64
+PACK: Final = 2**32
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def pull_queries(f: NeuronFilter | None) -> tuple[str, str, dict[str, Any]]:
     edges = (
         f"MATCH (n:{NEURON}) WHERE {where}\n"
         f"MATCH (n)-[r:{CONNECTS_TO}]->(m) WHERE r.synapse_count >= $min_weight\n"
-        "RETURN collect(id(n)) AS pre, collect(id(m)) AS post, collect(r.synapse_count) AS w"
+        # source and target packed into one integer: half the values to decode
+        f"RETURN collect(id(n) * {PACK} + id(m)) AS pair, collect(r.synapse_count) AS w"
     )
     return nodes, edges, params
 
@@ -186,10 +189,11 @@ def _assemble(
         pos = np.minimum(np.searchsorted(sorted_keys, k), sorted_keys.size - 1)
         return np.where(sorted_keys[pos] == k, order[pos], -1)
 
-    pre = index_of(np.asarray(edges["pre"], dtype=np.int64))
+    pair = np.asarray(edges["pair"], dtype=np.int64)
+    pre = index_of(pair // PACK)
     if (pre < 0).any():
         return None
-    post = index_of(np.asarray(edges["post"], dtype=np.int64))
+    post = index_of(pair % PACK)
     weight = np.asarray(edges["w"], dtype=np.float32)
     inside = post >= 0  # targets outside the selection (or not neurons) are dropped
     props = {p: [v if v != "" else None for v in nodes[p]] for p in PROPERTIES}
