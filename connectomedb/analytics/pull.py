@@ -31,6 +31,8 @@ TOTALS: Final = ("in_degree", "out_degree", "post_synapses", "pre_synapses")
 MAX_PULL_HOPS: Final = 4
 #: internal node ids stay below 2**32 (4 billion nodes), so a pair packs into an int64
 PACK: Final = 2**32
+#: edge queries run side by side (measured best on 2 cores: bench/RESULTS.md)
+EDGE_PARTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ class PulledGraph:
 
 def pull_queries(f: NeuronFilter | None) -> tuple[str, str, dict[str, Any]]:
     """(nodes, edges, params): the selected neurons in id order, column by column, and
-    the connections leaving them as three columns (source, target, synapses), each
-    collected into one record. Nodes are matched by internal id between the two (the
+    the connections leaving them as two columns (source and target packed, synapses),
+    each collected into one record; the edge query reads the part ``$part`` of
+    ``$parts`` of the neurons (by internal id), so that parts can run side by side. Nodes are matched by internal id between the two (the
     cheapest key Neo4j has: no property read per connection); targets outside the
     selection are dropped by the caller."""
     conds, params = filter_conditions(f)
@@ -92,7 +95,7 @@ def pull_queries(f: NeuronFilter | None) -> tuple[str, str, dict[str, Any]]:
         f"RETURN collect(id(n)) AS key, collect(n.id) AS id, {cols}"
     )
     edges = (
-        f"MATCH (n:{NEURON}) WHERE {where}\n"
+        f"MATCH (n:{NEURON}) WHERE {where} AND id(n) % $parts = $part\n"
         f"MATCH (n)-[r:{CONNECTS_TO}]->(m) WHERE r.synapse_count >= $min_weight\n"
         # source and target packed into one integer: half the values to decode
         f"RETURN collect(id(n) * {PACK} + id(m)) AS pair, collect(r.synapse_count) AS w"
@@ -115,6 +118,7 @@ def pull_graph(
     seeds: list[str] | None = None,
     hops: int = 0,
     level: str | None = None,
+    parts: int = EDGE_PARTS,
 ) -> PulledGraph:
     """The selected neurons (all of the dataset's, those ``f`` selects, or the ``hops``-hop
     neighbourhood of ``seeds`` in either direction) and the connections among them with at
@@ -143,26 +147,27 @@ def pull_graph(
     nodes_q, edges_q, params = pull_queries(f)
     args = {"dataset": dataset, "min_weight": min_weight, **params}
 
-    def read(text: str) -> dict[str, Any]:
+    def read(text: str, **more: Any) -> dict[str, Any]:
         recs, _, _ = driver.execute_query(
-            text, args, database_=database, routing_=neo4j.RoutingControl.READ
+            text, {**args, **more}, database_=database, routing_=neo4j.RoutingControl.READ
         )
         return dict(recs[0])
 
-    with ThreadPoolExecutor(2) as pool:
-        nodes_f, edges_f = pool.submit(read, nodes_q), pool.submit(read, edges_q)
-        nodes, edges = nodes_f.result(), edges_f.result()
+    with ThreadPoolExecutor(parts + 1) as pool:
+        nodes_f = pool.submit(read, nodes_q)
+        edges_f = [pool.submit(read, edges_q, parts=parts, part=i) for i in range(parts)]
+        nodes, edges = nodes_f.result(), [e.result() for e in edges_f]
     g = _assemble(dataset, nodes, edges, level)
-    if g is None:  # changed in between: read both in one transaction
+    if g is None:  # changed in between: read everything in one transaction
 
-        def both(tx: neo4j.ManagedTransaction) -> tuple[dict[str, Any], dict[str, Any]]:
+        def all_of(tx: neo4j.ManagedTransaction) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             a = tx.run(nodes_q, args).single()
-            b = tx.run(edges_q, args).single()
+            b = tx.run(edges_q, {**args, "parts": 1, "part": 0}).single()
             assert a is not None and b is not None
-            return dict(a), dict(b)
+            return dict(a), [dict(b)]
 
         with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as s:
-            nodes, edges = s.execute_read(both)
+            nodes, edges = s.execute_read(all_of)
         g = _assemble(dataset, nodes, edges, level)
         assert g is not None
     if not g.ids and f is None:
@@ -177,7 +182,7 @@ def pull_graph(
 
 
 def _assemble(
-    dataset: str, nodes: dict[str, Any], edges: dict[str, Any], level: str | None
+    dataset: str, nodes: dict[str, Any], edges: list[dict[str, Any]], level: str | None
 ) -> PulledGraph | None:
     keys = np.asarray(nodes["key"], dtype=np.int64)
     order = np.argsort(keys)
@@ -189,12 +194,12 @@ def _assemble(
         pos = np.minimum(np.searchsorted(sorted_keys, k), sorted_keys.size - 1)
         return np.where(sorted_keys[pos] == k, order[pos], -1)
 
-    pair = np.asarray(edges["pair"], dtype=np.int64)
+    pair = np.concatenate([np.asarray(e["pair"], dtype=np.int64) for e in edges])
     pre = index_of(pair // PACK)
     if (pre < 0).any():
         return None
     post = index_of(pair % PACK)
-    weight = np.asarray(edges["w"], dtype=np.float32)
+    weight = np.concatenate([np.asarray(e["w"], dtype=np.float32) for e in edges])
     inside = post >= 0  # targets outside the selection (or not neurons) are dropped
     props = {p: [v if v != "" else None for v in nodes[p]] for p in PROPERTIES}
     props.update({t: list(nodes[t]) for t in TOTALS})
