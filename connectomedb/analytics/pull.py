@@ -72,7 +72,7 @@ class PulledGraph:
         return np.array([index[v] for v in values], dtype=np.int64)
 
 
-def pull_queries(f: NeuronFilter | None) -> tuple[str, str, dict[str, Any]]:
+def pull_queries(f: NeuronFilter | None, min_weight: int = 1) -> tuple[str, str, dict[str, Any]]:
     """(nodes, edges, params): the selected neurons in id order, column by column, and
     the connections leaving them as two columns (source and target packed, synapses),
     each collected into one record; the edge query reads the part ``$part`` of
@@ -94,9 +94,12 @@ def pull_queries(f: NeuronFilter | None) -> tuple[str, str, dict[str, Any]]:
         "WITH n ORDER BY n.id\n"
         f"RETURN collect(id(n)) AS key, collect(n.id) AS id, {cols}"
     )
+    # every stored connection has a synapse; the filter costs a property read per
+    # connection, so it is left out when it would keep them all
+    keep = " WHERE r.synapse_count >= $min_weight" if min_weight > 1 else ""
     edges = (
         f"MATCH (n:{NEURON}) WHERE {where} AND id(n) % $parts = $part\n"
-        f"MATCH (n)-[r:{CONNECTS_TO}]->(m) WHERE r.synapse_count >= $min_weight\n"
+        f"MATCH (n)-[r:{CONNECTS_TO}]->(m){keep}\n"
         # source and target packed into one integer: half the values to decode
         f"RETURN collect(id(n) * {PACK} + id(m)) AS pair, collect(r.synapse_count) AS w"
     )
@@ -144,7 +147,7 @@ def pull_graph(
             ids = sorted(set(ids) & set(f.ids))
         base = f or NeuronFilter()
         f = NeuronFilter(**{**base.__dict__, "ids": tuple(ids)})
-    nodes_q, edges_q, params = pull_queries(f)
+    nodes_q, edges_q, params = pull_queries(f, min_weight)
     args = {"dataset": dataset, "min_weight": min_weight, **params}
 
     def read(text: str, **more: Any) -> dict[str, Any]:
