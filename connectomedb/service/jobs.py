@@ -6,6 +6,7 @@ as if it did not exist."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -20,6 +21,7 @@ from connectomedb.workers.kinds import check_params
 from connectomedb.workers.schedules import check_cron, next_after
 
 MAX_ATTEMPTS = 20
+QUEUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @strawberry.enum
@@ -239,6 +241,12 @@ async def _readable_job(info: CInfo, job_id: str) -> dict[str, Any]:
     raise NotFound(f"job {job_id!r} not found")
 
 
+def _queue(name: str) -> str:
+    if not QUEUE_NAME.fullmatch(name):
+        raise BadInput("queue names are 1-64 letters, digits, '.', '_' or '-'")
+    return name
+
+
 def _attempts(v: int) -> int:
     if not 1 <= v <= MAX_ATTEMPTS:
         raise BadInput(f"maxAttempts must be between 1 and {MAX_ATTEMPTS}")
@@ -338,7 +346,7 @@ class JobMutations:
             checked,
             info.context.principal.user_id,
             _attempts(max_attempts),
-            queue,
+            _queue(queue),
         )
         return Job.from_row(row)
 
@@ -353,7 +361,7 @@ class JobMutations:
 
     @strawberry.mutation(
         description="Run a job on a cron schedule (editor role): five fields, or six with "
-        "seconds last; each due time is enqueued once by `connectomedb scheduler`."
+        "seconds last, in UTC; each due time is enqueued once by `connectomedb scheduler`."
     )
     async def create_schedule(
         self,
@@ -370,7 +378,7 @@ class JobMutations:
             raise BadInput("params must be a JSON object")
         checked = check_params(kind.value, params)
         expr = check_cron(cron)
-        now = int(datetime.now().timestamp() * 1000)
+        now = await info.context.jobs.now()  # the server's clock, as leases and ticks
         row = await info.context.jobs.create_schedule(
             str(dataset),
             kind.value,
@@ -379,6 +387,6 @@ class JobMutations:
             info.context.principal.user_id,
             next_after(expr, now),
             _attempts(max_attempts),
-            queue,
+            _queue(queue),
         )
         return Schedule.from_row(row)

@@ -15,6 +15,7 @@ The worker side (claim, renew, finish, fail) and the scheduler use the sync driv
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ import neo4j
 
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.store.graphdb import Store
+
+log = logging.getLogger("connectomedb.jobs")
 
 QUEUED: Final = "queued"
 RUNNING: Final = "running"
@@ -37,7 +40,8 @@ FINISHED: Final = (SUCCEEDED, FAILED, CANCELLED)
 #: The queue jobs go to unless another is named (workers serve one queue each).
 DEFAULT_QUEUE: Final = "default"
 
-#: How many missed due times of one schedule a tick enqueues at most (catching up).
+#: How many missed due times of one schedule are enqueued at most when catching up (the
+#: latest ones; older missed runs are skipped).
 MAX_CATCH_UP: Final = 100
 
 LOCK_JOB: Final = "MATCH (j:Job {id: $id}) SET j.lock_seq = coalesce(j.lock_seq, 0) + 1"
@@ -51,8 +55,9 @@ CREATE (j:Job {id: $id, kind: $kind, params: $params, dataset: $dataset,
 RETURN j {.*} AS job"""
 
 CANDIDATES: Final = """
-MATCH (j:Job) WHERE j.queue = $queue AND (j.status = 'queued'
-   OR (j.status = 'running' AND j.lease_until < timestamp()))
+MATCH (j:Job) WHERE j.queue = $queue AND NOT j.cancel_requested
+  AND j.attempts < j.max_attempts
+  AND (j.status = 'queued' OR (j.status = 'running' AND j.lease_until < timestamp()))
 RETURN j.id AS id ORDER BY j.created_at, j.id LIMIT $scan"""
 
 CLAIM: Final = """
@@ -106,20 +111,21 @@ RETURN j {.*} AS job ORDER BY j.created_at DESC, j.id DESC SKIP $skip LIMIT $lim
 
 CANCEL: Final = """
 MATCH (j:Job {id: $id})
-WITH j, j.status AS was
-SET j.status = CASE WHEN was = 'queued' THEN 'cancelled' ELSE was END,
-    j.finished_at = CASE WHEN was = 'queued' THEN timestamp() ELSE j.finished_at END,
+WITH j, j.status AS was,
+     j.status = 'queued' OR (j.status = 'running' AND j.lease_until < timestamp()) AS now
+SET j.status = CASE WHEN now THEN 'cancelled' ELSE was END,
+    j.finished_at = CASE WHEN now THEN timestamp() ELSE j.finished_at END,
+    j.lease_until = CASE WHEN now THEN null ELSE j.lease_until END,
     j.cancel_requested = CASE WHEN was IN ['queued', 'running'] THEN true
                               ELSE j.cancel_requested END
 RETURN j {.*} AS job"""
 
-REAP: Final = """
+#: running jobs whose lease expired and that nobody may claim again: out of attempts, or
+#: cancelled (their worker stopped before it saw the cancel)
+ABANDONED: Final = """
 MATCH (j:Job {status: 'running'})
-WHERE j.lease_until < timestamp() AND j.attempts >= j.max_attempts
-SET j.status = 'failed', j.finished_at = timestamp(), j.lease_until = null,
-    j.error = 'the worker stopped answering (lease expired) on attempt ' + j.attempts
-              + ' of ' + j.max_attempts + coalesce('; earlier: ' + j.error, '')
-RETURN count(j) AS failed"""
+WHERE j.lease_until < timestamp() AND (j.attempts >= j.max_attempts OR j.cancel_requested)
+RETURN j.id AS id LIMIT 100"""
 
 CREATE_SCHEDULE: Final = """
 CREATE (s:Schedule {id: $id, dataset: $dataset, kind: $kind, params: $params,
@@ -284,9 +290,35 @@ class JobQueue:
 
     # -- worker ------------------------------------------------------------------------------
     def reap(self) -> int:
-        """Fail running jobs whose lease expired on their last allowed attempt."""
-        recs = self.driver.execute_query(REAP, database_=self.database).records
-        return int(recs[0]["failed"])
+        """Finish running jobs whose lease expired and that nobody may claim again:
+        cancelled when a cancel was asked for, failed when out of attempts. Each is
+        locked and re-read first (it may have finished meanwhile). Returns how many."""
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            done = 0
+            for r in list(tx.run(ABANDONED)):
+                j = self._locked(tx, r["id"])
+                if j is None or j["status"] != RUNNING or (j.get("lease_until") or 0) >= j["now"]:
+                    continue
+                if j["cancel_requested"]:
+                    status, error = CANCELLED, None
+                    message = "cancelled (its worker stopped before the next progress point)"
+                elif j["attempts"] >= j["max_attempts"]:
+                    status, message = FAILED, "failed"
+                    error = (
+                        f"the worker stopped answering (lease expired) on attempt "
+                        f"{j['attempts']} of {j['max_attempts']}"
+                        + (f"; earlier: {j['error']}" if j.get("error") else "")
+                    )
+                else:
+                    continue
+                tx.run(
+                    FINISH, id=j["id"], status=status, error=error, message=message, run_id=None
+                ).consume()
+                done += 1
+            return done
+
+        return self._write(work)  # type: ignore[no-any-return]
 
     def claim(
         self, worker: str, lease_s: float, queue: str = DEFAULT_QUEUE, scan: int = 4
@@ -444,9 +476,10 @@ class JobQueue:
         return self._write(work)  # type: ignore[no-any-return]
 
     # -- scheduler -----------------------------------------------------------------------
-    def enqueue_due(self, now: datetime | None = None) -> int:
+    def enqueue_due(self) -> int:
         """Enqueue every due run of every enabled schedule (each due time once, however
-        many schedulers call this); returns how many jobs were created."""
+        many schedulers call this); returns how many jobs were created. A schedule that
+        fails is logged and skipped; the others still run."""
         from connectomedb.workers.schedules import due_times
 
         ids = [
@@ -475,7 +508,10 @@ class JobQueue:
                 ).single()
                 return int(out["n"]) if out else 0
 
-            created += self._write(work)
+            try:
+                created += self._write(work)
+            except Exception:
+                log.exception("schedule %s could not be enqueued", sid)
         return created
 
 
@@ -532,7 +568,14 @@ class JobRepository:
         out = await self.store.write_tx(
             "cancel_job", [(LOCK_JOB, {"id": job_id}), (CANCEL, {"id": job_id})]
         )
+        if not out[1]:  # deleted with its dataset meanwhile
+            raise NotFound(f"job {job_id!r} not found")
         return dict(out[1][0]["job"])
+
+    async def now(self) -> int:
+        """The database server's clock (ms), which schedules and leases run on."""
+        recs = await self.store.read("now", "RETURN timestamp() AS now")
+        return int(recs[0]["now"])
 
     async def create_schedule(
         self,

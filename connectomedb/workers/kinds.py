@@ -1,6 +1,6 @@
 """The kinds of job a worker runs: each a pydantic parameter model and a function
 ``run(ctx, params) -> RunResult``. Parameters are validated when a job is submitted and
-again when it is claimed, so a job never starts on input it cannot use."""
+again when a worker starts it, so a job never runs on input it cannot use."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from connectomedb.errors import BadInput
 
@@ -40,20 +40,25 @@ def _ms(dt: datetime) -> int:
 
 
 def next_after(expr: str, after_ms: int) -> int:
-    """The first due time strictly after ``after_ms``."""
-    return _ms(croniter(check_cron(expr), _dt(after_ms)).get_next(datetime))
+    """The first due time strictly after ``after_ms`` (UTC)."""
+    try:
+        return _ms(croniter(check_cron(expr), _dt(after_ms)).get_next(datetime))
+    except CroniterError as e:  # e.g. '0 0 30 2 *', a day that never comes
+        raise BadInput(f"cron expression {expr!r} never comes due: {e}") from e
 
 
 def due_times(expr: str, next_due: int, now: int, cap: int) -> tuple[list[int], int]:
-    """The due times from ``next_due`` (itself due) up to ``now``, at most ``cap`` of
-    them, and the due time after the last one returned."""
-    it = croniter(check_cron(expr), _dt(next_due))
-    due = [next_due]
-    nxt = _ms(it.get_next(datetime))
-    while nxt <= now and len(due) < cap:
-        due.append(nxt)
-        nxt = _ms(it.get_next(datetime))
-    return due, nxt
+    """The due times from ``next_due`` (itself due) up to ``now``, in order: all of
+    them, or the latest ``cap`` when more were missed; and the first due time after
+    ``now``."""
+    it = croniter(check_cron(expr), _dt(now + 1))  # get_prev: the last one <= now
+    latest: list[int] = []
+    while len(latest) < cap:
+        t = _ms(it.get_prev(datetime))
+        if t < next_due:
+            break
+        latest.append(t)
+    return sorted(latest) or [next_due], next_after(expr, now)
 
 
 def run_scheduler(

@@ -1,12 +1,14 @@
 """A worker: claim a job, run it under a renewed lease, write its result.
 
 Run as many workers as you like (``connectomedb worker``), on any machine that reaches
-Neo4j. Each claims one job per write transaction; while the job runs, a heartbeat thread
-renews the lease every third of its length, and the job's own progress points renew it
-too and stop it when a cancel was asked for. The ModelRun and every per-neuron output are
-written in the transaction that marks the job succeeded. A worker that dies (even by
-SIGKILL) stops renewing; when its lease expires another worker claims the job again, up
-to ``max_attempts`` claims.
+Neo4j. Each claims one job per write transaction. While the job runs, a heartbeat thread
+renews the lease every ``min(lease / 3, 1 s)`` and writes the progress the job noted;
+the job's progress points stop it when the heartbeat has seen a cancel request. The
+ModelRun and every per-neuron output are written in the transaction that marks the job
+succeeded. A worker that dies (even by SIGKILL) stops renewing; when its lease expires
+another worker claims the job again, up to ``max_attempts`` claims, and a job that
+nobody may claim any more (out of attempts, or cancelled) is finished by the next
+worker's reaper. A job that never reaches a progress point cannot be cancelled.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import traceback
 from typing import Any
 
 import neo4j
+from pydantic import ValidationError
 
 from connectomedb import __version__
 from connectomedb.errors import BadInput
@@ -79,13 +82,16 @@ class _Heartbeat(threading.Thread):
         self.cancel = False
         self.lost = False
         self._progress: tuple[float, str] | None = None
+        self._lock = threading.Lock()
 
     def note(self, fraction: float, message: str) -> None:
-        self._progress = (fraction, message)
+        with self._lock:
+            self._progress = (fraction, message)
 
     def run(self) -> None:
         while not self.stopped.wait(min(self.lease_s / 3, 1.0)):
-            p, self._progress = self._progress, None
+            with self._lock:
+                p, self._progress = self._progress, None
             try:
                 cancel = self.queue.renew(
                     self.job, self.lease_s, p[0] if p else None, p[1] if p else None
@@ -162,11 +168,14 @@ class Worker:
             log.info("%s succeeded: %s", job["id"], run_id)
         except Cancelled:
             beat.stop()
-            self.queue.cancelled(job)
-            log.info("%s cancelled", job["id"])
+            try:
+                self.queue.cancelled(job)
+                log.info("%s cancelled", job["id"])
+            except Exception:  # the reaper finishes it once the lease expires
+                log.exception("recording the cancel of %s failed", job["id"])
         except LeaseLost:
             log.warning("%s was taken over by another worker; its result is dropped", job["id"])
-        except (BadInput, ValueError) as e:  # the input cannot work: no retry
+        except (BadInput, ValidationError) as e:  # the input cannot work: no retry
             beat.stop()
             self._fail(job, f"{type(e).__name__}: {e}", retry=False)
         except Exception as e:
@@ -180,6 +189,8 @@ class Worker:
             log.info("%s %s: %s", job["id"], status, error)
         except LeaseLost:
             log.warning("%s was taken over before its failure was recorded", job["id"])
+        except Exception:  # the lease expires and the job is claimed or reaped again
+            log.exception("recording the failure of %s failed", job["id"])
 
     def run(self, max_jobs: int | None = None, exit_when_idle: bool = False) -> int:
         """Work until stopped (SIGTERM or SIGINT finish the current job first), until
@@ -193,6 +204,9 @@ class Worker:
                 job = self.run_once()
             except neo4j.exceptions.ServiceUnavailable:
                 log.warning("Neo4j is not reachable; retrying in %.1f s", self.poll_s)
+                job = None
+            except Exception:  # one bad turn must not end the worker
+                log.exception("a worker turn failed; retrying in %.1f s", self.poll_s)
                 job = None
             if job is None:
                 if exit_when_idle:

@@ -193,3 +193,32 @@ def test_failures_are_retried_then_fail_with_the_last_error(
     b = q.job(bad["id"])
     assert (b["status"], b["attempts"]) == ("failed", 1)
     assert "greater than or equal to 0" in b["error"]
+
+
+def test_a_cancel_outlives_the_worker_that_never_saw_it(
+    driver: neo4j.Driver, space: tuple[str, str, JobQueue]
+) -> None:
+    """The worker dies before its next progress point: once the lease has expired the
+    job is cancelled (by the cancel itself or by another worker's reaper), never run
+    again, and never left running."""
+    ds, queue, q = space
+    job = q.submit(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue)
+    a = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2")
+    try:
+        _wait(lambda: q.job(job["id"])["progress"] > 0, 60, "the job to start")
+    finally:
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+    asked = q.cancel(job["id"])
+    assert asked["cancel_requested"]
+    b = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2", "--id", "reaper")
+    try:
+        _wait(lambda: q.job(job["id"])["status"] == "cancelled", 30, "the job to be cancelled")
+    finally:
+        b.send_signal(signal.SIGTERM)
+        out, _ = b.communicate(timeout=60)
+    assert job["id"] not in out  # the second worker never claimed it
+    j = _jobs(driver, ds)[0]
+    assert j["attempts"] == 1 and j["runs"] == [] and j.get("lease_until") is None
+    late = q.cancel(job["id"])  # cancelling a finished job changes nothing
+    assert late["status"] == "cancelled"
