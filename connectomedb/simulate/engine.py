@@ -1,0 +1,212 @@
+"""A leaky integrate-and-fire network on PyTorch sparse tensors: one engine for CPU and
+CUDA, several trials as one batch.
+
+The model is that of Shiu et al. 2024 (Nature 634:210-219) for the whole fly brain::
+
+    dv/dt = (v_rest - v + g) / tau_m      (not while refractory)
+    dg/dt = -g / tau_syn                  (not while refractory)
+    v > v_th  ->  spike; v = v_reset, g = 0; refractory for t_ref
+    a spike of neuron j adds W[i, j] to g of neuron i after `delay`
+
+with W[i, j] = sign(j) * w_syn * strength(j -> i) in mV. Between events the linear
+system is integrated exactly, as Brian2's ``exact`` method does. Each time step follows
+Brian2's schedule: integrate (neurons not refractory), threshold, deliver the synaptic
+events due now (the spikes of ``delay`` ago and the external input), reset.
+Refractoriness counts whole steps, ``round(t_ref / dt)``, as Brian2 does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import torch
+
+from connectomedb.errors import BadInput
+
+#: Shiu et al. 2024, Methods (mV, ms); w_syn is the weight of one synapse.
+SHIU_2024: Final = {
+    "v_rest": -52.0,
+    "v_reset": -52.0,
+    "v_th": -45.0,
+    "tau_m": 20.0,
+    "tau_syn": 5.0,
+    "t_ref": 2.2,
+    "delay": 1.8,
+    "w_syn": 0.275,
+}
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Neuron and synapse parameters (mV, ms) and the time step ``dt`` (ms)."""
+
+    v_rest: float = SHIU_2024["v_rest"]
+    v_reset: float = SHIU_2024["v_reset"]
+    v_th: float = SHIU_2024["v_th"]
+    tau_m: float = SHIU_2024["tau_m"]
+    tau_syn: float = SHIU_2024["tau_syn"]
+    t_ref: float = SHIU_2024["t_ref"]
+    delay: float = SHIU_2024["delay"]
+    w_syn: float = SHIU_2024["w_syn"]
+    dt: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.dt <= 0 or self.tau_m <= 0 or self.tau_syn <= 0:
+            raise BadInput("dt, tau_m and tau_syn must be positive")
+        if self.t_ref < 0 or self.delay < 0:
+            raise BadInput("t_ref and delay must not be negative")
+        if self.v_reset >= self.v_th:
+            raise BadInput("v_reset must lie below v_th")
+
+    @property
+    def delay_steps(self) -> int:
+        return int(round(self.delay / self.dt))
+
+    @property
+    def ref_steps(self) -> int:
+        return int(round(self.t_ref / self.dt))
+
+
+@dataclass(frozen=True)
+class Drive:
+    """External input. ``rates`` (n,) Hz: each neuron receives Poisson spikes of
+    ``weight`` mV into g; ``spikes``: deterministic input events as (step, neuron,
+    weight mV) arrays, delivered in the synaptic phase of that step, in every trial."""
+
+    rates: np.ndarray | None = None
+    weight: float = 0.0
+    spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Spikes as (trial, step, neuron) arrays, sorted by trial, step, neuron; rates
+    (trials, n) in Hz over the whole run."""
+
+    trial: np.ndarray
+    step: np.ndarray
+    neuron: np.ndarray
+    rates: np.ndarray
+    steps: int
+    dt: float
+
+    def spike_times(self, trial: int = 0) -> dict[int, np.ndarray]:
+        """Spike times (ms) per neuron in one trial."""
+        keep = self.trial == trial
+        out: dict[int, np.ndarray] = {}
+        for nrn in np.unique(self.neuron[keep]):
+            out[int(nrn)] = self.step[keep & (self.neuron == nrn)] * self.dt
+        return out
+
+
+def weight_matrix(
+    n: int,
+    pre: np.ndarray,
+    post: np.ndarray,
+    strength: np.ndarray,
+    sign: np.ndarray,
+    w_syn: float,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """W[post, pre] = sign[pre] * w_syn * strength, as a sparse CSR tensor (n, n)."""
+    values = sign[pre].astype(np.float64) * w_syn * strength.astype(np.float64)
+    keep = values != 0
+    w = torch.sparse_coo_tensor(
+        torch.from_numpy(np.vstack([post[keep], pre[keep]]).astype(np.int64)),
+        torch.from_numpy(values[keep]).to(torch.float32),
+        (n, n),
+        check_invariants=True,
+    ).coalesce()
+    return w.to_sparse_csr().to(device)
+
+
+def simulate(
+    w: torch.Tensor,
+    p: LIFParams,
+    steps: int,
+    drive: Drive,
+    trials: int = 1,
+    seed: int = 0,
+) -> SimResult:
+    """Run ``trials`` trials of ``steps`` time steps; every trial starts at rest."""
+    n = w.shape[0]
+    dev = w.device
+    if steps < 1 or trials < 1:
+        raise BadInput("steps and trials must be at least 1")
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    e_m = math.exp(-p.dt / p.tau_m)
+    e_s = math.exp(-p.dt / p.tau_syn)
+    if math.isclose(p.tau_m, p.tau_syn):
+        cross = p.dt / p.tau_m * e_m  # the limit tau_syn -> tau_m
+    else:
+        cross = p.tau_syn / (p.tau_syn - p.tau_m) * (e_s - e_m)
+    v = torch.full((trials, n), p.v_rest, device=dev)
+    g = torch.zeros((trials, n), device=dev)
+    refractory_left = torch.zeros((trials, n), dtype=torch.int32, device=dev)
+    d = p.delay_steps
+    queue = [torch.zeros((trials, n), device=dev) for _ in range(max(d, 1))]
+    rates = None
+    if drive.rates is not None:
+        rates = torch.as_tensor(drive.rates, dtype=torch.float32, device=dev).expand(trials, n)
+        prob = rates * (p.dt / 1000.0)
+    events: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    if drive.spikes is not None:
+        s_step, s_nrn, s_w = drive.spikes
+        for k in np.unique(s_step):
+            sel = s_step == k
+            events[int(k)] = (
+                torch.as_tensor(s_nrn[sel], dtype=torch.long, device=dev),
+                torch.as_tensor(s_w[sel], dtype=torch.float32, device=dev),
+            )
+    out_trial, out_step, out_neuron = [], [], []
+    count = torch.zeros((trials, n), device=dev)
+    for k in range(steps):
+        # 1. integrate the neurons that are not refractory
+        free = refractory_left <= 0
+        v_new = p.v_rest + (v - p.v_rest) * e_m + g * cross
+        v = torch.where(free, v_new, v)
+        g = torch.where(free, g * e_s, g)
+        refractory_left = refractory_left - 1
+        # 2. threshold
+        spiking = (v > p.v_th) & free
+        # 3. synaptic events due now: spikes of `delay` ago, then the external input
+        if d == 0:
+            g = g + _propagate(w, spiking)
+        else:
+            g = g + queue[k % d]
+            queue[k % d] = _propagate(w, spiking)
+        if rates is not None:
+            hits = torch.bernoulli(prob, generator=gen)
+            g = g + hits * drive.weight
+        if k in events:
+            nrn, wt = events[k]
+            g = g.index_add(1, nrn, wt.expand(trials, -1))
+        # 4. reset
+        if spiking.any():
+            t_idx, n_idx = spiking.nonzero(as_tuple=True)
+            out_trial.append(t_idx.cpu())
+            out_step.append(torch.full_like(t_idx, k).cpu())
+            out_neuron.append(n_idx.cpu())
+            v = torch.where(spiking, torch.full_like(v, p.v_reset), v)
+            g = torch.where(spiking, torch.zeros_like(g), g)
+            # free again at step k + ref_steps (Brian2: timestep(t - lastspike) >= ref)
+            refractory_left = torch.where(
+                spiking, torch.full_like(refractory_left, p.ref_steps - 1), refractory_left
+            )
+            count += spiking
+    tr = torch.cat(out_trial).numpy() if out_trial else np.zeros(0, dtype=np.int64)
+    st = torch.cat(out_step).numpy() if out_step else np.zeros(0, dtype=np.int64)
+    nr = torch.cat(out_neuron).numpy() if out_neuron else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((nr, st, tr))
+    seconds = steps * p.dt / 1000.0
+    return SimResult(tr[order], st[order], nr[order], (count / seconds).cpu().numpy(), steps, p.dt)
+
+
+def _propagate(w: torch.Tensor, spiking: torch.Tensor) -> torch.Tensor:
+    """(trials, n) input to g from the spikes of one step: W @ s for every trial."""
+    if not spiking.any():
+        return torch.zeros(spiking.shape, device=spiking.device)
+    return (w @ spiking.to(torch.float32).T).T
