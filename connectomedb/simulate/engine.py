@@ -6,7 +6,9 @@ The model is that of Shiu et al. 2024 (Nature 634:210-219) for the whole fly bra
     dv/dt = (v_rest - v + g) / tau_m      (not while refractory)
     dg/dt = -g / tau_syn                  (not while refractory)
     v > v_th  ->  spike; v = v_reset, g = 0; refractory for t_ref
-    a spike of neuron j adds W[i, j] to g of neuron i after `delay`
+    a spike of neuron j adds W[i, j] to g of neuron i after `delay`, unless i is
+    refractory then (its g is clamped, as Brian2 clamps `unless refractory` variables
+    against synaptic events too)
 
 with W[i, j] = sign(j) * w_syn * strength(j -> i) in mV. Between events the linear
 system is integrated exactly, as Brian2's ``exact`` method does. Each time step follows
@@ -130,10 +132,14 @@ def simulate(
     drive: Drive,
     trials: int = 1,
     seed: int = 0,
+    dtype: torch.dtype = torch.float32,
 ) -> SimResult:
-    """Run ``trials`` trials of ``steps`` time steps; every trial starts at rest."""
+    """Run ``trials`` trials of ``steps`` time steps; every trial starts at rest.
+    ``dtype`` is that of the state (float64 to compare with double-precision
+    simulators)."""
     n = w.shape[0]
     dev = w.device
+    w = w.to(dtype)
     if steps < 1 or trials < 1:
         raise BadInput("steps and trials must be at least 1")
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -143,14 +149,14 @@ def simulate(
         cross = p.dt / p.tau_m * e_m  # the limit tau_syn -> tau_m
     else:
         cross = p.tau_syn / (p.tau_syn - p.tau_m) * (e_s - e_m)
-    v = torch.full((trials, n), p.v_rest, device=dev)
-    g = torch.zeros((trials, n), device=dev)
+    v = torch.full((trials, n), p.v_rest, device=dev, dtype=dtype)
+    g = torch.zeros((trials, n), device=dev, dtype=dtype)
     refractory_left = torch.zeros((trials, n), dtype=torch.int32, device=dev)
     d = p.delay_steps
-    queue = [torch.zeros((trials, n), device=dev) for _ in range(max(d, 1))]
+    queue = [torch.zeros((trials, n), device=dev, dtype=dtype) for _ in range(max(d, 1))]
     rates = None
     if drive.rates is not None:
-        rates = torch.as_tensor(drive.rates, dtype=torch.float32, device=dev).expand(trials, n)
+        rates = torch.as_tensor(drive.rates, dtype=dtype, device=dev).expand(trials, n)
         prob = rates * (p.dt / 1000.0)
     events: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
     if drive.spikes is not None:
@@ -159,10 +165,10 @@ def simulate(
             sel = s_step == k
             events[int(k)] = (
                 torch.as_tensor(s_nrn[sel], dtype=torch.long, device=dev),
-                torch.as_tensor(s_w[sel], dtype=torch.float32, device=dev),
+                torch.as_tensor(s_w[sel], dtype=dtype, device=dev),
             )
     out_trial, out_step, out_neuron = [], [], []
-    count = torch.zeros((trials, n), device=dev)
+    count = torch.zeros((trials, n), device=dev, dtype=dtype)
     for k in range(steps):
         # 1. integrate the neurons that are not refractory
         free = refractory_left <= 0
@@ -172,18 +178,21 @@ def simulate(
         refractory_left = refractory_left - 1
         # 2. threshold
         spiking = (v > p.v_th) & free
-        # 3. synaptic events due now: spikes of `delay` ago, then the external input
+        # 3. synaptic events due now: spikes of `delay` ago, then the external input;
+        # like every change to g they do not reach refractory neurons (g is clamped)
+        gain = free.to(dtype)
         if d == 0:
-            g = g + _propagate(w, spiking)
+            g = g + gain * _propagate(w, spiking)
         else:
-            g = g + queue[k % d]
+            g = g + gain * queue[k % d]
             queue[k % d] = _propagate(w, spiking)
         if rates is not None:
             hits = torch.bernoulli(prob, generator=gen)
-            g = g + hits * drive.weight
+            g = g + gain * hits * drive.weight
         if k in events:
             nrn, wt = events[k]
-            g = g.index_add(1, nrn, wt.expand(trials, -1))
+            kick = torch.zeros_like(g).index_add(1, nrn, wt.expand(trials, -1))
+            g = g + gain * kick
         # 4. reset
         if spiking.any():
             t_idx, n_idx = spiking.nonzero(as_tuple=True)
@@ -208,5 +217,5 @@ def simulate(
 def _propagate(w: torch.Tensor, spiking: torch.Tensor) -> torch.Tensor:
     """(trials, n) input to g from the spikes of one step: W @ s for every trial."""
     if not spiking.any():
-        return torch.zeros(spiking.shape, device=spiking.device)
-    return (w @ spiking.to(torch.float32).T).T
+        return torch.zeros(spiking.shape, device=spiking.device, dtype=w.dtype)
+    return (w @ spiking.to(w.dtype).T).T

@@ -1,0 +1,86 @@
+"""The engine against Brian2 (a test dependency) on the same network, parameters and
+input spikes: spike times agree within one time step."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+
+P = LIFParams()
+
+
+def _brian2_spikes(
+    n: int,
+    pre: np.ndarray,
+    post: np.ndarray,
+    w_mv: np.ndarray,
+    events: tuple[np.ndarray, np.ndarray, float],
+    p: LIFParams,
+    steps: int,
+) -> dict[int, np.ndarray]:
+    import brian2 as b
+
+    b.start_scope()
+    b.prefs.codegen.target = "numpy"
+    b.defaultclock.dt = p.dt * b.ms
+    ns = {
+        "v_rest": p.v_rest * b.mV,
+        "v_reset": p.v_reset * b.mV,
+        "v_th": p.v_th * b.mV,
+        "tau_m": p.tau_m * b.ms,
+        "tau_syn": p.tau_syn * b.ms,
+    }
+    eqs = """
+    dv/dt = (v_rest - v + g) / tau_m : volt (unless refractory)
+    dg/dt = -g / tau_syn : volt (unless refractory)
+    """
+    neurons = b.NeuronGroup(
+        n,
+        eqs,
+        threshold="v > v_th",
+        reset="v = v_reset; g = 0*mV",
+        refractory=p.t_ref * b.ms,
+        method="exact",
+        namespace=ns,
+    )
+    neurons.v = p.v_rest * b.mV
+    syn = b.Synapses(neurons, neurons, "w : volt", on_pre="g += w", delay=p.delay * b.ms)
+    syn.connect(i=pre, j=post)
+    syn.w = w_mv * b.mV
+    steps_in, neurons_in, weight = events
+    gen = b.SpikeGeneratorGroup(n, neurons_in, steps_in * p.dt * b.ms)
+    kick = b.Synapses(gen, neurons, on_pre="g += kick_w", namespace={"kick_w": weight * b.mV})
+    kick.connect(j="i")
+    mon = b.SpikeMonitor(neurons)
+    b.run(steps * p.dt * b.ms, namespace={})
+    trains = mon.spike_trains()
+    return {int(k): np.asarray(v / b.ms) for k, v in trains.items() if len(v)}
+
+
+def test_identical_spike_times_on_a_1000_neuron_network() -> None:
+    rng = np.random.default_rng(11)
+    n, m, steps = 1000, 20_000, 3000
+    keys = np.unique(rng.integers(0, n, m) * n + rng.integers(0, n, m))
+    pre, post = keys // n, keys % n
+    keep = pre != post
+    pre, post = pre[keep], post[keep]
+    strength = rng.integers(1, 20, pre.size).astype(float)
+    sign = np.where(rng.random(n) < 0.8, 1.0, -1.0)
+    w = weight_matrix(n, pre, post, strength, sign, P.w_syn)
+    # deterministic drive: 100 neurons kicked every 2 ms for the first 150 ms
+    driven = rng.choice(n, 100, replace=False)
+    k = np.arange(0, 1500, 20)
+    ev_steps = np.repeat(k, driven.size)
+    ev_neurons = np.tile(driven, k.size)
+    ev = (ev_steps, ev_neurons, np.full(ev_steps.size, 30.0))
+    ours = simulate(w, P, steps, Drive(spikes=ev), dtype=torch.float64).spike_times()
+    theirs = _brian2_spikes(
+        n, pre, post, sign[pre] * P.w_syn * strength, (ev_steps, ev_neurons, 30.0), P, steps
+    )
+    assert sum(len(t) for t in theirs.values()) > 1000  # the network is active
+    assert set(ours) == set(theirs)
+    for nrn, times in theirs.items():
+        assert len(ours[nrn]) == len(times), nrn
+        assert np.abs(ours[nrn] - times).max() <= P.dt + 1e-9, nrn
