@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from connectomedb.settings import Settings
 from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+from tests.oracles import cook_graphs
 
 P = LIFParams()
 
@@ -128,3 +130,53 @@ def test_poisson_driven_rates_agree_across_trials() -> None:
     r = np.corrcoef(ours, theirs)[0, 1]
     print(f"rate correlation {r:.4f}; mean rates {ours.mean():.1f} vs {theirs.mean():.1f} Hz")
     assert r > 0.99
+
+
+#: the 26 GABAergic neurons of the C. elegans hermaphrodite (McIntire et al. 1993)
+GABAERGIC = (
+    {f"DD{i}" for i in range(1, 7)}
+    | {f"VD{i}" for i in range(1, 14)}
+    | {
+        "RMED",
+        "RMEV",
+        "RMEL",
+        "RMER",
+        "AVL",
+        "DVB",
+        "RIS",
+    }
+)
+
+
+def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
+    """Cook 2019's chemical connectome read from the sheet, synapse counts as strengths,
+    GABAergic neurons inhibitory; the nociceptive ASH and touch neurons kicked every 2 ms
+    for 100 ms."""
+    chem, _, neurons = cook_graphs(str(settings.data_cache))
+    names = sorted(neurons & set(chem.nodes))
+    ix = {v: i for i, v in enumerate(names)}
+    edges = [
+        (ix[a], ix[b], d["synapse_count"])
+        for a, b, d in chem.edges(data=True)
+        if a in ix and b in ix and a != b
+    ]
+    pre = np.array([e[0] for e in edges])
+    post = np.array([e[1] for e in edges])
+    strength = np.array([e[2] for e in edges], dtype=float)
+    sign = np.array([-1.0 if v in GABAERGIC else 1.0 for v in names])
+    n, steps = len(names), 3000
+    p = LIFParams(w_syn=1.5)  # C. elegans has few, strong synapses per connection
+    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
+    driven = np.array([ix[v] for v in ("ASHL", "ASHR", "ALML", "ALMR", "PLML", "PLMR")])
+    k = np.arange(0, 1000, 20)
+    ev_steps, ev_neurons = np.repeat(k, driven.size), np.tile(driven, k.size)
+    ev = (ev_steps, ev_neurons, np.full(ev_steps.size, 60.0))
+    ours = simulate(w, p, steps, Drive(spikes=ev), dtype=torch.float64).spike_times()
+    theirs = _brian2_spikes(
+        n, pre, post, sign[pre] * p.w_syn * strength, (ev_steps, ev_neurons, 60.0), p, steps
+    )
+    assert len(theirs) > 20  # activity spread beyond the driven neurons
+    assert set(ours) == set(theirs)
+    for nrn, times in theirs.items():
+        assert len(ours[nrn]) == len(times), names[nrn]
+        assert np.abs(ours[nrn] - times).max() <= p.dt + 1e-9, names[nrn]
