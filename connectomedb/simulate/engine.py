@@ -140,6 +140,7 @@ def simulate(
     n = w.shape[0]
     dev = w.device
     w = w.to(dtype)
+    propagate = _Propagator(w)
     if steps < 1 or trials < 1:
         raise BadInput("steps and trials must be at least 1")
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -182,10 +183,10 @@ def simulate(
         # like every change to g they do not reach refractory neurons (g is clamped)
         gain = free.to(dtype)
         if d == 0:
-            g = g + gain * _propagate(w, spiking)
+            g = g + gain * propagate(spiking)
         else:
             g = g + gain * queue[k % d]
-            queue[k % d] = _propagate(w, spiking)
+            queue[k % d] = propagate(spiking)
         if rates is not None:
             hits = torch.bernoulli(prob, generator=gen)
             g = g + gain * hits * drive.weight
@@ -214,8 +215,40 @@ def simulate(
     return SimResult(tr[order], st[order], nr[order], (count / seconds).cpu().numpy(), steps, p.dt)
 
 
-def _propagate(w: torch.Tensor, spiking: torch.Tensor) -> torch.Tensor:
-    """(trials, n) input to g from the spikes of one step: W @ s for every trial."""
-    if not spiking.any():
-        return torch.zeros(spiking.shape, device=spiking.device, dtype=w.dtype)
-    return (w @ spiking.to(w.dtype).T).T
+class _Propagator:
+    """W @ s for the spikes s of one step in every trial. Few spikes (the usual case)
+    are propagated event by event: the columns of the spiking neurons are gathered from
+    a by-source copy of W and added up. Many spikes go through one sparse product."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        self.w = w
+        csc = w.to_sparse_csc()
+        self.ptr = csc.ccol_indices().to(torch.long)
+        self.rows = csc.row_indices().to(torch.long)
+        self.vals = csc.values()
+        n = w.shape[0]
+        self.mean_degree = max(self.vals.numel() / max(n, 1), 1.0)
+        self.nnz = self.vals.numel()
+
+    def __call__(self, spiking: torch.Tensor) -> torch.Tensor:
+        trial, src = spiking.nonzero(as_tuple=True)
+        out = torch.zeros(spiking.shape, device=spiking.device, dtype=self.vals.dtype)
+        if src.numel() == 0:
+            return out
+        if src.numel() * self.mean_degree > self.nnz / 4:  # dense enough for a product
+            return (self.w @ spiking.to(self.w.dtype).T).T
+        start = self.ptr[src]
+        count = self.ptr[src + 1] - start
+        total = int(count.sum())
+        if total == 0:
+            return out
+        first = torch.cumsum(count, 0) - count  # where each spike's targets begin
+        pos = torch.repeat_interleave(start - first, count) + torch.arange(
+            total, device=spiking.device
+        )
+        out.index_put_(
+            (torch.repeat_interleave(trial, count), self.rows[pos]),
+            self.vals[pos],
+            accumulate=True,
+        )
+        return out

@@ -117,3 +117,23 @@ def test_a_planted_chain_carries_activity_and_nothing_else_changes() -> None:
     unreached = np.setdiff1d(np.arange(n), sorted(reach))
     assert unreached.size >= 500  # the other half at least
     assert np.array_equal(loud.rates[0, unreached], quiet.rates[0, unreached])
+
+
+@pytest.mark.parametrize("fraction", [0.001, 0.01, 0.5])
+def test_event_propagation_equals_the_dense_product(fraction: float) -> None:
+    from connectomedb.simulate.engine import _Propagator
+
+    rng = np.random.default_rng(2)
+    n, m = 3000, 60_000
+    pre, post = rng.integers(0, n, m), rng.integers(0, n, m)
+    sign = np.where(rng.random(n) < 0.7, 1.0, -1.0)
+    w = weight_matrix(n, pre, post, rng.integers(1, 9, m).astype(float), sign, 0.5)
+    spiking = torch.from_numpy(rng.random((3, n)) < fraction)
+    want = np.zeros((3, n))  # summed entry by entry from the coordinate list
+    coo = w.to_sparse_coo().coalesce()
+    (r, c), v = coo.indices().numpy(), coo.values().numpy()
+    for t in range(3):
+        s = spiking[t].numpy()
+        np.add.at(want[t], r[s[c]], v[s[c]])
+    got = _Propagator(w)(spiking).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
