@@ -1,0 +1,191 @@
+"""Simulation speed: this engine against Brian2's C++ standalone mode on the same
+synthetic network, parameters and input.
+
+A FlyWire-scale network by default (139 000 neurons, 15 M connections, heavy-tailed
+out-degrees, log-normal synapse counts, 30 % inhibitory neurons), the Shiu et al. 2024
+LIF parameters, dt 0.1 ms, a few hundred neurons driven by 150 Hz Poisson input.
+Each engine runs in its own process; prints ``name: value`` lines: seconds per
+simulated second (build and compile times apart), peak resident memory, mean rate, and
+the ratio of the two times. On a CUDA machine the engine also runs on the GPU.
+
+Usage: python bench/simulation.py [--neurons 139000] [--connections 15000000]
+                                  [--driven 300] [--seconds 1.0] [--skip-brian2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def network(n: int, m: int, driven: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out_weight = rng.pareto(1.5, n) + 1
+    pre = rng.choice(n, m, p=out_weight / out_weight.sum())
+    post = rng.integers(0, n, m)
+    keys = np.unique(pre * n + post)
+    pre, post = keys // n, keys % n
+    keep = pre != post
+    pre, post = pre[keep], post[keep]
+    strength = np.maximum(1, np.round(rng.lognormal(0.7, 0.9, pre.size)))
+    sign = np.where(rng.random(n) < 0.7, 1.0, -1.0)
+    return {
+        "n": np.array(n),
+        "pre": pre,
+        "post": post,
+        "strength": strength,
+        "sign": sign,
+        "driven": rng.choice(n, driven, replace=False),
+    }
+
+
+def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
+    import torch
+
+    from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+
+    net = dict(np.load(path))
+    n = int(net["n"])
+    p = LIFParams()
+    t = time.perf_counter()
+    w = weight_matrix(n, net["pre"], net["post"], net["strength"], net["sign"], p.w_syn, device)
+    build = time.perf_counter() - t
+    rates = np.zeros(n)
+    rates[net["driven"]] = 150.0
+    steps = int(round(seconds * 1000 / p.dt))
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    r = simulate(w, p, steps, Drive(rates=rates, weight=250 * p.w_syn))
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return {"build_s": build, "run_s": time.perf_counter() - t, "rate_hz": float(r.rates.mean())}
+
+
+def run_brian2(path: str, seconds: float) -> dict[str, float]:
+    import brian2 as b
+
+    from connectomedb.simulate.engine import LIFParams
+
+    net = dict(np.load(path))
+    n = int(net["n"])
+    p = LIFParams()
+    out = tempfile.mkdtemp(prefix="brian2_bench_")
+    b.set_device("cpp_standalone", directory=out)
+    b.defaultclock.dt = p.dt * b.ms
+    eqs = """
+    dv/dt = (v_rest - v + g) / tau_m : volt (unless refractory)
+    dg/dt = -g / tau_syn : volt (unless refractory)
+    """
+    ns = {
+        "v_rest": p.v_rest * b.mV,
+        "v_reset": p.v_reset * b.mV,
+        "v_th": p.v_th * b.mV,
+        "tau_m": p.tau_m * b.ms,
+        "tau_syn": p.tau_syn * b.ms,
+    }
+    neurons = b.NeuronGroup(
+        n,
+        eqs,
+        threshold="v > v_th",
+        reset="v = v_reset; g = 0*mV",
+        refractory=p.t_ref * b.ms,
+        method="exact",
+        namespace=ns,
+    )
+    neurons.v = p.v_rest * b.mV
+    syn = b.Synapses(neurons, neurons, "w : volt", on_pre="g += w", delay=p.delay * b.ms)
+    syn.connect(i=net["pre"], j=net["post"])
+    syn.w = net["sign"][net["pre"]] * p.w_syn * net["strength"] * b.mV
+    # PoissonInput takes one rate for a whole group: one per driven neuron
+    inputs = [
+        b.PoissonInput(
+            neurons[int(i) : int(i) + 1], "g", 1, 150 * b.Hz, weight=250 * p.w_syn * b.mV
+        )
+        for i in net["driven"]
+    ]
+    mon = b.SpikeMonitor(neurons)
+    # an explicit network: run() alone does not collect objects held in a list
+    net_ = b.Network(neurons, syn, mon, *inputs)
+    t = time.perf_counter()
+    net_.run(seconds * b.second, namespace={})
+    total = time.perf_counter() - t
+    run = float(b.device._last_run_time)
+    return {"build_s": total - run, "run_s": run, "rate_hz": float(mon.num_spikes / n / seconds)}
+
+
+def child(engine: str, path: str, seconds: float) -> None:
+    if engine == "brian2":
+        out = run_brian2(path, seconds)
+    else:
+        out = run_ours(path, seconds, engine.split(":")[1])
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kb_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out["peak_rss_mb"] = max(kb, kb_children) / 1024
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--neurons", type=int, default=139_000)
+    ap.add_argument("--connections", type=int, default=15_000_000)
+    ap.add_argument("--driven", type=int, default=300)
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--skip-brian2", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--net", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.net, args.seconds)
+        return
+    import torch
+
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}")
+    t = time.perf_counter()
+    net = network(args.neurons, args.connections, args.driven)
+    path = str(Path(tempfile.mkdtemp()) / "net.npz")
+    np.savez(path, **net)
+    print(
+        f"network: {args.neurons} neurons, {net['pre'].size} connections ({time.perf_counter() - t:.1f} s)"
+    )
+    engines = ["ours:cpu"] + (["ours:cuda"] if torch.cuda.is_available() else [])
+    if not args.skip_brian2:
+        engines.append("brian2")
+    results = {}
+    for e in engines:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", e, "--net", path, "--seconds", str(args.seconds)],
+            capture_output=True,
+            text=True,
+        )
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            print(f"{e}: failed\n{proc.stderr[-2000:]}")
+            continue
+        r = json.loads(line[7:])
+        results[e] = r
+        name = e.replace(":", "_")
+        print(f"{name}_s_per_simulated_s: {r['run_s'] / args.seconds:.2f}")
+        print(f"{name}_build_s: {r['build_s']:.1f}")
+        print(f"{name}_peak_rss_mb: {r['peak_rss_mb']:.0f}")
+        print(f"{name}_mean_rate_hz: {r['rate_hz']:.2f}")
+    if "brian2" in results and "ours:cpu" in results:
+        print(
+            f"ratio_ours_cpu_over_brian2: {results['ours:cpu']['run_s'] / results['brian2']['run_s']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
