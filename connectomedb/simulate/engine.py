@@ -155,10 +155,18 @@ def simulate(
     refractory_left = torch.zeros((trials, n), dtype=torch.int32, device=dev)
     d = p.delay_steps
     queue = [torch.zeros((trials, n), device=dev, dtype=dtype) for _ in range(max(d, 1))]
-    rates = None
+    driven = prob = None
     if drive.rates is not None:
-        rates = torch.as_tensor(drive.rates, dtype=dtype, device=dev).expand(trials, n)
-        prob = rates * (p.dt / 1000.0)
+        r = np.asarray(drive.rates, dtype=np.float64)
+        if r.shape != (n,) or (r < 0).any():
+            raise BadInput("drive rates must be n non-negative values (Hz)")
+        idx = np.flatnonzero(r)
+        driven = torch.as_tensor(idx, dtype=torch.long, device=dev)
+        prob = (
+            torch.as_tensor(r[idx] * p.dt / 1000.0, dtype=dtype, device=dev)
+            .expand(trials, idx.size)
+            .contiguous()
+        )
     events: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
     if drive.spikes is not None:
         s_step, s_nrn, s_w = drive.spikes
@@ -166,47 +174,45 @@ def simulate(
             sel = s_step == k
             events[int(k)] = (
                 torch.as_tensor(s_nrn[sel], dtype=torch.long, device=dev),
-                torch.as_tensor(s_w[sel], dtype=dtype, device=dev),
+                torch.as_tensor(s_w[sel], dtype=dtype, device=dev).expand(trials, -1),
             )
     out_trial, out_step, out_neuron = [], [], []
     count = torch.zeros((trials, n), device=dev, dtype=dtype)
+    rest_term = p.v_rest * (1 - e_m)
     for k in range(steps):
-        # 1. integrate the neurons that are not refractory
+        # 1. integrate the neurons that are not refractory. A refractory neuron's g is 0
+        # (reset to 0, and input does not reach it), so g decays unmasked.
         free = refractory_left <= 0
-        v_new = p.v_rest + (v - p.v_rest) * e_m + g * cross
-        v = torch.where(free, v_new, v)
-        g = torch.where(free, g * e_s, g)
-        refractory_left = refractory_left - 1
+        v = torch.where(free, torch.add(v * e_m, g, alpha=cross).add_(rest_term), v)
+        g.mul_(e_s)
+        refractory_left.sub_(1)
         # 2. threshold
         spiking = (v > p.v_th) & free
         # 3. synaptic events due now: spikes of `delay` ago, then the external input;
         # like every change to g they do not reach refractory neurons (g is clamped)
         gain = free.to(dtype)
         if d == 0:
-            g = g + gain * propagate(spiking)
+            g.add_(propagate(spiking).mul_(gain))
         else:
-            g = g + gain * queue[k % d]
+            g.add_(queue[k % d].mul_(gain))
             queue[k % d] = propagate(spiking)
-        if rates is not None:
-            hits = torch.bernoulli(prob, generator=gen)
-            g = g + gain * hits * drive.weight
+        if driven is not None and prob is not None:
+            hits = torch.bernoulli(prob, generator=gen).mul_(drive.weight)
+            g.index_add_(1, driven, hits * gain[:, driven])
         if k in events:
             nrn, wt = events[k]
-            kick = torch.zeros_like(g).index_add(1, nrn, wt.expand(trials, -1))
-            g = g + gain * kick
+            g.index_add_(1, nrn, wt * gain[:, nrn])
         # 4. reset
-        if spiking.any():
-            t_idx, n_idx = spiking.nonzero(as_tuple=True)
+        t_idx, n_idx = spiking.nonzero(as_tuple=True)
+        if t_idx.numel():
             out_trial.append(t_idx.cpu())
             out_step.append(torch.full_like(t_idx, k).cpu())
             out_neuron.append(n_idx.cpu())
-            v = torch.where(spiking, torch.full_like(v, p.v_reset), v)
-            g = torch.where(spiking, torch.zeros_like(g), g)
+            v[t_idx, n_idx] = p.v_reset
+            g[t_idx, n_idx] = 0.0
             # free again at step k + ref_steps (Brian2: timestep(t - lastspike) >= ref)
-            refractory_left = torch.where(
-                spiking, torch.full_like(refractory_left, p.ref_steps - 1), refractory_left
-            )
-            count += spiking
+            refractory_left[t_idx, n_idx] = p.ref_steps - 1
+            count[t_idx, n_idx] += 1
     tr = torch.cat(out_trial).numpy() if out_trial else np.zeros(0, dtype=np.int64)
     st = torch.cat(out_step).numpy() if out_step else np.zeros(0, dtype=np.int64)
     nr = torch.cat(out_neuron).numpy() if out_neuron else np.zeros(0, dtype=np.int64)
