@@ -76,37 +76,15 @@ def run_brian2(path: str, seconds: float) -> dict[str, float]:
     import brian2 as b
 
     from connectomedb.simulate.engine import LIFParams
+    from connectomedb.simulate.reference import brian2_network
 
     net = dict(np.load(path))
     n = int(net["n"])
     p = LIFParams()
     out = tempfile.mkdtemp(prefix="brian2_bench_")
     b.set_device("cpp_standalone", directory=out)
-    b.defaultclock.dt = p.dt * b.ms
-    eqs = """
-    dv/dt = (v_rest - v + g) / tau_m : volt (unless refractory)
-    dg/dt = -g / tau_syn : volt (unless refractory)
-    """
-    ns = {
-        "v_rest": p.v_rest * b.mV,
-        "v_reset": p.v_reset * b.mV,
-        "v_th": p.v_th * b.mV,
-        "tau_m": p.tau_m * b.ms,
-        "tau_syn": p.tau_syn * b.ms,
-    }
-    neurons = b.NeuronGroup(
-        n,
-        eqs,
-        threshold="v > v_th",
-        reset="v = v_reset; g = 0*mV",
-        refractory=p.t_ref * b.ms,
-        method="exact",
-        namespace=ns,
-    )
-    neurons.v = p.v_rest * b.mV
-    syn = b.Synapses(neurons, neurons, "w : volt", on_pre="g += w", delay=p.delay * b.ms)
-    syn.connect(i=net["pre"], j=net["post"])
-    syn.w = net["sign"][net["pre"]] * p.w_syn * net["strength"] * b.mV
+    w_mv = net["sign"][net["pre"]] * p.w_syn * net["strength"]
+    neurons, syn = brian2_network(n, net["pre"], net["post"], w_mv, p)
     # PoissonInput takes one rate for a whole group: one per driven neuron
     inputs = [
         b.PoissonInput(

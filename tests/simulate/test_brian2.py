@@ -8,6 +8,7 @@ import torch
 
 from connectomedb.settings import Settings
 from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+from connectomedb.simulate.reference import brian2_network
 from tests.oracles import cook_graphs
 
 P = LIFParams()
@@ -32,31 +33,7 @@ def _brian2_spikes(
     b.start_scope()
     b.seed(seed)
     b.prefs.codegen.target = "numpy"
-    b.defaultclock.dt = p.dt * b.ms
-    ns = {
-        "v_rest": p.v_rest * b.mV,
-        "v_reset": p.v_reset * b.mV,
-        "v_th": p.v_th * b.mV,
-        "tau_m": p.tau_m * b.ms,
-        "tau_syn": p.tau_syn * b.ms,
-    }
-    eqs = """
-    dv/dt = (v_rest - v + g) / tau_m : volt (unless refractory)
-    dg/dt = -g / tau_syn : volt (unless refractory)
-    """
-    neurons = b.NeuronGroup(
-        n,
-        eqs,
-        threshold="v > v_th",
-        reset="v = v_reset; g = 0*mV",
-        refractory=p.t_ref * b.ms,
-        method="exact",
-        namespace=ns,
-    )
-    neurons.v = p.v_rest * b.mV
-    syn = b.Synapses(neurons, neurons, "w : volt", on_pre="g += w", delay=p.delay * b.ms)
-    syn.connect(i=pre, j=post)
-    syn.w = w_mv * b.mV
+    neurons, syn = brian2_network(n, pre, post, w_mv, p)
     objects = []
     if events is not None:
         steps_in, neurons_in, weight = events
@@ -72,6 +49,16 @@ def _brian2_spikes(
     net.run(steps * p.dt * b.ms, namespace={})
     trains = mon.spike_trains()
     return {int(k): np.asarray(v / b.ms) for k, v in trains.items() if len(v)}
+
+
+def _same_spikes(
+    ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray], dt: float, names: list[str]
+) -> None:
+    """The same neurons spike, as often, each spike within one time step."""
+    assert set(ours) == set(theirs)
+    for nrn, times in theirs.items():
+        assert len(ours[nrn]) == len(times), names[nrn]
+        assert np.abs(ours[nrn] - times).max() <= dt + 1e-9, names[nrn]
 
 
 def test_identical_spike_times_on_a_1000_neuron_network() -> None:
@@ -95,10 +82,7 @@ def test_identical_spike_times_on_a_1000_neuron_network() -> None:
         n, pre, post, sign[pre] * P.w_syn * strength, (ev_steps, ev_neurons, 30.0), P, steps
     )
     assert sum(len(t) for t in theirs.values()) > 1000  # the network is active
-    assert set(ours) == set(theirs)
-    for nrn, times in theirs.items():
-        assert len(ours[nrn]) == len(times), nrn
-        assert np.abs(ours[nrn] - times).max() <= P.dt + 1e-9, nrn
+    _same_spikes(ours, theirs, P.dt, [str(i) for i in range(n)])
 
 
 def test_poisson_driven_rates_agree_across_trials() -> None:
@@ -176,7 +160,4 @@ def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
         n, pre, post, sign[pre] * p.w_syn * strength, (ev_steps, ev_neurons, 60.0), p, steps
     )
     assert len(theirs) > 20  # activity spread beyond the driven neurons
-    assert set(ours) == set(theirs)
-    for nrn, times in theirs.items():
-        assert len(ours[nrn]) == len(times), names[nrn]
-        assert np.abs(ours[nrn] - times).max() <= p.dt + 1e-9, names[nrn]
+    _same_spikes(ours, theirs, p.dt, names)
