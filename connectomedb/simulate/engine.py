@@ -152,7 +152,12 @@ def simulate(
         cross = p.tau_syn / (p.tau_syn - p.tau_m) * (e_s - e_m)
     v = torch.full((trials, n), p.v_rest, device=dev, dtype=dtype)
     g = torch.zeros((trials, n), device=dev, dtype=dtype)
-    refractory_left = torch.zeros((trials, n), dtype=torch.int32, device=dev)
+    # the first step at which each neuron integrates again (Brian2: timestep(t -
+    # lastspike) >= timestep(t_ref)); nothing to count down per step
+    free_at = torch.zeros((trials, n), dtype=torch.int32, device=dev)
+    # with v_reset == v_rest a refractory neuron (v = v_rest, g = 0) stays put when
+    # integrated, so v needs no mask (Shiu et al.'s parameters)
+    plain = p.v_reset == p.v_rest
     d = p.delay_steps
     queue = [torch.zeros((trials, n), device=dev, dtype=dtype) for _ in range(max(d, 1))]
     driven = prob = None
@@ -182,12 +187,14 @@ def simulate(
     for k in range(steps):
         # 1. integrate the neurons that are not refractory. A refractory neuron's g is 0
         # (reset to 0, and input does not reach it), so g decays unmasked.
-        free = refractory_left <= 0
-        v = torch.where(free, torch.add(v * e_m, g, alpha=cross).add_(rest_term), v)
+        free = free_at <= k
+        if plain:
+            v.mul_(e_m).add_(g, alpha=cross).add_(rest_term)
+        else:
+            v = torch.where(free, torch.add(v * e_m, g, alpha=cross).add_(rest_term), v)
         g.mul_(e_s)
-        refractory_left.sub_(1)
-        # 2. threshold
-        spiking = (v > p.v_th) & free
+        # 2. threshold (a refractory neuron sits below it when v_reset == v_rest)
+        spiking = v > p.v_th if plain else (v > p.v_th) & free
         # 3. synaptic events due now: spikes of `delay` ago, then the external input;
         # like every change to g they do not reach refractory neurons (g is clamped)
         gain = free.to(dtype)
@@ -211,7 +218,7 @@ def simulate(
             v[t_idx, n_idx] = p.v_reset
             g[t_idx, n_idx] = 0.0
             # free again at step k + ref_steps (Brian2: timestep(t - lastspike) >= ref)
-            refractory_left[t_idx, n_idx] = p.ref_steps - 1
+            free_at[t_idx, n_idx] = k + p.ref_steps
             count[t_idx, n_idx] += 1
     tr = torch.cat(out_trial).numpy() if out_trial else np.zeros(0, dtype=np.int64)
     st = torch.cat(out_step).numpy() if out_step else np.zeros(0, dtype=np.int64)
