@@ -40,6 +40,7 @@ class JobKind(Enum):
     EMBEDDING = "embedding"
     ANOMALY = "anomaly"
     CELLTYPE_GNN = "celltype_gnn"
+    SIMULATE = "simulate"
 
 
 def _json(text: str | None) -> Any:

@@ -116,6 +116,7 @@ def _census(ctx: JobContext, p: CensusParams) -> RunResult:
 
 def _analytics_kinds() -> dict[str, JobKind]:
     import connectomedb.analytics.jobs as jobs
+    import connectomedb.simulate.job as sim
 
     return {
         k.name: k
@@ -123,6 +124,7 @@ def _analytics_kinds() -> dict[str, JobKind]:
             JobKind("embedding", jobs.EmbeddingParams, jobs.embedding, jobs.EMBEDDING_DOC),
             JobKind("anomaly", jobs.AnomalyParams, jobs.anomaly, jobs.ANOMALY_DOC),
             JobKind("celltype_gnn", jobs.CellTypeParams, jobs.celltype_gnn, jobs.CELLTYPE_DOC),
+            JobKind("simulate", sim.SimulateParams, sim.run, sim.__doc__ or ""),
         )
     }
 
@@ -131,7 +133,7 @@ _BASE: Final = {
     "probe": JobKind("probe", ProbeParams, _probe, ProbeParams.__doc__ or ""),
     "census": JobKind("census", CensusParams, _census, CensusParams.__doc__ or ""),
 }
-KIND_NAMES: Final = ("probe", "census", "embedding", "anomaly", "celltype_gnn")
+KIND_NAMES: Final = ("probe", "census", "embedding", "anomaly", "celltype_gnn", "simulate")
 
 
 def kind(name: str) -> JobKind:

@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 import neo4j
@@ -39,8 +40,11 @@ class Cancelled(Exception):
 class JobContext:
     """What a running job sees: its dataset, a read helper and ``progress``."""
 
-    def __init__(self, queue: JobQueue, job: dict[str, Any], heartbeat: _Heartbeat) -> None:
+    def __init__(
+        self, queue: JobQueue, job: dict[str, Any], heartbeat: _Heartbeat, artifacts: Path
+    ) -> None:
         self.queue = queue
+        self.artifacts = artifacts  # where jobs write files their ModelRun refers to
         self.driver: neo4j.Driver = queue.driver
         self.database = queue.database
         self.job = job
@@ -127,6 +131,7 @@ class Worker:
         lease_s: float = 30.0,
         poll_s: float = 1.0,
         queue: str = DEFAULT_QUEUE,
+        artifacts: Path | None = None,
     ) -> None:
         if lease_s <= 0 or poll_s <= 0:
             raise BadInput("lease and poll intervals must be positive")
@@ -135,6 +140,7 @@ class Worker:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.queue_name = queue
+        self.artifacts = artifacts or Path.home() / ".cache" / "connectomedb" / "artifacts"
         self.stopping = threading.Event()
 
     def run_once(self) -> dict[str, Any] | None:
@@ -157,7 +163,7 @@ class Worker:
     def _run(self, job: dict[str, Any], beat: _Heartbeat) -> None:
         import json
 
-        ctx = JobContext(self.queue, job, beat)
+        ctx = JobContext(self.queue, job, beat, self.artifacts)
         try:
             k = kind(job["kind"])
             params = k.params.model_validate(json.loads(job["params"]))
