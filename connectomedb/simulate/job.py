@@ -43,6 +43,7 @@ class Stimulus(BaseModel):
 
 
 class SimulateParams(Params):
+    model: Literal["lif", "rate"] = "lif"
     seconds: float = Field(default=1.0, gt=0, le=10)
     dt: float = Field(default=0.1, gt=0, le=1)
     trials: int = Field(default=1, ge=1, le=64)
@@ -53,6 +54,9 @@ class SimulateParams(Params):
     sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
     min_weight: int = Field(default=1, ge=1)
     bin_ms: float = Field(default=10.0, gt=0)
+    rate_tau_ms: float = Field(default=10.0, gt=0)
+    rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
+    rate_max_hz: float = Field(default=200.0, gt=0)
 
 
 def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
@@ -98,6 +102,8 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     lif = LIFParams(w_syn=p.w_syn, dt=p.dt)
     w = weight_matrix(g.n, g.pre, g.post, g.weight, sign, lif.w_syn)
     steps = int(round(p.seconds * 1000 / p.dt))
+    if p.model == "rate":
+        return _rate_run(p, g.ids, w, rates, steps, rule, sign)
     r = simulate(w, lif, steps, Drive(rates=rates, weight=p.drive_weight_mv), p.trials, p.seed)
     ctx.progress(0.9, "simulated")
     path = _save(ctx, r, g.ids)
@@ -124,6 +130,41 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
             "artifact": str(path),
         },
         outputs=[Output(nid, score=float(mean[i])) for i, nid in enumerate(g.ids)],
+        seed=p.seed,
+    )
+
+
+def _rate_run(
+    p: SimulateParams,
+    ids: list[str],
+    w: Any,
+    rates: np.ndarray,
+    steps: int,
+    rule: str,
+    sign: np.ndarray,
+) -> RunResult:
+    """The graded rate model: stimulus rates (Hz) as the input, the same signed weights
+    (mV per spike) times ``rate_gain`` (Hz per mV); deterministic, so one trial."""
+    from connectomedb.simulate.rate import RateParams, simulate_rates
+
+    rp = RateParams(tau=p.rate_tau_ms, dt=p.dt, gain=p.rate_gain, r_max=p.rate_max_hz)
+    out = simulate_rates(w, rp, steps, rates)
+    per_bin = max(1, int(round(p.bin_ms / p.dt)))
+    population = out.population[0][per_bin - 1 :: per_bin]
+    final = out.rates[0]
+    return RunResult(
+        metrics={
+            "model": "graded rate model, tau dr/dt = -r + clip(gain (W r + input), 0, r_max)",
+            "neurons": len(ids),
+            "sign_rule": rule,
+            "inhibitory_neurons": int((sign < 0).sum()),
+            "driven_neurons": int((rates > 0).sum()),
+            "seconds": p.seconds,
+            "mean_rate_hz": float(final.mean()),
+            "population_rate_hz": [float(x) for x in population],
+            "bin_ms": per_bin * p.dt,
+        },
+        outputs=[Output(nid, score=float(final[i])) for i, nid in enumerate(ids)],
         seed=p.seed,
     )
 
