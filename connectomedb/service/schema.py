@@ -238,13 +238,7 @@ class Query(JobQueries):
         min_weight: int = 1,
         group_level: Level | None = None,
     ) -> NetworkStatistics:
-        ds = str(dataset)
-        await info.context.dataset(ds)
-        g = await info.context.neurons(ds).subgraph(
-            filter.to_filter(info.context.settings.max_page_size) if filter else None,
-            _min_weight(min_weight),
-            group_level.value if group_level else None,
-        )
+        g = await _subgraph(info, str(dataset), filter, min_weight, group_level)
         s = await asyncio.to_thread(network_statistics, len(g.ids), g.pre, g.post)
         by_group = await _reciprocity(g, group_level, min_weight) if group_level else None
         return NetworkStatistics.from_result(s, min_weight, by_group)
@@ -313,13 +307,7 @@ class Query(JobQueries):
         min_weight: int = 1,
         filter: NeuronFilterInput | None = None,
     ) -> ReciprocityByGroup:
-        ds = str(dataset)
-        await info.context.dataset(ds)
-        g = await info.context.neurons(ds).subgraph(
-            filter.to_filter(info.context.settings.max_page_size) if filter else None,
-            _min_weight(min_weight),
-            level.value,
-        )
+        g = await _subgraph(info, str(dataset), filter, min_weight, level)
         return await _reciprocity(g, level, min_weight)
 
     @strawberry.field(
@@ -414,16 +402,11 @@ async def _motif_census(
     type_level: Level,
     size: int = 3,
 ) -> MotifCensus:
-    await info.context.dataset(ds)
     settings = info.context.settings
     if not 1 <= samples <= settings.max_census_samples:
         raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
     sbm = null_model is NullModel.CELL_TYPE_SBM
-    g = await info.context.neurons(ds).subgraph(
-        filter.to_filter(settings.max_page_size) if filter else None,
-        _min_weight(min_weight),
-        type_level.value if sbm else None,
-    )
+    g = await _subgraph(info, ds, filter, min_weight, type_level if sbm else None)
     r = await asyncio.to_thread(
         census_against_null,
         len(g.ids),
@@ -484,6 +467,23 @@ async def _reciprocity(g: Subgraph, level: Level, min_weight: int) -> Reciprocit
             )
             for r in rows
         ],
+    )
+
+
+async def _subgraph(
+    info: CInfo,
+    ds: str,
+    filter: NeuronFilterInput | None,
+    weight: int,
+    level: Level | None,
+) -> Subgraph:
+    """The selected neurons of a dataset the caller may read and the connections among
+    them with at least ``weight`` synapses, with groups at ``level`` when given."""
+    await info.context.dataset(ds)
+    return await info.context.neurons(ds).subgraph(
+        filter.to_filter(info.context.settings.max_page_size) if filter else None,
+        _min_weight(weight),
+        level.value if level else None,
     )
 
 

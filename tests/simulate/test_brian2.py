@@ -61,15 +61,28 @@ def _same_spikes(
         assert np.abs(ours[nrn] - times).max() <= dt + 1e-9, names[nrn]
 
 
-def test_identical_spike_times_on_a_1000_neuron_network() -> None:
-    rng = np.random.default_rng(11)
-    n, m, steps = 1000, 20_000, 3000
-    keys = np.unique(rng.integers(0, n, m) * n + rng.integers(0, n, m))
+def _random_network(
+    rng: np.random.Generator,
+    n: int,
+    post: np.ndarray,
+    max_strength: int,
+    excitatory: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Connections from random sources to ``post`` (duplicates and autapses dropped),
+    strengths 1..max_strength-1, and a sign per neuron (``excitatory`` of them +1)."""
+    keys = np.unique(rng.integers(0, n, post.size) * n + post)
     pre, post = keys // n, keys % n
     keep = pre != post
     pre, post = pre[keep], post[keep]
-    strength = rng.integers(1, 20, pre.size).astype(float)
-    sign = np.where(rng.random(n) < 0.8, 1.0, -1.0)
+    strength = rng.integers(1, max_strength, pre.size).astype(float)
+    sign = np.where(rng.random(n) < excitatory, 1.0, -1.0)
+    return pre, post, strength, sign
+
+
+def test_identical_spike_times_on_a_1000_neuron_network() -> None:
+    rng = np.random.default_rng(11)
+    n, m, steps = 1000, 20_000, 3000
+    pre, post, strength, sign = _random_network(rng, n, rng.integers(0, n, m), 20, 0.8)
     w = weight_matrix(n, pre, post, strength, sign, P.w_syn)
     # deterministic drive: 100 neurons kicked every 2 ms for the first 150 ms
     driven = rng.choice(n, 100, replace=False)
@@ -92,12 +105,7 @@ def test_poisson_driven_rates_agree_across_trials() -> None:
     n, m, steps, trials = 500, 8_000, 10_000, 16
     # skewed in-degrees, so that rates differ widely between neurons
     targets = (n * rng.random(m) ** 2).astype(np.int64)
-    keys = np.unique(rng.integers(0, n, m) * n + targets)
-    pre, post = keys // n, keys % n
-    keep = pre != post
-    pre, post = pre[keep], post[keep]
-    strength = rng.integers(1, 15, pre.size).astype(float)
-    sign = np.where(rng.random(n) < 0.9, 1.0, -1.0)
+    pre, post, strength, sign = _random_network(rng, n, targets, 15, 0.9)
     w = weight_matrix(n, pre, post, strength, sign, P.w_syn)
     rate, weight = 150.0, 8.0
     ours = simulate(
