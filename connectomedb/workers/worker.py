@@ -13,6 +13,7 @@ worker's reaper. A job that never reaches a progress point cannot be cancelled.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -161,8 +162,6 @@ class Worker:
         return job
 
     def _run(self, job: dict[str, Any], beat: _Heartbeat) -> None:
-        import json
-
         ctx = JobContext(self.queue, job, beat, self.artifacts)
         try:
             k = kind(job["kind"])
