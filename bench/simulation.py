@@ -10,6 +10,7 @@ the ratio of the two times. On a CUDA machine the engine also runs on the GPU.
 
 Usage: python bench/simulation.py [--neurons 139000] [--connections 15000000]
                                   [--driven 300] [--seconds 1.0] [--skip-brian2]
+                                  [--brian2-openmp 2]
 """
 
 from __future__ import annotations
@@ -52,13 +53,15 @@ def network(n: int, m: int, driven: int, seed: int = 0) -> dict[str, np.ndarray]
 def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
     import torch
 
-    from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+    from connectomedb.simulate.engine import Drive, LIFParams, Synapses, simulate, weight_matrix
 
     net = dict(np.load(path))
     n = int(net["n"])
     p = LIFParams()
     t = time.perf_counter()
-    w = weight_matrix(n, net["pre"], net["post"], net["strength"], net["sign"], p.w_syn, device)
+    w = Synapses(
+        weight_matrix(n, net["pre"], net["post"], net["strength"], net["sign"], p.w_syn, device)
+    )
     build = time.perf_counter() - t
     rates = np.zeros(n)
     rates[net["driven"]] = 150.0
@@ -72,7 +75,7 @@ def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
     return {"build_s": build, "run_s": time.perf_counter() - t, "rate_hz": float(r.rates.mean())}
 
 
-def run_brian2(path: str, seconds: float) -> dict[str, float]:
+def run_brian2(path: str, seconds: float, threads: int) -> dict[str, float]:
     import brian2 as b
 
     from connectomedb.simulate.engine import LIFParams
@@ -83,6 +86,8 @@ def run_brian2(path: str, seconds: float) -> dict[str, float]:
     p = LIFParams()
     out = tempfile.mkdtemp(prefix="brian2_bench_")
     b.set_device("cpp_standalone", directory=out)
+    if threads > 1:
+        b.prefs.devices.cpp_standalone.openmp_threads = threads
     w_mv = net["sign"][net["pre"]] * p.w_syn * net["strength"]
     neurons, syn = brian2_network(n, net["pre"], net["post"], w_mv, p)
     # PoissonInput takes one rate for a whole group: one per driven neuron
@@ -103,8 +108,8 @@ def run_brian2(path: str, seconds: float) -> dict[str, float]:
 
 
 def child(engine: str, path: str, seconds: float) -> None:
-    if engine == "brian2":
-        out = run_brian2(path, seconds)
+    if engine.startswith("brian2"):
+        out = run_brian2(path, seconds, int(engine.split(":")[1]) if ":" in engine else 1)
     else:
         out = run_ours(path, seconds, engine.split(":")[1])
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -122,6 +127,12 @@ def main() -> None:
     ap.add_argument("--driven", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--skip-brian2", action="store_true")
+    ap.add_argument(
+        "--brian2-openmp",
+        type=int,
+        default=0,
+        help="also run Brian2 with this many OpenMP threads (its default is one)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--net", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -141,6 +152,8 @@ def main() -> None:
     engines = ["ours:cpu"] + (["ours:cuda"] if torch.cuda.is_available() else [])
     if not args.skip_brian2:
         engines.append("brian2")
+        if args.brian2_openmp > 1:
+            engines.append(f"brian2:{args.brian2_openmp}")
     results = {}
     for e in engines:
         proc = subprocess.run(
@@ -159,10 +172,10 @@ def main() -> None:
         print(f"{name}_build_s: {r['build_s']:.1f}")
         print(f"{name}_peak_rss_mb: {r['peak_rss_mb']:.0f}")
         print(f"{name}_mean_rate_hz: {r['rate_hz']:.2f}")
-    if "brian2" in results and "ours:cpu" in results:
-        print(
-            f"ratio_ours_cpu_over_brian2: {results['ours:cpu']['run_s'] / results['brian2']['run_s']:.2f}"
-        )
+    for ref in [e for e in results if e.startswith("brian2")]:
+        if "ours:cpu" in results:
+            ratio = results["ours:cpu"]["run_s"] / results[ref]["run_s"]
+            print(f"ratio_ours_cpu_over_{ref.replace(':', '_')}: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ Refractoriness counts whole steps, ``round(t_ref / dt)``, as Brian2 does.
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +41,10 @@ SHIU_2024: Final = {
     "delay": 1.8,
     "w_syn": 0.275,
 }
+
+
+#: neurons per chunk of the threshold search
+_CHUNK: Final = 512
 
 
 @dataclass(frozen=True)
@@ -126,23 +132,34 @@ def weight_matrix(
 
 
 def simulate(
-    w: torch.Tensor,
+    w: torch.Tensor | Synapses,
     p: LIFParams,
     steps: int,
     drive: Drive,
     trials: int = 1,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], None] | None = None,
 ) -> SimResult:
     """Run ``trials`` trials of ``steps`` time steps; every trial starts at rest.
     ``dtype`` is that of the state (float64 to compare with double-precision
-    simulators)."""
-    n = w.shape[0]
-    dev = w.device
-    w = w.to(dtype)
-    propagate = _Propagator(w)
+    simulators); ``progress`` is called with the number of steps done, once per block.
+
+    The work is planned a block of ``delay`` steps at a time: the spikes of one block
+    arrive during the next, so they are expanded to their targets once per block,
+    merged with the block's external input and sorted by step; each step adds its
+    slice of events with one ``index_add_``. Within a block the state is kept in a
+    frame that decays with it (``u = v - v_rest`` and ``g`` divided by their decay
+    since the block began), so integrating one step is a single ``add_`` and the
+    threshold and the events are scaled numbers instead; the frame is reset at the
+    end of each block. The threshold looks for spikes only in the chunks of neurons
+    whose maximum crosses it."""
     if steps < 1 or trials < 1:
         raise BadInput("steps and trials must be at least 1")
+    targets = w if isinstance(w, Synapses) else Synapses(w, dtype)
+    n, dev = targets.n, targets.device
+    if targets.vals.dtype != dtype:
+        raise BadInput(f"the synapses are {targets.vals.dtype}, the state {dtype}")
     gen = torch.Generator(device=dev).manual_seed(seed)
     e_m = math.exp(-p.dt / p.tau_m)
     e_s = math.exp(-p.dt / p.tau_syn)
@@ -150,118 +167,199 @@ def simulate(
         cross = p.dt / p.tau_m * e_m  # the limit tau_syn -> tau_m
     else:
         cross = p.tau_syn / (p.tau_syn - p.tau_m) * (e_s - e_m)
-    v = torch.full((trials, n), p.v_rest, device=dev, dtype=dtype)
-    g = torch.zeros((trials, n), device=dev, dtype=dtype)
-    # the first step at which each neuron integrates again (Brian2: timestep(t -
-    # lastspike) >= timestep(t_ref)); nothing to count down per step
-    free_at = torch.zeros((trials, n), dtype=torch.int32, device=dev)
-    # with v_reset == v_rest a refractory neuron (v = v_rest, g = 0) stays put when
-    # integrated, so v needs no mask (Shiu et al.'s parameters)
-    plain = p.v_reset == p.v_rest
+    size = trials * n
+    padded = -(-size // _CHUNK) * _CHUNK
+    # u and g of every trial side by side (flat index trial * n + neuron); the padding
+    # sits at -inf and never crosses the threshold
+    u = torch.zeros(padded, device=dev, dtype=dtype)
+    u[size:] = -math.inf
+    g = torch.zeros(padded, device=dev, dtype=dtype)
+    chunks = u.view(-1, _CHUNK)
+    theta = p.v_th - p.v_rest
+    u_reset = p.v_reset - p.v_rest
+    # with v_reset == v_rest a refractory neuron (u = 0, g = 0) stays put when
+    # integrated, so u needs no clamp (Shiu et al.'s parameters)
+    plain = u_reset == 0.0
     d = p.delay_steps
-    queue = [torch.zeros((trials, n), device=dev, dtype=dtype) for _ in range(max(d, 1))]
-    driven = prob = None
-    if drive.rates is not None:
-        r = np.asarray(drive.rates, dtype=np.float64)
-        if r.shape != (n,) or (r < 0).any():
-            raise BadInput("drive rates must be n non-negative values (Hz)")
-        idx = np.flatnonzero(r)
-        driven = torch.as_tensor(idx, dtype=torch.long, device=dev)
-        prob = (
-            torch.as_tensor(r[idx] * p.dt / 1000.0, dtype=dtype, device=dev)
-            .expand(trials, idx.size)
-            .contiguous()
-        )
-    events: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-    if drive.spikes is not None:
-        s_step, s_nrn, s_w = drive.spikes
-        for k in np.unique(s_step):
-            sel = s_step == k
-            events[int(k)] = (
-                torch.as_tensor(s_nrn[sel], dtype=torch.long, device=dev),
-                torch.as_tensor(s_w[sel], dtype=dtype, device=dev).expand(trials, -1),
-            )
-    out_trial, out_step, out_neuron = [], [], []
-    count = torch.zeros((trials, n), device=dev, dtype=dtype)
-    rest_term = p.v_rest * (1 - e_m)
-    for k in range(steps):
-        # 1. integrate the neurons that are not refractory. A refractory neuron's g is 0
-        # (reset to 0, and input does not reach it), so g decays unmasked.
-        free = free_at <= k
-        if plain:
-            v.mul_(e_m).add_(g, alpha=cross).add_(rest_term)
-        else:
-            v = torch.where(free, torch.add(v * e_m, g, alpha=cross).add_(rest_term), v)
-        g.mul_(e_s)
-        # 2. threshold (a refractory neuron sits below it when v_reset == v_rest)
-        spiking = v > p.v_th if plain else (v > p.v_th) & free
-        # 3. synaptic events due now: spikes of `delay` ago, then the external input;
-        # like every change to g they do not reach refractory neurons (g is clamped)
-        gain = free.to(dtype)
-        if d == 0:
-            g.add_(propagate(spiking).mul_(gain))
-        else:
-            g.add_(queue[k % d].mul_(gain))
-            queue[k % d] = propagate(spiking)
-        if driven is not None and prob is not None:
-            hits = torch.bernoulli(prob, generator=gen).mul_(drive.weight)
-            g.index_add_(1, driven, hits * gain[:, driven])
-        if k in events:
-            nrn, wt = events[k]
-            g.index_add_(1, nrn, wt * gain[:, nrn])
-        # 4. reset
-        t_idx, n_idx = spiking.nonzero(as_tuple=True)
-        if t_idx.numel():
-            out_trial.append(t_idx.cpu())
-            out_step.append(torch.full_like(t_idx, k).cpu())
-            out_neuron.append(n_idx.cpu())
-            v[t_idx, n_idx] = p.v_reset
-            g[t_idx, n_idx] = 0.0
-            # free again at step k + ref_steps (Brian2: timestep(t - lastspike) >= ref)
-            free_at[t_idx, n_idx] = k + p.ref_steps
-            count[t_idx, n_idx] += 1
-    tr = torch.cat(out_trial).numpy() if out_trial else np.zeros(0, dtype=np.int64)
-    st = torch.cat(out_step).numpy() if out_step else np.zeros(0, dtype=np.int64)
-    nr = torch.cat(out_neuron).numpy() if out_neuron else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((nr, st, tr))
+    block = max(d, 1)
+    # after step j of a block, u = a[j] * (u in the frame) and g = b[j] * (g in it)
+    a = [e_m ** (j + 1) for j in range(block)]
+    b = [e_s ** (j + 1) for j in range(block)]
+    alpha = [cross * (b[j - 1] if j else 1.0) / a[j] for j in range(block)]
+    inv_b = torch.tensor([1.0 / x for x in b], dtype=dtype, device=dev)
+    external = _External(drive, n, trials, p.dt, dtype, dev, gen)
+    # the first step at which each neuron integrates again (Brian2: timestep(t -
+    # lastspike) >= timestep(t_ref)); events to a neuron before then are dropped
+    free_at = torch.zeros(padded, dtype=torch.int32, device=dev)
+    # spikes of the last ref_steps - 1 steps, to clamp u when v_reset != v_rest
+    recent: deque[torch.Tensor] = deque(maxlen=0 if plain else max(p.ref_steps - 1, 0))
+    fired: list[torch.Tensor] = []
+    pending = torch.zeros(0, dtype=torch.long, device=dev)  # spikes of the last block
+    pending_counts: list[int] = []
+    none = pending
+    for start in range(0, steps, block):
+        length = min(block, steps - start)
+        # the events of this block: spikes of the last one (d >= 1), external input
+        ev_step, ev_target, ev_value = targets(pending, pending_counts, n)
+        x_step, x_target, x_value = external(start, length)
+        ev_step = torch.cat([ev_step, x_step])
+        order = torch.sort(ev_step, stable=True).indices
+        ev_step = ev_step[order]
+        ev_target = torch.cat([ev_target, x_target])[order]
+        ev_value = torch.cat([ev_value, x_value])[order] * inv_b[ev_step]
+        bounds = torch.searchsorted(ev_step, torch.arange(length + 1, device=dev)).tolist()
+        this_block: list[torch.Tensor] = []
+        for j in range(length):
+            k = start + j
+            # 1. integrate (a refractory neuron has g = 0; its u is clamped again)
+            u.add_(g, alpha=alpha[j])
+            if recent:
+                u.index_fill_(0, torch.cat(tuple(recent)), u_reset / a[j])
+            # 2. threshold (a refractory neuron sits at u_reset, below it)
+            limit = theta / a[j]
+            hot = torch.nonzero(chunks.amax(1) > limit).view(-1)
+            if hot.numel():
+                row, col = torch.nonzero(chunks.index_select(0, hot) > limit, as_tuple=True)
+                spiking = hot.index_select(0, row).mul_(_CHUNK).add_(col)
+            else:
+                spiking = none
+            # 3. the synaptic events due now, then the external input; like every change
+            # to g they do not reach refractory neurons (g is clamped)
+            if d == 0 and spiking.numel():
+                _, tgt, val = targets(spiking, [spiking.numel()], n)
+                g.index_add_(0, tgt, val.mul_(free_at.index_select(0, tgt) <= k).div_(b[j]))
+            lo, hi = bounds[j], bounds[j + 1]
+            if hi > lo:
+                tgt = ev_target[lo:hi]
+                g.index_add_(0, tgt, ev_value[lo:hi] * (free_at.index_select(0, tgt) <= k))
+            # 4. reset: u = u_reset, g = 0, refractory until k + ref_steps
+            if spiking.numel():
+                u.index_fill_(0, spiking, u_reset / a[j])
+                g.index_fill_(0, spiking, 0.0)
+                free_at.index_fill_(0, spiking, k + p.ref_steps)
+            if recent.maxlen:
+                recent.append(spiking)
+            this_block.append(spiking)
+        # back to the plain frame
+        u.mul_(a[length - 1])
+        g.mul_(b[length - 1])
+        fired.extend(this_block)
+        pending_counts = [int(s.numel()) for s in this_block]
+        pending = torch.cat(this_block) if d else none
+        if progress is not None:
+            progress(start + length)
+    counts = torch.tensor([int(s.numel()) for s in fired], dtype=torch.long)
+    flat = torch.cat(fired).cpu() if fired else torch.zeros(0, dtype=torch.long)
+    st = torch.repeat_interleave(torch.arange(steps), counts).numpy()
+    tr, nr = (flat // n).numpy(), (flat % n).numpy()
+    order_ = np.lexsort((nr, st, tr))
     seconds = steps * p.dt / 1000.0
-    return SimResult(tr[order], st[order], nr[order], (count / seconds).cpu().numpy(), steps, p.dt)
+    rates = np.bincount(flat.numpy(), minlength=size).reshape(trials, n) / seconds
+    return SimResult(tr[order_], st[order_], nr[order_], rates, steps, p.dt)
 
 
-class _Propagator:
-    """W @ s for the spikes s of one step in every trial. Few spikes (the usual case)
-    are propagated event by event: the columns of the spiking neurons are gathered from
-    a by-source copy of W and added up. Many spikes go through one sparse product."""
+class Synapses:
+    """W by source (CSC), the layout the engine reads: ``Synapses(w)`` once per network,
+    and ``simulate`` takes it in place of ``w`` (the layout change takes a second or
+    two at 15 M connections). Called with spikes as flat indices ``trial * n + neuron``
+    and ``counts`` spikes per step, it returns their synaptic events as (step of the
+    spike, flat target, weight)."""
 
-    def __init__(self, w: torch.Tensor) -> None:
-        self.w = w
-        csc = w.to_sparse_csc()
+    def __init__(self, w: torch.Tensor, dtype: torch.dtype = torch.float32) -> None:
+        if w.layout != torch.sparse_csr or w.shape[0] != w.shape[1]:
+            raise BadInput("W must be a square sparse CSR tensor (weight_matrix makes one)")
+        self.n = int(w.shape[0])
+        self.device = w.device
+        csc = w.to(dtype).to_sparse_csc()
         self.ptr = csc.ccol_indices().to(torch.long)
         self.rows = csc.row_indices().to(torch.long)
         self.vals = csc.values()
-        n = w.shape[0]
-        self.mean_degree = max(self.vals.numel() / max(n, 1), 1.0)
-        self.nnz = self.vals.numel()
 
-    def __call__(self, spiking: torch.Tensor) -> torch.Tensor:
-        trial, src = spiking.nonzero(as_tuple=True)
-        out = torch.zeros(spiking.shape, device=spiking.device, dtype=self.vals.dtype)
-        if src.numel() == 0:
-            return out
-        if src.numel() * self.mean_degree > self.nnz / 4:  # dense enough for a product
-            return (self.w @ spiking.to(self.w.dtype).T).T
+    def __call__(
+        self, flat: torch.Tensor, counts: list[int], n: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        dev = flat.device
+        if flat.numel() == 0:
+            empty = torch.zeros(0, dtype=torch.long, device=dev)
+            return empty, empty, self.vals[:0]
+        src = flat % n
         start = self.ptr[src]
-        count = self.ptr[src + 1] - start
-        total = int(count.sum())
-        if total == 0:
-            return out
-        first = torch.cumsum(count, 0) - count  # where each spike's targets begin
-        pos = torch.repeat_interleave(start - first, count) + torch.arange(
-            total, device=spiking.device
+        degree = self.ptr[src + 1] - start
+        total = int(degree.sum())
+        owner = torch.repeat_interleave(
+            torch.arange(src.numel(), device=dev), degree, output_size=total
         )
-        out.index_put_(
-            (torch.repeat_interleave(trial, count), self.rows[pos]),
-            self.vals[pos],
-            accumulate=True,
+        first = torch.cumsum(degree, 0) - degree  # where each spike's targets begin
+        pos = (start - first)[owner] + torch.arange(total, device=dev)
+        spike_step = torch.repeat_interleave(
+            torch.arange(len(counts), device=dev),
+            torch.tensor(counts, device=dev),
+            output_size=src.numel(),
         )
-        return out
+        return spike_step[owner], (flat - src)[owner] + self.rows[pos], self.vals[pos]
+
+
+class _External:
+    """The external input of a block of steps as (step in block, flat target, weight):
+    Poisson hits of the driven neurons, drawn for the whole block at once, then the
+    deterministic input events, in every trial."""
+
+    def __init__(
+        self,
+        drive: Drive,
+        n: int,
+        trials: int,
+        dt: float,
+        dtype: torch.dtype,
+        dev: torch.device,
+        gen: torch.Generator,
+    ) -> None:
+        self.n, self.trials, self.dtype, self.dev, self.gen = n, trials, dtype, dev, gen
+        self.weight = drive.weight
+        self.driven = self.prob = None
+        if drive.rates is not None:
+            r = np.asarray(drive.rates, dtype=np.float64)
+            if r.shape != (n,) or (r < 0).any() or not np.isfinite(r).all():
+                raise BadInput("drive rates must be n non-negative values (Hz)")
+            idx = np.flatnonzero(r)
+            if idx.size:
+                self.driven = torch.as_tensor(idx, dtype=torch.long, device=dev)
+                self.prob = torch.as_tensor(r[idx] * dt / 1000.0, dtype=dtype, device=dev)
+        self.spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if drive.spikes is not None:
+            s_step, s_nrn, s_w = (np.asarray(x) for x in drive.spikes)
+            if not (s_step.shape == s_nrn.shape == s_w.shape) or s_step.ndim != 1:
+                raise BadInput("input events need equally long step, neuron and weight arrays")
+            if s_nrn.size and (s_nrn.min() < 0 or s_nrn.max() >= n or s_step.min() < 0):
+                raise BadInput("input events name a neuron outside the network or a step before 0")
+            order = np.argsort(s_step, kind="stable")
+            self.spikes = (s_step[order], s_nrn[order], s_w[order])
+
+    def __call__(
+        self, start: int, length: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        if self.driven is not None and self.prob is not None:
+            hits = torch.bernoulli(
+                self.prob.expand(length, self.trials, -1), generator=self.gen
+            ).nonzero()
+            step, trial, which = hits.unbind(1)
+            target = trial * self.n + self.driven[which]
+            parts.append((step, target, torch.full_like(step, 1, dtype=self.dtype) * self.weight))
+        if self.spikes is not None:
+            s_step, s_nrn, s_w = self.spikes
+            a, b = np.searchsorted(s_step, [start, start + length])
+            if b > a:
+                k = b - a
+                trial = np.repeat(np.arange(self.trials), k)
+                parts.append(
+                    (
+                        torch.as_tensor(np.tile(s_step[a:b] - start, self.trials), device=self.dev),
+                        torch.as_tensor(trial * self.n + np.tile(s_nrn[a:b], self.trials), device=self.dev),
+                        torch.as_tensor(np.tile(s_w[a:b], self.trials), dtype=self.dtype, device=self.dev),
+                    )
+                )
+        if not parts:
+            empty = torch.zeros(0, dtype=torch.long, device=self.dev)
+            return empty, empty, torch.zeros(0, dtype=self.dtype, device=self.dev)
+        return tuple(torch.cat(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
