@@ -82,17 +82,34 @@ class LIFParams:
 class Drive:
     """External input. ``rates`` (n,) Hz: each neuron receives Poisson spikes of
     ``weight`` mV into g; ``spikes``: deterministic input events as (step, neuron,
-    weight mV) arrays, delivered in the synaptic phase of that step, in every trial."""
+    weight mV) arrays, delivered in the synaptic phase of that step, in every trial;
+    ``currents``: step currents as (neuron, amplitude mV, first step, end step) arrays,
+    each adding its amplitude to ``v_rest - v + g`` in steps first..end-1."""
 
     rates: np.ndarray | None = None
     weight: float = 0.0
     spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    currents: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class GapJunctions:
+    """Electrical couplings between neurons ``a[k]`` and ``b[k]`` (unordered, each pair
+    once) of strength ``coupling[k]``, relative to the leak: each adds
+    ``coupling * (v_other - v)`` to ``v_rest - v + g``. As in Brian2 (a summed
+    variable in an ``exact`` model), the coupling current is computed from the
+    potentials at the start of a step and held over it."""
+
+    a: np.ndarray
+    b: np.ndarray
+    coupling: np.ndarray
 
 
 @dataclass(frozen=True)
 class SimResult:
     """Spikes as (trial, step, neuron) arrays, sorted by trial, step, neuron; rates
-    (trials, n) in Hz over the whole run."""
+    (trials, n) in Hz over the whole run; ``v`` (trials, n) the membrane potentials
+    (mV) at the end."""
 
     trial: np.ndarray
     step: np.ndarray
@@ -100,6 +117,7 @@ class SimResult:
     rates: np.ndarray
     steps: int
     dt: float
+    v: np.ndarray | None = None
 
     def spike_times(self, trial: int = 0) -> dict[int, np.ndarray]:
         """Spike times (ms) per neuron in one trial."""
@@ -140,6 +158,7 @@ def simulate(
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
     progress: Callable[[int], None] | None = None,
+    gaps: GapJunctions | None = None,
 ) -> SimResult:
     """Run ``trials`` trials of ``steps`` time steps; every trial starts at rest.
     ``dtype`` is that of the state (float64 to compare with double-precision
@@ -188,6 +207,8 @@ def simulate(
     alpha = [cross * (b[j - 1] if j else 1.0) / a[j] for j in range(block)]
     inv_b = torch.tensor([1.0 / x for x in b], dtype=dtype, device=dev)
     external = _External(drive, n, trials, p.dt, dtype, dev, gen)
+    currents = _Currents(drive, gaps, n, trials, dtype, dev)
+    to_u = 1.0 - e_m  # a current I held over a step moves u by (1 - e_m) I
     # the first step at which each neuron integrates again (Brian2: timestep(t -
     # lastspike) >= timestep(t_ref)); events to a neuron before then are dropped
     free_at = torch.zeros(padded, dtype=torch.int32, device=dev)
@@ -212,6 +233,10 @@ def simulate(
         for j in range(length):
             k = start + j
             # 1. integrate (a refractory neuron has g = 0; its u is clamped again)
+            if currents:  # from the potentials before this step, held over it
+                idx, amp = currents(k, u, a[j - 1] if j else 1.0)
+                gate = free_at.index_select(0, idx) <= k
+                u.index_add_(0, idx, amp.mul_(gate).mul_(to_u / a[j]))
             u.add_(g, alpha=alpha[j])
             if recent:
                 u.index_fill_(0, torch.cat(tuple(recent)), u_reset / a[j])
@@ -255,7 +280,8 @@ def simulate(
     order_ = np.lexsort((nr, st, tr))
     seconds = steps * p.dt / 1000.0
     rates = np.bincount(flat.numpy(), minlength=size).reshape(trials, n) / seconds
-    return SimResult(tr[order_], st[order_], nr[order_], rates, steps, p.dt)
+    v = (u[:size] + p.v_rest).reshape(trials, n).cpu().numpy()
+    return SimResult(tr[order_], st[order_], nr[order_], rates, steps, p.dt, v)
 
 
 class Synapses:
@@ -335,9 +361,7 @@ class _External:
             order = np.argsort(s_step, kind="stable")
             self.spikes = (s_step[order], s_nrn[order], s_w[order])
 
-    def __call__(
-        self, start: int, length: int
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(self, start: int, length: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         if self.driven is not None and self.prob is not None:
             hits = torch.bernoulli(
@@ -345,21 +369,117 @@ class _External:
             ).nonzero()
             step, trial, which = hits.unbind(1)
             target = trial * self.n + self.driven[which]
-            parts.append((step, target, torch.full_like(step, 1, dtype=self.dtype) * self.weight))
+            parts.append(
+                (
+                    step,
+                    target,
+                    torch.full(step.shape, self.weight, dtype=self.dtype, device=self.dev),
+                )
+            )
         if self.spikes is not None:
             s_step, s_nrn, s_w = self.spikes
             a, b = np.searchsorted(s_step, [start, start + length])
             if b > a:
-                k = b - a
-                trial = np.repeat(np.arange(self.trials), k)
+                base = np.repeat(np.arange(self.trials) * self.n, b - a)
                 parts.append(
                     (
                         torch.as_tensor(np.tile(s_step[a:b] - start, self.trials), device=self.dev),
-                        torch.as_tensor(trial * self.n + np.tile(s_nrn[a:b], self.trials), device=self.dev),
-                        torch.as_tensor(np.tile(s_w[a:b], self.trials), dtype=self.dtype, device=self.dev),
+                        torch.as_tensor(base + np.tile(s_nrn[a:b], self.trials), device=self.dev),
+                        torch.as_tensor(
+                            np.tile(s_w[a:b], self.trials), dtype=self.dtype, device=self.dev
+                        ),
                     )
                 )
         if not parts:
             empty = torch.zeros(0, dtype=torch.long, device=self.dev)
             return empty, empty, torch.zeros(0, dtype=self.dtype, device=self.dev)
         return tuple(torch.cat(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+class _Currents:
+    """The currents held over a step: step currents (piecewise constant, so their
+    active set changes only at their first and end steps) and gap-junction currents
+    (a sparse product over the coupled neurons), as (flat neuron, amplitude mV)."""
+
+    def __init__(
+        self,
+        drive: Drive,
+        gaps: GapJunctions | None,
+        n: int,
+        trials: int,
+        dtype: torch.dtype,
+        dev: torch.device,
+    ) -> None:
+        self.dtype, self.dev = dtype, dev
+        offsets = np.arange(trials) * n
+        self.steps: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.changes: set[int] = set()
+        self.active: tuple[torch.Tensor, torch.Tensor] | None = None
+        if drive.currents is not None:
+            nrn, amp, first, end = (np.asarray(x) for x in drive.currents)
+            if not (nrn.shape == amp.shape == first.shape == end.shape) or nrn.ndim != 1:
+                raise BadInput(
+                    "step currents need equally long neuron, amplitude, first and end arrays"
+                )
+            if nrn.size and (nrn.min() < 0 or nrn.max() >= n):
+                raise BadInput("a step current names a neuron outside the network")
+            if (first < 0).any() or (end < first).any() or not np.isfinite(amp).all():
+                raise BadInput("step currents need 0 <= first <= end and finite amplitudes")
+            flat = (offsets[:, None] + nrn[None, :]).ravel()
+            self.steps = [
+                (flat, np.tile(amp, trials), np.tile(first, trials), np.tile(end, trials))
+            ]
+            self.changes = {int(x) for x in first} | {int(x) for x in end}
+        self.gap_nodes = None
+        if gaps is not None and len(gaps.a):
+            a, b, c = (np.asarray(x) for x in (gaps.a, gaps.b, gaps.coupling))
+            if not (a.shape == b.shape == c.shape) or a.ndim != 1:
+                raise BadInput("gap junctions need equally long a, b and coupling arrays")
+            if min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n or (a == b).any():
+                raise BadInput("a gap junction names a neuron outside the network or itself")
+            if (c < 0).any() or not np.isfinite(c).all():
+                raise BadInput("gap-junction couplings must be finite and not negative")
+            nodes, local = np.unique(np.concatenate([a, b]), return_inverse=True)
+            m, la, lb = nodes.size, local[: a.size], local[a.size :]
+            # every trial's coupled neurons side by side; each pair both ways (a sparse
+            # product is far slower than a gather and an index_add at this size)
+            rows = (np.arange(trials)[:, None] * m + np.concatenate([la, lb])[None, :]).ravel()
+            cols = (np.arange(trials)[:, None] * m + np.concatenate([lb, la])[None, :]).ravel()
+            self.rows = torch.as_tensor(rows, dtype=torch.long, device=dev)
+            self.cols = torch.as_tensor(cols, dtype=torch.long, device=dev)
+            self.coupling = torch.as_tensor(
+                np.tile(np.concatenate([c, c]), trials), dtype=dtype, device=dev
+            )
+            degree = np.bincount(np.concatenate([la, lb]), np.concatenate([c, c]), minlength=m)
+            self.degree = torch.as_tensor(np.tile(degree, trials), dtype=dtype, device=dev)
+            self.gap_nodes = torch.as_tensor(
+                (offsets[:, None] + nodes[None, :]).ravel(), dtype=torch.long, device=dev
+            )
+
+    def __bool__(self) -> bool:
+        return bool(self.steps) or self.gap_nodes is not None
+
+    def __call__(self, k: int, u: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Currents at step k, given u in a frame where the potentials are ``scale * u``."""
+        parts_i: list[torch.Tensor] = []
+        parts_a: list[torch.Tensor] = []
+        if self.steps:
+            if self.active is None or k in self.changes:
+                flat, amp, first, end = self.steps[0]
+                on = (first <= k) & (k < end)
+                self.active = (
+                    torch.as_tensor(flat[on], dtype=torch.long, device=self.dev),
+                    torch.as_tensor(amp[on], dtype=self.dtype, device=self.dev),
+                )
+            parts_i.append(self.active[0])
+            parts_a.append(self.active[1].clone())
+        if self.gap_nodes is not None:
+            x = u.index_select(0, self.gap_nodes).mul_(scale)
+            parts_i.append(self.gap_nodes)
+            inflow = torch.zeros_like(x).index_add_(
+                0, self.rows, x.index_select(0, self.cols).mul_(self.coupling)
+            )
+            parts_a.append(inflow.sub_(self.degree * x))
+        if len(parts_i) == 1:
+            return parts_i[0], parts_a[0]
+        return torch.cat(parts_i), torch.cat(parts_a)

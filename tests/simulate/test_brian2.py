@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from connectomedb.settings import Settings
-from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+from connectomedb.simulate.engine import Drive, GapJunctions, LIFParams, simulate, weight_matrix
 from connectomedb.simulate.reference import brian2_network
 from tests.oracles import cook_graphs
 
@@ -24,6 +24,8 @@ def _brian2_spikes(
     steps: int,
     poisson: tuple[float, float] | None = None,
     seed: int = 0,
+    gaps: GapJunctions | None = None,
+    currents: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> dict[int, np.ndarray]:
     """Spike times (ms) per neuron from Brian2 running the same model: ``events`` as
     (steps, neurons, weight mV) through a SpikeGeneratorGroup, ``poisson`` as (rate Hz,
@@ -33,8 +35,7 @@ def _brian2_spikes(
     b.start_scope()
     b.seed(seed)
     b.prefs.codegen.target = "numpy"
-    neurons, syn = brian2_network(n, pre, post, w_mv, p)
-    objects = []
+    neurons, *objects = brian2_network(n, pre, post, w_mv, p, gaps, currents, steps)
     if events is not None:
         steps_in, neurons_in, weight = events
         gen = b.SpikeGeneratorGroup(n, neurons_in, steps_in * p.dt * b.ms)
@@ -45,7 +46,7 @@ def _brian2_spikes(
         rate, weight = poisson
         objects.append(b.PoissonInput(neurons, "g", 1, rate * b.Hz, weight=weight * b.mV))
     mon = b.SpikeMonitor(neurons)
-    net = b.Network(neurons, syn, mon, *objects)
+    net = b.Network(neurons, mon, *objects)
     net.run(steps * p.dt * b.ms, namespace={})
     trains = mon.spike_trains()
     return {int(k): np.asarray(v / b.ms) for k, v in trains.items() if len(v)}
@@ -140,11 +141,13 @@ GABAERGIC = (
 )
 
 
-def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
-    """Cook 2019's chemical connectome read from the sheet, synapse counts as strengths,
-    GABAergic neurons inhibitory; the nociceptive ASH and touch neurons kicked every 2 ms
-    for 100 ms."""
-    chem, _, neurons = cook_graphs(str(settings.data_cache))
+def _cook(
+    settings: Settings,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, GapJunctions]:
+    """Cook 2019 read from the sheets: neuron names, chemical connections (pre, post,
+    synapse count), GABAergic neurons inhibitory, and the gap junctions (count / 200 as
+    the coupling)."""
+    chem, gap, neurons = cook_graphs(str(settings.data_cache))
     names = sorted(neurons & set(chem.nodes))
     ix = {v: i for i, v in enumerate(names)}
     edges = [
@@ -156,6 +159,25 @@ def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
     post = np.array([e[1] for e in edges])
     strength = np.array([e[2] for e in edges], dtype=float)
     sign = np.array([-1.0 if v in GABAERGIC else 1.0 for v in names])
+    pairs = [
+        (ix[a], ix[b], d["count"])
+        for a, b, d in gap.edges(data=True)
+        if a in ix and b in ix and a != b
+    ]
+    gaps = GapJunctions(
+        np.array([x[0] for x in pairs]),
+        np.array([x[1] for x in pairs]),
+        np.array([x[2] / 200 for x in pairs], dtype=float),
+    )
+    return names, pre, post, strength, sign, gaps
+
+
+def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
+    """Cook 2019's chemical connectome read from the sheet, synapse counts as strengths,
+    GABAergic neurons inhibitory; the nociceptive ASH and touch neurons kicked every 2 ms
+    for 100 ms."""
+    names, pre, post, strength, sign, _ = _cook(settings)
+    ix = {v: i for i, v in enumerate(names)}
     n, steps = len(names), 3000
     # C. elegans has few, strong synapses per connection; a reset below rest takes the
     # engine's general path (the 1000-neuron test takes the v_reset == v_rest one)
@@ -170,4 +192,34 @@ def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
         n, pre, post, sign[pre] * p.w_syn * strength, (ev_steps, ev_neurons, 60.0), p, steps
     )
     assert len(theirs) > 20  # activity spread beyond the driven neurons
+    _same_spikes(ours, theirs, p.dt, names)
+
+
+def test_identical_spike_times_on_cook2019_with_gap_junctions_and_currents(
+    settings: Settings,
+) -> None:
+    """Cook 2019 with its gap junctions as electrical couplings, and step currents of
+    12 mV into ASH and 9 mV into AVA (below threshold alone) from 20 to 200 ms."""
+    names, pre, post, strength, sign, gaps = _cook(settings)
+    assert len(gaps.a) > 500
+    ix = {v: i for i, v in enumerate(names)}
+    n, steps = len(names), 3000
+    p = LIFParams(w_syn=1.5, v_reset=-60.0)
+    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
+    cells = [("ASHL", 12.0), ("ASHR", 12.0), ("AVAL", 9.0), ("AVAR", 9.0)]
+    currents = (
+        np.array([ix[c] for c, _ in cells]),
+        np.array([a for _, a in cells]),
+        np.full(len(cells), 200),
+        np.full(len(cells), 2000),
+    )
+    ours = simulate(
+        w, p, steps, Drive(currents=currents), dtype=torch.float64, gaps=gaps
+    ).spike_times()
+    theirs = _brian2_spikes(
+        n, pre, post, sign[pre] * p.w_syn * strength, None, p, steps, gaps=gaps, currents=currents
+    )
+    alone = simulate(w, p, steps, Drive(currents=currents), dtype=torch.float64).spike_times()
+    assert len(theirs) > 20
+    assert set(alone) != set(theirs)  # the gap junctions change who fires
     _same_spikes(ours, theirs, p.dt, names)

@@ -142,3 +142,46 @@ def test_synaptic_events_sum_to_the_product(fraction: float) -> None:
     np.add.at(got, target.numpy(), value.numpy())
     got = got.reshape(3, n)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_a_step_current_fires_at_the_closed_form_times() -> None:
+    """A 10 mV current on steps 100..1999: u after j + 1 steps of it is 10 (1 - e^-(j+1)
+    dt / tau_m); the first spike is at the first step where that exceeds v_th - v_rest,
+    and after each spike the neuron is free again ref_steps later and rises the same
+    way. Nothing fires before the current starts or after it ends."""
+    w = weight_matrix(
+        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
+    )
+    amp, first, end = 10.0, 100, 2000
+    rise = next(
+        j
+        for j in range(1000)
+        if amp * (1 - math.exp(-(j + 1) * P.dt / P.tau_m)) > P.v_th - P.v_rest
+    )
+    drive = Drive(currents=(np.array([0]), np.array([amp]), np.array([first]), np.array([end])))
+    got = simulate(w, P, 3000, drive, dtype=torch.float64).step
+    want = np.arange(first + rise, end, P.ref_steps + rise)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_gap_junctions_pull_potentials_together() -> None:
+    """Two neurons coupled by a gap junction of coupling c, neuron 0 held by a 5 mV
+    current (below threshold): at steady state u0 = 5 (1 + c) / (1 + 2c) and u1 = 5 c /
+    (1 + 2c) (from u0 = 5 + c (u1 - u0), u1 = c (u0 - u1))."""
+    from connectomedb.simulate.engine import GapJunctions
+
+    w = weight_matrix(
+        2, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(2), 1.0
+    )
+    c = 0.5
+    p = LIFParams(v_th=0.0)  # nothing fires
+    drive = Drive(currents=(np.array([0]), np.array([5.0]), np.array([0]), np.array([40_000])))
+    gaps = GapJunctions(np.array([0]), np.array([1]), np.array([c]))
+    r = simulate(w, p, 20_000, drive, dtype=torch.float64, gaps=gaps)
+    assert r.step.size == 0 and r.v is not None
+    u0, u1 = 5 * (1 + c) / (1 + 2 * c), 5 * c / (1 + 2 * c)
+    np.testing.assert_allclose(r.v[0] - P.v_rest, [u0, u1], rtol=1e-9)
+    # and without the junction neuron 1 stays at rest, neuron 0 goes to 5 mV above it
+    alone = simulate(w, p, 20_000, drive, dtype=torch.float64)
+    assert alone.v is not None
+    np.testing.assert_allclose(alone.v[0] - P.v_rest, [5.0, 0.0], rtol=1e-9, atol=1e-12)
