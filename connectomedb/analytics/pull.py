@@ -9,6 +9,7 @@ neuron or per connection, and matching by internal id reads no property per conn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -17,7 +18,7 @@ import neo4j
 import numpy as np
 
 from connectomedb.errors import BadInput, NotFound
-from connectomedb.schema.graph import CONNECTS_TO, NEURON
+from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, NEURON
 from connectomedb.store.neurons import LEVELS, NeuronFilter, filter_conditions
 
 if TYPE_CHECKING:
@@ -72,13 +73,21 @@ class PulledGraph:
         return np.array([index[v] for v in values], dtype=np.int64)
 
 
-def pull_queries(f: NeuronFilter | None, min_weight: int = 1) -> tuple[str, str, dict[str, Any]]:
+#: what a pull may read as each connection's weight (missing PSD areas read as -1)
+STRENGTHS: Final = ("synapse_count", "psd_area_total")
+
+
+def pull_queries(
+    f: NeuronFilter | None, min_weight: int = 1, strength: str = "synapse_count"
+) -> tuple[str, str, dict[str, Any]]:
     """(nodes, edges, params): the selected neurons in id order, column by column, and
     the connections leaving them as two columns (source and target packed, synapses),
     each collected into one record; the edge query reads the part ``$part`` of
     ``$parts`` of the neurons (by internal id), so that parts can run side by side. Nodes are matched by internal id between the two (the
     cheapest key Neo4j has: no property read per connection); targets outside the
     selection are dropped by the caller."""
+    if strength not in STRENGTHS:
+        raise BadInput(f"strength must be one of {', '.join(STRENGTHS)}")
     conds, params = filter_conditions(f)
     where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
     # collect() skips nulls, which would shift the columns: missing text is '' (read
@@ -101,7 +110,8 @@ def pull_queries(f: NeuronFilter | None, min_weight: int = 1) -> tuple[str, str,
         f"MATCH (n:{NEURON}) WHERE {where} AND id(n) % $parts = $part\n"
         f"MATCH (n)-[r:{CONNECTS_TO}]->(m){keep}\n"
         # source and target packed into one integer: half the values to decode
-        f"RETURN collect(id(n) * {PACK} + id(m)) AS pair, collect(r.synapse_count) AS w"
+        f"RETURN collect(id(n) * {PACK} + id(m)) AS pair, "
+        f"collect(coalesce(r.`{strength}`, -1)) AS w"
     )
     return nodes, edges, params
 
@@ -122,12 +132,14 @@ def pull_graph(
     hops: int = 0,
     level: str | None = None,
     parts: int = EDGE_PARTS,
+    strength: str = "synapse_count",
 ) -> PulledGraph:
     """The selected neurons (all of the dataset's, those ``f`` selects, or the ``hops``-hop
     neighbourhood of ``seeds`` in either direction) and the connections among them with at
     least ``min_weight`` synapses. The node and edge queries run side by side; if the
     dataset changed between them (a connection leaves a neuron the node query did not
-    see), both run again in one transaction."""
+    see), both run again in one transaction. ``strength`` names the connection
+    property read as the weight (``psd_area_total``: -1 where a connection has none)."""
     if min_weight < 1:
         raise BadInput("min_weight must be at least 1")
     if level is not None and level not in LEVELS:
@@ -147,7 +159,7 @@ def pull_graph(
             ids = sorted(set(ids) & set(f.ids))
         base = f or NeuronFilter()
         f = NeuronFilter(**{**base.__dict__, "ids": tuple(ids)})
-    nodes_q, edges_q, params = pull_queries(f, min_weight)
+    nodes_q, edges_q, params = pull_queries(f, min_weight, strength)
     args = {"dataset": dataset, "min_weight": min_weight, **params}
 
     def read(text: str, **more: Any) -> dict[str, Any]:
@@ -184,10 +196,8 @@ def pull_graph(
     return g
 
 
-def _assemble(
-    dataset: str, nodes: dict[str, Any], edges: list[dict[str, Any]], level: str | None
-) -> PulledGraph | None:
-    keys = np.asarray(nodes["key"], dtype=np.int64)
+def _key_index(keys: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A lookup from internal node ids to positions in ``keys`` (-1 where absent)."""
     order = np.argsort(keys)
     sorted_keys = keys[order]
 
@@ -197,6 +207,14 @@ def _assemble(
         pos = np.minimum(np.searchsorted(sorted_keys, k), sorted_keys.size - 1)
         return np.where(sorted_keys[pos] == k, order[pos], -1)
 
+    return index_of
+
+
+def _assemble(
+    dataset: str, nodes: dict[str, Any], edges: list[dict[str, Any]], level: str | None
+) -> PulledGraph | None:
+    keys = np.asarray(nodes["key"], dtype=np.int64)
+    index_of = _key_index(keys)
     pair = np.concatenate([np.asarray(e["pair"], dtype=np.int64) for e in edges])
     pre = index_of(pair // PACK)
     if (pre < 0).any():
@@ -216,6 +234,36 @@ def _assemble(
         level,
         keys,
     )
+
+
+GAP_JUNCTIONS: Final = f"""
+MATCH (n:{NEURON} {{dataset: $dataset}})-[r:{GAP_JUNCTION}]-(m:{NEURON})
+WHERE id(n) < id(m)
+RETURN collect(id(n) * {PACK} + id(m)) AS pair, collect(coalesce(r.count, 1)) AS count"""
+
+
+def pull_gap_junctions(
+    driver: neo4j.Driver, database: str, g: PulledGraph
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gap junctions among a pull's neurons, each unordered pair once, as (a, b,
+    count) with a < b indices into ``g.ids``. Read right after the pull: the pairs are
+    matched by the pull's internal ids; pairs with a neuron outside it are dropped."""
+    if g.keys is None:
+        raise BadInput("this pull carries no internal ids")
+    recs, _, _ = driver.execute_query(
+        GAP_JUNCTIONS,
+        dataset=g.dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    pair = np.asarray(recs[0]["pair"], dtype=np.int64)
+    count = np.asarray(recs[0]["count"], dtype=np.float64)
+    index_of = _key_index(g.keys)
+    a, b = index_of(pair // PACK), index_of(pair % PACK)
+    keep = (a >= 0) & (b >= 0)
+    a, b, count = a[keep], b[keep], count[keep]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return lo, hi, count
 
 
 @dataclass(frozen=True)

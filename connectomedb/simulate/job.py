@@ -1,19 +1,34 @@
-"""The ``simulate`` job kind: the stored connectome as a LIF network (synapse counts as
-strengths, signs from the presynaptic neurotransmitter), driven by Poisson input to
-chosen neurons, several trials as one batch. Per-neuron rates go to the ModelRun's
-outputs, the population rate to its metrics, the spike trains to an npz artifact."""
+"""The ``simulate`` job kind: the stored connectome as a LIF network (synapse counts or
+PSD areas as strengths, signs from the presynaptic neurotransmitter, gap junctions as
+electrical couplings), driven by Poisson input or step currents to chosen neurons,
+several trials as one batch, and optionally a sweep over a grid of parameters and
+stimulated sets. Per-neuron rates go to the ModelRun's outputs, population rates and a
+summary per condition to its metrics, spike trains and raster / rate plots to files
+the metrics name."""
 
 from __future__ import annotations
 
+import itertools
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectomedb.analytics.pull import pull_graph
+from connectomedb.analytics.pull import PulledGraph, pull_gap_junctions, pull_graph
 from connectomedb.errors import BadInput
-from connectomedb.simulate.engine import SHIU_2024, Drive, LIFParams, simulate, weight_matrix
+from connectomedb.simulate.engine import (
+    SHIU_2024,
+    Drive,
+    GapJunctions,
+    LIFParams,
+    SimResult,
+    Synapses,
+    simulate,
+    weight_matrix,
+)
 from connectomedb.store.jobs import Output, RunResult
 from connectomedb.workers.kinds import Params
 
@@ -29,17 +44,45 @@ SIGN_RULES: Final = {
     "celegans": {"acetylcholine": 1, "gaba": -1, "glutamate": 1},
     "all_excitatory": {},
 }
+#: strength option -> the connection property read
+STRENGTH_PROPERTY: Final = {"synapse_count": "synapse_count", "psd_area": "psd_area_total"}
+#: at most this many conditions in one sweep
+MAX_CONDITIONS: Final = 64
+#: parameters a sweep grid may vary
+GridKey = Literal["w_syn", "drive_weight_mv", "gap_coupling", "rate_hz", "amplitude_mv"]
 
 
 class Stimulus(BaseModel):
-    """Poisson input at ``rate_hz`` to the neurons selected by ids, type and/or class."""
+    """Input to the neurons selected by ids, type and/or class: Poisson spikes at
+    ``rate_hz`` for the whole run (``kind: poisson``), or a step current of
+    ``amplitude_mv`` from ``start_ms`` to ``end_ms`` (``kind: current``; the end of the
+    run when not given)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     ids: list[str] | None = None
     type: str | None = None
     cell_class: str | None = Field(default=None, alias="class")
+    kind: Literal["poisson", "current"] = "poisson"
     rate_hz: float = Field(default=150.0, gt=0, le=1000)
+    amplitude_mv: float | None = Field(default=None, ge=-200, le=200)
+    start_ms: float = Field(default=0.0, ge=0)
+    end_ms: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Stimulus:
+        if self.kind == "current" and self.amplitude_mv is None:
+            raise ValueError("a current stimulus needs amplitude_mv")
+        if self.kind == "poisson" and (
+            self.amplitude_mv is not None or self.start_ms or self.end_ms is not None
+        ):
+            raise ValueError(
+                "a Poisson stimulus runs for the whole simulation at rate_hz; "
+                "amplitude_mv, start_ms and end_ms belong to kind: current"
+            )
+        if self.end_ms is not None and self.end_ms <= self.start_ms:
+            raise ValueError("end_ms must come after start_ms")
+        return self
 
 
 class SimulateParams(Params):
@@ -48,15 +91,92 @@ class SimulateParams(Params):
     dt: float = Field(default=0.1, gt=0, le=1)
     trials: int = Field(default=1, ge=1, le=64)
     seed: int = 0
-    stimuli: list[Stimulus] = Field(min_length=1)
+    stimuli: list[Stimulus] = Field(default_factory=list)
     drive_weight_mv: float = Field(default=250 * SHIU_2024["w_syn"], gt=0)
     w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0)
+    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
     sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
+    gap_coupling: float = Field(
+        default=0.005, ge=0, description="coupling per gap junction, relative to the leak"
+    )
     min_weight: int = Field(default=1, ge=1)
     bin_ms: float = Field(default=10.0, gt=0)
     rate_tau_ms: float = Field(default=10.0, gt=0)
     rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
     rate_max_hz: float = Field(default=200.0, gt=0)
+    grid: dict[GridKey, list[float]] = Field(default_factory=dict)
+    stimulus_sets: list[list[Stimulus]] | None = None
+
+    @model_validator(mode="after")
+    def _conditions(self) -> SimulateParams:
+        if bool(self.stimuli) == bool(self.stimulus_sets):
+            raise ValueError("give stimuli, or stimulus_sets for a sweep, not both")
+        if self.stimulus_sets is not None and not all(self.stimulus_sets):
+            raise ValueError("every stimulus set needs at least one stimulus")
+        if any(not v for v in self.grid.values()):
+            raise ValueError("every grid parameter needs at least one value")
+        sizes = [len(self.stimulus_sets or [self.stimuli])] + [len(v) for v in self.grid.values()]
+        if math.prod(sizes) > MAX_CONDITIONS:
+            raise ValueError(f"a sweep may have at most {MAX_CONDITIONS} conditions")
+        for key, values in self.grid.items():
+            for v in values:
+                low = 0 if key in ("gap_coupling", "amplitude_mv") else 1e-12
+                if not math.isfinite(v) or (key != "amplitude_mv" and v < low):
+                    raise ValueError(f"grid {key}: {v} is out of range")
+                if key == "rate_hz" and v > 1000:
+                    raise ValueError("grid rate_hz: at most 1000 Hz")
+        if self.model == "rate" and any(
+            s.kind == "current" for group in self.stimulus_sets or [self.stimuli] for s in group
+        ):
+            raise ValueError("the rate model takes Poisson-rate stimuli only")
+        return self
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One point of a sweep: the stimuli (rate and amplitude overrides applied) and the
+    network parameters it runs with."""
+
+    name: str
+    stimuli: list[Stimulus]
+    w_syn: float
+    drive_weight_mv: float
+    gap_coupling: float
+    values: dict[str, float]
+
+
+def conditions(p: SimulateParams) -> list[Condition]:
+    """Every stimulus set crossed with every grid point, in order (sets outermost)."""
+    sets = p.stimulus_sets or [p.stimuli]
+    keys = list(p.grid)
+    out = []
+    for si, stimuli in enumerate(sets):
+        for combo in itertools.product(*(p.grid[k] for k in keys)):
+            values: dict[str, float] = dict(zip(keys, combo, strict=True))
+            changed = [
+                s.model_copy(
+                    update={
+                        k: values[k]
+                        for k in ("rate_hz", "amplitude_mv")
+                        if k in values and (s.kind == "poisson") == (k == "rate_hz")
+                    }
+                )
+                for s in stimuli
+            ]
+            parts = ([f"set {si + 1}"] if len(sets) > 1 else []) + [
+                f"{k}={v:g}" for k, v in values.items()
+            ]
+            out.append(
+                Condition(
+                    ", ".join(parts) or "baseline",
+                    changed,
+                    values.get("w_syn", p.w_syn),
+                    values.get("drive_weight_mv", p.drive_weight_mv),
+                    values.get("gap_coupling", p.gap_coupling),
+                    values,
+                )
+            )
+    return out
 
 
 def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
@@ -80,106 +200,288 @@ def _rule(ctx: JobContext, asked: str) -> str:
     return "all_excitatory"
 
 
+def _select(g: PulledGraph, s: Stimulus) -> list[int]:
+    index = {v: i for i, v in enumerate(g.ids)}
+    missing = [x for x in (s.ids or []) if x not in index]
+    wanted = set(s.ids) if s.ids is not None else None
+    chosen = [
+        i
+        for i, nid in enumerate(g.ids)
+        if (wanted is None or nid in wanted)
+        and (s.type is None or g.props["type"][i] == s.type)
+        and (s.cell_class is None or g.props["class"][i] == s.cell_class)
+    ]
+    if missing or not chosen:
+        raise BadInput(
+            f"stimulus {s.model_dump(by_alias=True, exclude_none=True)} selects no neuron"
+            + (f" (unknown ids: {', '.join(missing)})" if missing else "")
+        )
+    return chosen
+
+
+def _drive(
+    g: PulledGraph, c: Condition, steps: int, dt: float
+) -> tuple[Drive, np.ndarray, np.ndarray]:
+    """The condition's drive, and which neurons get Poisson input and which a current.
+    Poisson rates: a later stimulus overrides an earlier one for the same neuron;
+    currents add up."""
+    rates = np.zeros(g.n)
+    cur: list[tuple[np.ndarray, float, int, int]] = []
+    for s in c.stimuli:
+        chosen = np.asarray(_select(g, s), dtype=np.int64)
+        if s.kind == "poisson":
+            rates[chosen] = s.rate_hz
+        else:
+            first = min(int(round(s.start_ms / dt)), steps)
+            end = steps if s.end_ms is None else min(int(round(s.end_ms / dt)), steps)
+            cur.append((chosen, float(s.amplitude_mv or 0.0), first, end))
+    currents = None
+    on = np.zeros(g.n, dtype=bool)
+    if cur:
+        nrn = np.concatenate([x[0] for x in cur])
+        on[nrn] = True
+        currents = (
+            nrn,
+            np.concatenate([np.full(x[0].size, x[1]) for x in cur]),
+            np.concatenate([np.full(x[0].size, x[2]) for x in cur]),
+            np.concatenate([np.full(x[0].size, x[3]) for x in cur]),
+        )
+    return Drive(rates=rates, weight=c.drive_weight_mv, currents=currents), rates > 0, on
+
+
 def run(ctx: JobContext, p: SimulateParams) -> RunResult:
-    g = pull_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
-    ctx.progress(0.05, f"pulled {g.n} neurons, {g.m} connections")
+    g = pull_graph(
+        ctx.driver,
+        ctx.database,
+        ctx.dataset,
+        min_weight=p.min_weight,
+        strength=STRENGTH_PROPERTY[p.strength],
+    )
+    if p.strength == "psd_area" and (missing := int((g.weight < 0).sum())):
+        raise BadInput(
+            f"strength psd_area: {missing} of {g.m} connections have no PSD area "
+            "(psd_area_total) in this dataset"
+        )
+    gap_pairs = (
+        pull_gap_junctions(ctx.driver, ctx.database, g)
+        if p.model == "lif"
+        else (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    )
+    ctx.progress(0.05, f"pulled {g.n} neurons, {g.m} connections, {gap_pairs[0].size} gap pairs")
     rule = _rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
-    index = {v: i for i, v in enumerate(g.ids)}
-    rates = np.zeros(g.n)
-    for s in p.stimuli:
-        chosen = [
-            i
-            for i, nid in enumerate(g.ids)
-            if (s.ids is None or nid in s.ids)
-            and (s.type is None or g.props["type"][i] == s.type)
-            and (s.cell_class is None or g.props["class"][i] == s.cell_class)
-        ]
-        missing = [x for x in (s.ids or []) if x not in index]
-        if missing or not chosen:
-            raise BadInput(f"stimulus {s.model_dump(by_alias=True)} selects no neuron {missing}")
-        rates[chosen] = s.rate_hz
-    lif = LIFParams(w_syn=p.w_syn, dt=p.dt)
-    w = weight_matrix(g.n, g.pre, g.post, g.weight, sign, lif.w_syn)
     steps = int(round(p.seconds * 1000 / p.dt))
+    conds = conditions(p)
+    for c in conds:  # every selection is checked before anything runs
+        _drive(g, c, steps, p.dt)
+    common = {
+        "neurons": g.n,
+        "connections": g.m,
+        "strength": p.strength,
+        "sign_rule": rule,
+        "inhibitory_neurons": int((sign < 0).sum()),
+        "seconds": p.seconds,
+        "dt": p.dt,
+    }
     if p.model == "rate":
-        return _rate_run(p, g.ids, w, rates, steps, rule, sign)
-    r = simulate(w, lif, steps, Drive(rates=rates, weight=p.drive_weight_mv), p.trials, p.seed)
-    ctx.progress(0.9, "simulated")
-    path = _save(ctx, r, g.ids)
+        return _rate_run(ctx, p, g, sign, steps, conds, common)
+    folder = ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}"
+    folder.mkdir(parents=True, exist_ok=True)
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
-    bins = np.bincount(r.step // per_bin, minlength=(steps + per_bin - 1) // per_bin)
-    population = bins / (g.n * p.trials * per_bin * p.dt / 1000.0)
-    mean = r.rates.mean(axis=0)
-    return RunResult(
-        metrics={
-            "model": "leaky integrate-and-fire (Shiu et al. 2024 parameters), exact "
-            "integration, synapse counts as strengths",
-            "neurons": g.n,
-            "connections": g.m,
-            "sign_rule": rule,
-            "inhibitory_neurons": int((sign < 0).sum()),
-            "driven_neurons": int((rates > 0).sum()),
-            "seconds": p.seconds,
-            "trials": p.trials,
-            "mean_rate_hz": float(mean.mean()),
-            "trial_mean_rate_hz": [float(x) for x in r.rates.mean(axis=1)],
-            "population_rate_hz": [float(x) for x in population],
-            "bin_ms": per_bin * p.dt,
-            "spikes": int(r.step.size),
-            "artifact": str(path),
+    nbins = (steps + per_bin - 1) // per_bin
+    synapses: dict[float, Synapses] = {}
+    results: list[SimResult] = []
+    summaries: list[dict[str, Any]] = []
+    last = [0.0]
+    for ci, c in enumerate(conds):
+        if c.w_syn not in synapses:
+            synapses.clear()  # one weight matrix at a time
+            synapses[c.w_syn] = Synapses(weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn))
+        drive, poisson, current = _drive(g, c, steps, p.dt)
+        gaps = None
+        if c.gap_coupling > 0 and gap_pairs[0].size:
+            gaps = GapJunctions(gap_pairs[0], gap_pairs[1], gap_pairs[2] * c.gap_coupling)
+
+        def progress(done: int, ci: int = ci, c: Condition = c) -> None:
+            frac = 0.05 + 0.85 * (ci + done / steps) / len(conds)
+            if frac - last[0] >= 0.01 or done == steps:
+                last[0] = frac
+                ctx.progress(frac, f"{c.name}: {done} of {steps} steps")
+
+        r = simulate(
+            synapses[c.w_syn],
+            LIFParams(w_syn=c.w_syn, dt=p.dt),
+            steps,
+            drive,
+            p.trials,
+            p.seed,
+            progress=progress,
+            gaps=gaps,
+        )
+        results.append(r)
+        bins = np.zeros((p.trials, nbins))
+        np.add.at(bins, (r.trial, r.step // per_bin), 1)
+        per_trial = bins / (g.n * per_bin * p.dt / 1000.0)
+        summaries.append(
+            {
+                "name": c.name,
+                **c.values,
+                "w_syn": c.w_syn,
+                "drive_weight_mv": c.drive_weight_mv,
+                "gap_coupling": c.gap_coupling if gaps is not None else 0.0,
+                "stimuli": [s.model_dump(by_alias=True, exclude_none=True) for s in c.stimuli],
+                "driven_neurons": int(poisson.sum()),
+                "current_neurons": int(current.sum()),
+                "mean_rate_hz": float(r.rates.mean()),
+                "trial_mean_rate_hz": [float(x) for x in r.rates.mean(axis=1)],
+                "population_rate_hz": [float(x) for x in per_trial.mean(axis=0)],
+                "spikes": int(r.step.size),
+                "_per_trial": per_trial,
+            }
+        )
+    ctx.progress(0.92, "writing spike trains and plots")
+    files = _save(folder, g, results, summaries, per_bin * p.dt)
+    for s in summaries:
+        s.pop("_per_trial")
+    first = summaries[0]
+    sweep = len(conds) > 1
+    metrics = {
+        "model": f"leaky integrate-and-fire (Shiu et al. 2024 parameters), exact "
+        f"integration, {p.strength.replace('_', ' ')} as strengths"
+        + (", gap junctions as couplings" if gap_pairs[0].size and p.gap_coupling else ""),
+        **common,
+        "gap_junction_pairs": int(gap_pairs[0].size),
+        "trials": p.trials,
+        "bin_ms": per_bin * p.dt,
+        "outputs": (
+            "score: mean rate (Hz) over trials in the first condition; vector: mean rate "
+            "per condition, in the order of conditions"
+            if sweep
+            else "score: mean rate (Hz) over trials; vector: rate per trial"
+        ),
+        # the first (or only) condition's figures at the top level
+        **{
+            k: first[k]
+            for k in (
+                "driven_neurons",
+                "current_neurons",
+                "mean_rate_hz",
+                "trial_mean_rate_hz",
+                "population_rate_hz",
+                "spikes",
+            )
         },
-        outputs=[Output(nid, score=float(mean[i])) for i, nid in enumerate(g.ids)],
-        seed=p.seed,
+        "conditions": summaries,
+        "artifact": str(folder / "spikes.npz"),
+        "artifact_dir": str(folder),
+        "files": files,
+    }
+    means = np.stack([r.rates.mean(axis=0) for r in results])  # (conditions, n)
+    outputs = [
+        Output(
+            nid,
+            score=float(means[0, i]),
+            vector=[float(x) for x in (means[:, i] if sweep else results[0].rates[:, i])],
+        )
+        for i, nid in enumerate(g.ids)
+    ]
+    return RunResult(metrics=metrics, outputs=outputs, seed=p.seed)
+
+
+def _save(
+    folder: Path,
+    g: PulledGraph,
+    results: list[SimResult],
+    summaries: list[dict[str, Any]],
+    bin_ms: float,
+) -> list[str]:
+    """Spike trains as one npz (condition, trial, step, neuron: an index into
+    neuron_ids; dt in ms), and per condition a raster of trial 0 and the population
+    rate. Returns the file names."""
+    from connectomedb.simulate.plots import raster_png, rate_png
+
+    np.savez_compressed(
+        folder / "spikes.npz",
+        condition=np.concatenate(
+            [np.full(r.step.size, i, dtype=np.int32) for i, r in enumerate(results)]
+        ),
+        trial=np.concatenate([r.trial for r in results]).astype(np.int32),
+        step=np.concatenate([r.step for r in results]).astype(np.int32),
+        neuron=np.concatenate([r.neuron for r in results]).astype(np.int32),
+        neuron_ids=np.array(g.ids),
+        condition_names=np.array([s["name"] for s in summaries]),
+        dt=np.array(results[0].dt),
     )
+    files = ["spikes.npz"]
+    for i, (r, s) in enumerate(zip(results, summaries, strict=True)):
+        first = r.trial == 0
+        raster_png(
+            folder / f"raster-{i}.png",
+            r.step[first],
+            r.neuron[first],
+            g.ids,
+            r.dt,
+            r.steps,
+            f"{g.dataset}: {s['name']}, trial 0",
+        )
+        rate_png(folder / f"rate-{i}.png", s["_per_trial"], bin_ms, f"{g.dataset}: {s['name']}")
+        files += [f"raster-{i}.png", f"rate-{i}.png"]
+    return files
 
 
 def _rate_run(
+    ctx: JobContext,
     p: SimulateParams,
-    ids: list[str],
-    w: Any,
-    rates: np.ndarray,
-    steps: int,
-    rule: str,
+    g: PulledGraph,
     sign: np.ndarray,
+    steps: int,
+    conds: list[Condition],
+    common: dict[str, Any],
 ) -> RunResult:
     """The graded rate model: stimulus rates (Hz) as the input, the same signed weights
     (mV per spike) times ``rate_gain`` (Hz per mV); deterministic, so one trial."""
     from connectomedb.simulate.rate import RateParams, simulate_rates
 
     rp = RateParams(tau=p.rate_tau_ms, dt=p.dt, gain=p.rate_gain, r_max=p.rate_max_hz)
-    out = simulate_rates(w, rp, steps, rates)
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
-    population = out.population[0][per_bin - 1 :: per_bin]
-    final = out.rates[0]
+    finals, summaries = [], []
+    for ci, c in enumerate(conds):
+        w = weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn)
+        drive, poisson, _ = _drive(g, c, steps, p.dt)
+        assert drive.rates is not None
+        out = simulate_rates(w, rp, steps, drive.rates)
+        ctx.progress(0.05 + 0.9 * (ci + 1) / len(conds), c.name)
+        finals.append(out.rates[0])
+        summaries.append(
+            {
+                "name": c.name,
+                **c.values,
+                "w_syn": c.w_syn,
+                "driven_neurons": int(poisson.sum()),
+                "mean_rate_hz": float(out.rates[0].mean()),
+                "population_rate_hz": [float(x) for x in out.population[0][per_bin - 1 :: per_bin]],
+            }
+        )
+    sweep = len(conds) > 1
     return RunResult(
         metrics={
             "model": "graded rate model, tau dr/dt = -r + clip(gain (W r + input), 0, r_max)",
-            "neurons": len(ids),
-            "sign_rule": rule,
-            "inhibitory_neurons": int((sign < 0).sum()),
-            "driven_neurons": int((rates > 0).sum()),
-            "seconds": p.seconds,
-            "mean_rate_hz": float(final.mean()),
-            "population_rate_hz": [float(x) for x in population],
+            **common,
             "bin_ms": per_bin * p.dt,
+            "outputs": "score: rate (Hz) at the end"
+            + (" in the first condition; vector: per condition" if sweep else ""),
+            **{
+                k: summaries[0][k] for k in ("driven_neurons", "mean_rate_hz", "population_rate_hz")
+            },
+            "conditions": summaries,
         },
-        outputs=[Output(nid, score=float(final[i])) for i, nid in enumerate(ids)],
+        outputs=[
+            Output(
+                nid,
+                score=float(finals[0][i]),
+                vector=[float(f[i]) for f in finals] if sweep else None,
+            )
+            for i, nid in enumerate(g.ids)
+        ],
         seed=p.seed,
     )
-
-
-def _save(ctx: JobContext, r: Any, ids: list[str]) -> Path:
-    """Spike trains as npz: trial, step, neuron (index into neuron_ids), dt in ms."""
-    folder = ctx.artifacts / "simulate"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{ctx.job['id']}-{ctx.job['attempts']}.npz"
-    np.savez_compressed(
-        path,
-        trial=r.trial.astype(np.int32),
-        step=r.step.astype(np.int32),
-        neuron=r.neuron.astype(np.int32),
-        neuron_ids=np.array(ids),
-        dt=np.array(r.dt),
-    )
-    return path

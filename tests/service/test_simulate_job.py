@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import neo4j
@@ -13,9 +14,13 @@ import numpy as np
 import pytest
 import torch
 
+from connectomedb.loaders.base import Row, Source, Where
+from connectomedb.loaders.writer import DatasetWriter
+from connectomedb.schema.models import DatasetMeta
 from connectomedb.settings import Settings
-from connectomedb.simulate.engine import Drive, LIFParams, simulate, weight_matrix
+from connectomedb.simulate.engine import Drive, GapJunctions, LIFParams, simulate, weight_matrix
 from connectomedb.simulate.rate import RateParams, simulate_rates
+from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 from tests.oracles import cook_graphs
@@ -35,10 +40,11 @@ STIMULI = [{"ids": ["ASHL", "ASHR"], "rate_hz": 150.0}, {"class": "sensory", "ra
 
 def _sheet_network(
     world: World, driver: neo4j.Driver, settings: Settings
-) -> tuple[list[str], torch.Tensor, np.ndarray, np.ndarray]:
+) -> tuple[list[str], torch.Tensor, np.ndarray, np.ndarray, GapJunctions]:
     """Cook 2019 from the sheet as the job should build it: neuron ids in order, weights
-    (GABAergic neurons inhibitory, synapse counts as strengths), stimulus rates, signs."""
-    chem, _, _ = cook_graphs(str(settings.data_cache))
+    (GABAergic neurons inhibitory, synapse counts as strengths), stimulus rates, signs,
+    and the gap junctions between neurons (count x the default coupling 0.005)."""
+    chem, gap, _ = cook_graphs(str(settings.data_cache))
     cells = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.neurotransmitter AS nt, "
         "n.class AS cls",
@@ -59,7 +65,25 @@ def _sheet_network(
     rates[[ix["ASHL"], ix["ASHR"]]] = 150.0
     rates[[ix[v] for v in ids if meta[v]["cls"] == "sensory"]] = 20.0
     w = weight_matrix(len(ids), pre, post, strength, sign, LIFParams().w_syn)
-    return ids, w, rates, sign
+    pairs = [
+        (ix[a], ix[b], d["count"])
+        for a, b, d in gap.edges(data=True)
+        if a in ix and b in ix and a != b
+    ]
+    gaps = GapJunctions(
+        np.array([x[0] for x in pairs]),
+        np.array([x[1] for x in pairs]),
+        np.array([x[2] * 0.005 for x in pairs], dtype=float),
+    )
+    return ids, w, rates, sign, gaps
+
+
+def _vectors(driver: neo4j.Driver, run_id: str) -> dict[str, list[float]]:
+    rec = driver.execute_query(
+        "MATCH (r:ModelRun {id: $id})-[o:OUTPUT]->(n:Neuron) RETURN collect([n.id, o.vector]) AS v",
+        id=run_id,
+    ).records[0]
+    return dict(rec["v"])
 
 
 def _outputs(driver: neo4j.Driver, run_id: str) -> tuple[dict, dict]:
@@ -78,13 +102,19 @@ def test_simulate_job_equals_the_engine_on_the_sheet_network(
     j = _run(driver, settings, world.cook, params, tmp_path)
     assert j["status"] == "succeeded", j.get("error")
     metrics, got = _outputs(driver, j["run_id"])
-    ids, w, rates, sign = _sheet_network(world, driver, settings)
+    ids, w, rates, sign, gaps = _sheet_network(world, driver, settings)
     p = LIFParams()
-    want = simulate(w, p, 5000, Drive(rates=rates, weight=250 * p.w_syn), 2, 3).rates.mean(axis=0)
+    want_trials = simulate(
+        w, p, 5000, Drive(rates=rates, weight=250 * p.w_syn), 2, 3, gaps=gaps
+    ).rates
+    want = want_trials.mean(axis=0)
+    assert metrics["gap_junction_pairs"] == len(gaps.a) > 400
     assert metrics["sign_rule"] == "celegans"
     assert metrics["inhibitory_neurons"] == int((sign < 0).sum()) > 20
     assert metrics["driven_neurons"] == int((rates > 0).sum())
     np.testing.assert_allclose([got[v] for v in ids], want, rtol=1e-6)
+    vectors = _vectors(driver, j["run_id"])  # per-trial rates
+    np.testing.assert_allclose([vectors[v] for v in ids], want_trials.T, rtol=1e-6)
     assert metrics["mean_rate_hz"] > 0
     # the spike trains behind the rates
     art = np.load(metrics["artifact"])
@@ -103,7 +133,7 @@ def test_the_rate_model_job_equals_the_rate_model_on_the_sheet_network(
     j = _run(driver, settings, world.cook, params, tmp_path)
     assert j["status"] == "succeeded", j.get("error")
     metrics, got = _outputs(driver, j["run_id"])
-    ids, w, rates, _ = _sheet_network(world, driver, settings)
+    ids, w, rates, _, _ = _sheet_network(world, driver, settings)
     want = simulate_rates(w, RateParams(), 2000, rates).rates[0]
     np.testing.assert_allclose([got[v] for v in ids], want, rtol=1e-5, atol=1e-6)
     assert (
@@ -119,3 +149,162 @@ def test_a_stimulus_that_selects_nothing_fails_without_retry(
         driver, settings, world.cook, {"stimuli": [{"ids": ["NOPE"]}], "seconds": 0.1}, tmp_path
     )
     assert (j["status"], j["attempts"]) == ("failed", 1) and "NOPE" in j["error"]
+
+
+def test_a_sweep_over_stimulus_sets_and_weights_equals_the_engine_per_condition(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """Two stimulus sets (Poisson input to ASH; a step current into the touch neurons
+    from 50 to 150 ms) crossed with two synaptic weights: four conditions, each equal to
+    the engine run with that drive and weight; outputs carry the rate per condition;
+    spike trains and plots lie in the run's folder."""
+    touch = ["ALML", "ALMR", "PLML", "PLMR"]
+    params = {
+        "seconds": 0.2,
+        "trials": 2,
+        "seed": 1,
+        "stimulus_sets": [
+            [{"ids": ["ASHL", "ASHR"], "rate_hz": 150.0}],
+            [
+                {
+                    "ids": touch,
+                    "kind": "current",
+                    "amplitude_mv": 12.0,
+                    "start_ms": 50,
+                    "end_ms": 150,
+                }
+            ],
+        ],
+        "grid": {"w_syn": [0.2, 0.4]},
+    }
+    j = _run(driver, settings, world.cook, params, tmp_path)
+    assert j["status"] == "succeeded", j.get("error")
+    metrics, got = _outputs(driver, j["run_id"])
+    vectors = _vectors(driver, j["run_id"])
+    ids, _, _, sign, gaps = _sheet_network(world, driver, settings)
+    ix = {v: i for i, v in enumerate(ids)}
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    e = [
+        (ix[a], ix[b], d["synapse_count"])
+        for a, b, d in chem.edges(data=True)
+        if a in ix and b in ix
+    ]
+    pre, post = np.array([x[0] for x in e]), np.array([x[1] for x in e])
+    strength = np.array([x[2] for x in e], dtype=float)
+    poisson = np.zeros(len(ids))
+    poisson[[ix["ASHL"], ix["ASHR"]]] = 150.0
+    t = np.array([ix[v] for v in touch])
+    drives = [
+        Drive(rates=poisson, weight=250 * 0.275),
+        Drive(
+            rates=np.zeros(len(ids)),
+            weight=250 * 0.275,
+            currents=(t, np.full(4, 12.0), np.full(4, 500), np.full(4, 1500)),
+        ),
+    ]
+    names = [c["name"] for c in metrics["conditions"]]
+    assert names == ["set 1, w_syn=0.2", "set 1, w_syn=0.4", "set 2, w_syn=0.2", "set 2, w_syn=0.4"]
+    want = []
+    for drive in drives:
+        for w_syn in (0.2, 0.4):
+            w = weight_matrix(len(ids), pre, post, strength, sign, w_syn)
+            p = LIFParams(w_syn=w_syn)
+            want.append(simulate(w, p, 2000, drive, 2, 1, gaps=gaps).rates.mean(axis=0))
+    want_ = np.stack(want)  # (conditions, neurons)
+    np.testing.assert_allclose([vectors[v] for v in ids], want_.T, rtol=1e-6)
+    np.testing.assert_allclose([got[v] for v in ids], want_[0], rtol=1e-6)
+    assert [c["current_neurons"] for c in metrics["conditions"]] == [0, 0, 4, 4]
+    assert (want_[2:, t] > 0).all()  # the current drives the touch neurons
+    folder = Path(metrics["artifact_dir"])
+    for name in metrics["files"]:
+        data = (folder / name).read_bytes()
+        assert len(data) > 1000
+        if name.endswith(".png"):
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    art = np.load(folder / "spikes.npz")
+    assert list(art["condition_names"]) == names
+    for c in range(4):
+        keep = art["condition"] == c
+        counts = np.bincount(art["neuron"][keep], minlength=len(ids)) / (0.2 * 2)
+        order = [list(art["neuron_ids"]).index(v) for v in ids]
+        np.testing.assert_allclose(counts[order], want_[c], rtol=1e-6)
+        if c >= 2:  # the current flows from 50 to 150 ms: no spike outside that window
+            steps = art["step"][keep]
+            assert steps.min() >= 500 and steps.max() < 1500
+
+
+class _PsdSource(Source):
+    """Twelve neurons in a ring with shortcuts; each connection carries a PSD area."""
+
+    def __init__(self, dataset: str) -> None:
+        self.meta = DatasetMeta(
+            id=dataset, name="psd ring", species="Drosophila melanogaster", source="test"
+        )
+        rng = np.random.default_rng(4)
+        self.edges = [(i, (i + 1) % 12) for i in range(12)] + [
+            (i, (i + 5) % 12) for i in range(0, 12, 3)
+        ]
+        self.area = rng.uniform(0.5, 3.0, len(self.edges)).round(3)
+
+    def fingerprint(self) -> str:
+        return "psd-ring-1"
+
+    def neurons(self) -> Iterator[Row]:
+        for i in range(12):
+            nt = "gaba" if i == 7 else "acetylcholine"
+            yield (
+                Where("ring", i + 1),
+                {"id": f"n{i:02d}", "kind": "neuron", "name": f"n{i:02d}", "neurotransmitter": nt},
+            )
+
+    def connections(self) -> Iterator[Row]:
+        for k, (a, b) in enumerate(self.edges):
+            yield (
+                Where("ring", k + 1),
+                {
+                    "pre": f"n{a:02d}",
+                    "post": f"n{b:02d}",
+                    "synapse_count": 1,
+                    "psd_area_total": float(self.area[k]),
+                },
+            )
+
+
+def test_psd_area_as_strength(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """A ring whose connections carry PSD areas: with strength psd_area the job equals
+    the engine on those areas (GABAergic n07 inhibitory under the Drosophila rule);
+    Cook 2019 has no PSD areas, so asking for them there fails at once."""
+    ds = f"t_psd_{uuid.uuid4().hex[:8]}"
+    src = _PsdSource(ds)
+    DatasetWriter(driver, settings.neo4j_database).load(src)
+    try:
+        params = {
+            "seconds": 0.3,
+            "strength": "psd_area",
+            "w_syn": 30.0,
+            "stimuli": [{"ids": ["n00"], "kind": "current", "amplitude_mv": 9.0}],
+        }
+        j = _run(driver, settings, ds, params, tmp_path)
+        assert j["status"] == "succeeded", j.get("error")
+        metrics, got = _outputs(driver, j["run_id"])
+        pre = np.array([a for a, _ in src.edges])
+        post = np.array([b for _, b in src.edges])
+        sign = np.array([-1.0 if i == 7 else 1.0 for i in range(12)])
+        w = weight_matrix(12, pre, post, src.area, sign, 30.0)
+        drive = Drive(currents=(np.array([0]), np.array([9.0]), np.array([0]), np.array([3000])))
+        want = simulate(w, LIFParams(w_syn=30.0), 3000, drive).rates[0]
+        assert metrics["sign_rule"] == "drosophila" and metrics["strength"] == "psd_area"
+        np.testing.assert_allclose([got[f"n{i:02d}"] for i in range(12)], want, rtol=1e-6)
+        assert (want > 0).sum() > 3  # the current's activity travelled around the ring
+    finally:
+        delete_dataset(driver, ds)
+    bad = _run(
+        driver,
+        settings,
+        world.cook,
+        {"strength": "psd_area", "seconds": 0.1, "stimuli": [{"ids": ["ASHL"]}]},
+        tmp_path,
+    )
+    assert (bad["status"], bad["attempts"]) == ("failed", 1) and "PSD area" in bad["error"]
