@@ -536,7 +536,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with _driver() as (s, d), _errors():
-        w = Worker(d, s.neo4j_database, worker_id, lease, poll, queue, s.data_cache / "artifacts")
+        w = Worker(d, s.neo4j_database, worker_id, lease, poll, queue, s.artifacts)
         err.print(
             f"worker {w.id} serving queue {queue!r}, polling every {poll} s (lease {lease} s)"
         )

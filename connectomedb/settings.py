@@ -80,3 +80,9 @@ class Settings(BaseSettings):
     @property
     def uri(self) -> str:
         return self.neo4j_uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def artifacts(self) -> Path:
+        """Where workers write the files of their runs (spike trains, plots) and the API
+        reads them back: ``data_cache/artifacts``, shared by both on one machine."""
+        return self.data_cache / "artifacts"

@@ -1,5 +1,6 @@
-"""The FastAPI app: GraphQL at /graphql (GraphiQL in the browser), /health, and a small
-JSON mirror of the hottest reads under /rest (same Cypher, same access checks)."""
+"""The FastAPI app: GraphQL at /graphql (GraphiQL in the browser), /health, the files
+of model runs under /runs, and a small JSON mirror of the hottest reads under /rest
+(same Cypher, same access checks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import GraphQLRouter
 
@@ -20,6 +21,7 @@ from connectomedb.service.schema import build_schema
 from connectomedb.settings import Settings
 from connectomedb.store.access import AccessRepository, Principal
 from connectomedb.store.graphdb import Store, make_async_driver
+from connectomedb.store.jobs import JobRepository
 from connectomedb.store.neurons import NeuronRepository
 
 log = logging.getLogger("connectomedb.api")
@@ -133,6 +135,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "neo4j": "up"})
+
+    @app.get("/runs/{run_id}/files/{name}")
+    async def run_file(
+        run_id: str, name: str, store: StoreDep, principal: PrincipalDep
+    ) -> FileResponse:
+        """A file a run wrote (its ModelRun lists them), for readers of its dataset."""
+        from connectomedb.simulate.files import run_file as find
+
+        r = await JobRepository(store).run(run_id)
+        if r is None:
+            raise NotFound(f"model run {run_id!r} not found")
+        try:
+            await AccessRepository(store).dataset(principal, r["dataset"])
+        except NotFound:
+            raise NotFound(f"model run {run_id!r} not found") from None
+        path, media = find(settings.artifacts, r["metrics"], name)
+        return FileResponse(path, media_type=media, filename=name)
 
     # -- /rest: the same reads as plain JSON (a baseline for the GraphQL layer) ---------
     async def readable(store: Store, principal: Principal, dataset: str) -> NeuronRepository:

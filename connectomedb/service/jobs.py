@@ -68,6 +68,28 @@ class NeuronOutputConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="Spike times (ms) of one neuron in one condition and trial.")
+class SpikeTrain:
+    neuron_id: strawberry.ID
+    condition: int
+    trial: int
+    times_ms: list[float]
+
+
+@strawberry.type(description="Population rate of a simulation per time bin.")
+class PopulationRate:
+    condition: int
+    name: str
+    bin_ms: float
+    rates_hz: list[float]
+
+
+@strawberry.type(description="A file a run wrote, served at url.")
+class RunFile:
+    name: str
+    url: str
+
+
 @strawberry.type(
     description="One result of a job: its parameters, metrics, seed and code version "
     "(provenance), and per-neuron outputs."
@@ -100,6 +122,70 @@ class ModelRun:
             created_at=ms_to_datetime(r["created_at"]),  # type: ignore[arg-type]
             output_count=r.get("outputs") or 0,
         )
+
+    @strawberry.field(
+        description="Spike times of a simulation run, in one condition (of a sweep) and "
+        "trial: of the neurons named, in that order, or else of the neurons that fired, "
+        "most spikes first."
+    )
+    def spike_trains(
+        self,
+        info: CInfo,
+        neuron_ids: list[strawberry.ID] | None = None,
+        condition: int = 0,
+        trial: int = 0,
+        first: int = 100,
+    ) -> list[SpikeTrain]:
+        from connectomedb.simulate.files import spike_trains
+
+        self._simulation()
+        trains = spike_trains(
+            info.context.settings.artifacts,
+            self.metrics,
+            condition,
+            trial,
+            [str(x) for x in neuron_ids] if neuron_ids is not None else None,
+            first,
+        )
+        return [
+            SpikeTrain(
+                neuron_id=strawberry.ID(nid),
+                condition=condition,
+                trial=trial,
+                times_ms=[float(t) for t in times],
+            )
+            for nid, times in trains
+        ]
+
+    @strawberry.field(
+        description="Population rate (Hz, all neurons, mean over trials) per time bin of "
+        "a simulation run, in one condition."
+    )
+    def population_rate(self, condition: int = 0) -> PopulationRate:
+        self._simulation()
+        metrics: dict[str, Any] = self.metrics  # type: ignore[assignment]
+        conds = metrics.get("conditions") or []
+        if not 0 <= condition < len(conds):
+            raise BadInput(f"condition must be between 0 and {len(conds) - 1}")
+        c = conds[condition]
+        return PopulationRate(
+            condition=condition,
+            name=c["name"],
+            bin_ms=float(metrics["bin_ms"]),
+            rates_hz=[float(x) for x in c["population_rate_hz"]],
+        )
+
+    @strawberry.field(
+        description="Files the run wrote (spike trains as npz, raster and rate plots as "
+        "PNG), each at its URL on this server (GET, with the same token)."
+    )
+    def files(self) -> list[RunFile]:
+        names = (self.metrics.get("files") or []) if isinstance(self.metrics, dict) else []
+        return [RunFile(name=n, url=f"/runs/{self.id}/files/{n}") for n in names]
+
+    def _simulation(self) -> None:
+        if self.kind != JobKind.SIMULATE:
+            raise BadInput("spike trains and population rates belong to simulate runs")
 
     @strawberry.field(description="Per-neuron outputs, by neuron id.")
     async def outputs(

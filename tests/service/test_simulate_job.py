@@ -5,10 +5,12 @@ equal the engine's on that network with the same seed."""
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import neo4j
 import numpy as np
 import pytest
@@ -308,3 +310,75 @@ def test_psd_area_as_strength(
         tmp_path,
     )
     assert (bad["status"], bad["attempts"]) == ("failed", 1) and "PSD area" in bad["error"]
+
+
+RUN_QUERY = """
+query($id: ID!, $ids: [ID!], $trial: Int!) {
+  modelRun(id: $id) {
+    kind
+    spikeTrains(first: 5, trial: $trial) { neuronId trial timesMs }
+    named: spikeTrains(neuronIds: $ids, trial: $trial) { neuronId timesMs }
+    populationRate { binMs ratesHz }
+    files { name url }
+  }
+}"""
+
+
+def test_spike_trains_rates_and_plots_over_the_api(
+    world: World, driver: neo4j.Driver, settings: Settings
+) -> None:
+    """A run written to the artifact folder the API shares: its spike trains over
+    GraphQL equal the npz, the most active first; its population rate is the metrics';
+    its plots come over HTTP to readers of the dataset only."""
+    queue = f"q_{uuid.uuid4().hex[:8]}"
+    q = JobQueue(driver, settings.neo4j_database)
+    params = {
+        "seconds": 0.2,
+        "trials": 2,
+        "stimuli": [{"ids": ["ASHL", "ASHR"], "kind": "current", "amplitude_mv": 15.0}],
+    }
+    job = q.submit(world.cook, "simulate", params, None, 1, queue)
+    Worker(driver, settings.neo4j_database, "sim", 120, 0.1, queue, settings.artifacts).run_once()
+    j = q.job(job["id"])
+    assert j["status"] == "succeeded", j.get("error")
+    metrics, _ = _outputs(driver, j["run_id"])
+    folder = Path(metrics["artifact_dir"])
+    try:
+        data = world.client("victor")(RUN_QUERY, id=j["run_id"], ids=["AVAL", "ASHL"], trial=1)
+        run = data["modelRun"]
+        art = np.load(folder / "spikes.npz")
+        names = list(art["neuron_ids"])
+        mine = art["trial"] == 1
+        counts = {names[i]: c for i, c in enumerate(np.bincount(art["neuron"][mine])) if c}
+        top = sorted(counts, key=lambda v: (-counts[v], v))[:5]
+        assert [t["neuronId"] for t in run["spikeTrains"]] == top
+        for t in run["spikeTrains"] + run["named"]:
+            k = names.index(t["neuronId"])
+            want = art["step"][mine & (art["neuron"] == k)] * 0.1
+            np.testing.assert_allclose(t["timesMs"], want)
+        assert [t["neuronId"] for t in run["named"]] == ["AVAL", "ASHL"]
+        assert len(run["named"][1]["timesMs"]) > 10  # ASHL is driven
+        assert run["populationRate"]["ratesHz"] == metrics["population_rate_hz"]
+        assert {f["name"] for f in run["files"]} == {"spikes.npz", "raster-0.png", "rate-0.png"}
+        url = next(f["url"] for f in run["files"] if f["name"] == "raster-0.png")
+        ok = httpx.get(
+            world.url + url, headers={"Authorization": f"Bearer {world.tokens['victor']}"}
+        )
+        assert ok.status_code == 200 and ok.headers["content-type"] == "image/png"
+        assert ok.content == (folder / "raster-0.png").read_bytes()
+        other = httpx.get(
+            world.url + url, headers={"Authorization": f"Bearer {world.tokens['bob']}"}
+        )
+        assert other.status_code == 404  # lab B cannot read lab A's dataset
+        assert httpx.get(world.url + url).status_code in (401, 404)
+        missing = httpx.get(
+            world.url + f"/runs/{j['run_id']}/files/..%2F..%2Fsettings.py",
+            headers={"Authorization": f"Bearer {world.tokens['victor']}"},
+        )
+        assert missing.status_code == 404
+        code, _ = world.client("victor").error(RUN_QUERY, id=j["run_id"], ids=["NOPE"], trial=0)
+        assert code == "NOT_FOUND"
+        code, _ = world.client("victor").error(RUN_QUERY, id=j["run_id"], ids=None, trial=2)
+        assert code == "BAD_INPUT"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
