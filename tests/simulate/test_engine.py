@@ -45,12 +45,13 @@ def test_a_weak_input_stays_below_threshold() -> None:
     assert simulate(w, P, 2000, drive).step.size == 0
 
 
-def test_refractory_period_and_delay_in_steps() -> None:
+@pytest.mark.parametrize("delay", [1.5, 0.0])
+def test_refractory_period_and_delay_in_steps(delay: float) -> None:
     """Neuron 0 is kicked every step. Input does not reach it while refractory, so after
     each spike it starts again from rest at the step it is free, and fires as long after
     that as its first spike came after step 0. Neuron 1 gets one strong synapse from 0 and spikes `delay` later (plus the
     one step its own integration takes)."""
-    p = LIFParams(t_ref=2.0, delay=1.5)
+    p = LIFParams(t_ref=2.0, delay=delay)
     w = weight_matrix(2, np.array([0]), np.array([1]), np.array([1.0]), np.ones(2), 400.0)
     steps = 300
     drive = Drive(spikes=(np.arange(steps), np.zeros(steps, dtype=int), np.full(steps, 400.0)))
