@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -286,7 +287,6 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     if p.model == "rate":
         return _rate_run(ctx, p, g, sign, steps, conds, common)
     folder = ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}"
-    folder.mkdir(parents=True, exist_ok=True)
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     nbins = (steps + per_bin - 1) // per_bin
     synapses: dict[float, Synapses] = {}
@@ -397,7 +397,28 @@ def _save(
 ) -> list[str]:
     """Spike trains as one npz (condition, trial, step, neuron: an index into
     neuron_ids; dt in ms), and per condition a raster of trial 0 and the population
-    rate. Returns the file names."""
+    rate. Written to a partial folder renamed when complete, so a failure leaves
+    nothing half-written. Returns the file names."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        files = _write(partial, g, results, summaries, bin_ms)
+        shutil.rmtree(folder, ignore_errors=True)  # an earlier try of this attempt
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return files
+
+
+def _write(
+    folder: Path,
+    g: PulledGraph,
+    results: list[SimResult],
+    summaries: list[dict[str, Any]],
+    bin_ms: float,
+) -> list[str]:
     from connectomedb.simulate.plots import raster_png, rate_png
 
     np.savez_compressed(
