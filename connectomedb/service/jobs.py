@@ -41,6 +41,7 @@ class JobKind(Enum):
     ANOMALY = "anomaly"
     CELLTYPE_GNN = "celltype_gnn"
     SIMULATE = "simulate"
+    FIT_STRENGTHS = "fit_strengths"
 
 
 def _json(text: str | None) -> Any:

@@ -8,6 +8,7 @@ the metrics name."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import shutil
@@ -86,6 +87,17 @@ class Stimulus(BaseModel):
         return self
 
 
+class Target(BaseModel):
+    """An observed rate (Hz) of the neurons selected by ids, type and/or class."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    ids: list[str] | None = None
+    type: str | None = None
+    cell_class: str | None = Field(default=None, alias="class")
+    rate_hz: float = Field(ge=0, le=1000)
+
+
 class SimulateParams(Params):
     model: Literal["lif", "rate"] = "lif"
     seconds: float = Field(default=1.0, gt=0, le=10)
@@ -96,6 +108,11 @@ class SimulateParams(Params):
     drive_weight_mv: float = Field(default=250 * SHIU_2024["w_syn"], gt=0)
     w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0)
     strength: Literal["synapse_count", "psd_area"] = "synapse_count"
+    strength_run: str | None = Field(
+        default=None,
+        description="a fit_strengths run of this dataset: each connection's strength "
+        "times the gain fitted for its presynaptic neuron's group",
+    )
     sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
     gap_coupling: float = Field(
         default=0.005, ge=0, description="coupling per gap junction, relative to the leak"
@@ -201,7 +218,25 @@ def _rule(ctx: JobContext, asked: str) -> str:
     return "all_excitatory"
 
 
-def _select(g: PulledGraph, s: Stimulus) -> list[int]:
+def _with_gains(ctx: JobContext, g: PulledGraph, run_id: str) -> PulledGraph:
+    """The pull with each connection's strength times its presynaptic neuron's gain
+    from a fit_strengths run (neurons the run has no output for keep gain 1)."""
+    recs = ctx.read(
+        "MATCH (r:ModelRun {id: $run}) WHERE r.dataset = $dataset "
+        "OPTIONAL MATCH (r)-[o:OUTPUT]->(n:Neuron) "
+        "RETURN r.kind AS kind, collect([n.id, o.score]) AS gains",
+        run=run_id,
+    )
+    if not recs or recs[0]["kind"] is None:
+        raise BadInput(f"strength_run: no model run {run_id!r} in this dataset")
+    if recs[0]["kind"] != "fit_strengths":
+        raise BadInput(f"strength_run: {run_id!r} is a {recs[0]['kind']} run, not fit_strengths")
+    gain = dict(recs[0]["gains"])
+    scale = np.array([float(gain.get(nid) or 1.0) for nid in g.ids])
+    return dataclasses.replace(g, weight=g.weight * scale[g.pre])
+
+
+def _select(g: PulledGraph, s: Stimulus | Target) -> list[int]:
     index = {v: i for i, v in enumerate(g.ids)}
     missing = [x for x in (s.ids or []) if x not in index]
     wanted = set(s.ids) if s.ids is not None else None
@@ -263,6 +298,8 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
             f"strength psd_area: {missing} of {g.m} connections have no PSD area "
             "(psd_area_total) in this dataset"
         )
+    if p.strength_run is not None:
+        g = _with_gains(ctx, g, p.strength_run)
     gap_pairs = (
         pull_gap_junctions(ctx.driver, ctx.database, g)
         if p.model == "lif"
@@ -279,6 +316,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         "neurons": g.n,
         "connections": g.m,
         "strength": p.strength,
+        "strength_run": p.strength_run,
         "sign_rule": rule,
         "inhibitory_neurons": int((sign < 0).sum()),
         "seconds": p.seconds,
@@ -505,4 +543,98 @@ def _rate_run(
             for i, nid in enumerate(g.ids)
         ],
         seed=p.seed,
+    )
+
+
+class FitParams(Params):
+    """Fit one gain per presynaptic group (``level``) so that the graded rate model's
+    steady state, driven by ``stimuli``, matches the ``targets`` rates; the gains
+    multiply the strength proxy of every connection from that group."""
+
+    level: Literal["type", "class", "superclass"] = "class"
+    targets: list[Target] = Field(min_length=1)
+    stimuli: list[Stimulus] = Field(min_length=1)
+    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0)
+    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
+    sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
+    min_weight: int = Field(default=1, ge=1)
+    dt: float = Field(default=1.0, gt=0, le=10)
+    rate_tau_ms: float = Field(default=10.0, gt=0)
+    rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
+    rate_max_hz: float = Field(default=200.0, gt=0)
+    iterations: int = Field(default=50, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _poisson_only(self) -> FitParams:
+        if any(s.kind != "poisson" for s in self.stimuli):
+            raise ValueError("the rate model takes Poisson-rate stimuli only")
+        return self
+
+
+def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
+    import scipy.sparse as sp
+
+    from connectomedb.simulate.fit import fit_gains
+    from connectomedb.simulate.rate import RateParams
+
+    g = pull_graph(
+        ctx.driver,
+        ctx.database,
+        ctx.dataset,
+        min_weight=p.min_weight,
+        strength=STRENGTH_PROPERTY[p.strength],
+    )
+    if p.strength == "psd_area" and (missing := int((g.weight < 0).sum())):
+        raise BadInput(f"strength psd_area: {missing} of {g.m} connections have no PSD area")
+    rule = _rule(ctx, p.sign_rule)
+    sign = sign_of(g.props["neurotransmitter"], rule)
+    x = np.zeros(g.n)
+    for s in p.stimuli:
+        x[_select(g, s)] = s.rate_hz
+    observed = np.full(g.n, np.nan)
+    for t in p.targets:
+        observed[_select(g, t)] = t.rate_hz  # a later target overrides an earlier one
+    target_idx = np.flatnonzero(~np.isnan(observed))
+    names = [v if v is not None else "(none)" for v in g.props[p.level]]
+    group_names = sorted(set(names))
+    index = {v: i for i, v in enumerate(group_names)}
+    groups = np.array([index[v] for v in names], dtype=np.int64)
+    w = sp.csr_matrix(
+        (sign[g.pre] * p.w_syn * g.weight.astype(np.float64), (g.post, g.pre)), shape=(g.n, g.n)
+    )
+    rp = RateParams(tau=p.rate_tau_ms, dt=p.dt, gain=p.rate_gain, r_max=p.rate_max_hz)
+    ctx.progress(0.1, f"fitting {len(group_names)} gains to {target_idx.size} rates")
+
+    def progress(it: int, rms: float) -> None:
+        ctx.progress(0.1 + 0.85 * it / p.iterations, f"iteration {it}: rms {rms:.4g} Hz")
+
+    fit = fit_gains(
+        w, groups, x, target_idx, observed[target_idx], rp, p.iterations, progress=progress
+    )
+    rows = [
+        {"id": g.ids[i], "target_hz": float(observed[i]), "fitted_hz": float(fit.rates[i])}
+        for i in target_idx[:1000]
+    ]
+    return RunResult(
+        metrics={
+            "model": "graded rate model at steady state, tau dr/dt = -r + clip(gain (W (s r) "
+            "+ input), 0, r_max); s: one gain per presynaptic group, fitted by "
+            "Levenberg-Marquardt; a gain scales the strength proxy, it is not a measured "
+            "synaptic weight",
+            "neurons": g.n,
+            "connections": g.m,
+            "strength": p.strength,
+            "sign_rule": rule,
+            "level": p.level,
+            "targets": int(target_idx.size),
+            "gains": {name: float(fit.gains[i]) for i, name in enumerate(group_names)},
+            "constrained": [n for i, n in enumerate(group_names) if fit.constrained[i]],
+            "unconstrained": [n for i, n in enumerate(group_names) if not fit.constrained[i]],
+            "rms_hz": fit.rms,
+            "fitted": rows,
+        },
+        outputs=[
+            Output(nid, label=names[i], score=float(fit.gains[groups[i]]))
+            for i, nid in enumerate(g.ids)
+        ],
     )

@@ -125,6 +125,7 @@ def _analytics_kinds() -> dict[str, JobKind]:
             JobKind("anomaly", jobs.AnomalyParams, jobs.anomaly, jobs.ANOMALY_DOC),
             JobKind("celltype_gnn", jobs.CellTypeParams, jobs.celltype_gnn, jobs.CELLTYPE_DOC),
             JobKind("simulate", sim.SimulateParams, sim.run, sim.__doc__ or ""),
+            JobKind("fit_strengths", sim.FitParams, sim.run_fit, sim.FitParams.__doc__ or ""),
         )
     }
 
@@ -133,7 +134,15 @@ _BASE: Final = {
     "probe": JobKind("probe", ProbeParams, _probe, ProbeParams.__doc__ or ""),
     "census": JobKind("census", CensusParams, _census, CensusParams.__doc__ or ""),
 }
-KIND_NAMES: Final = ("probe", "census", "embedding", "anomaly", "celltype_gnn", "simulate")
+KIND_NAMES: Final = (
+    "probe",
+    "census",
+    "embedding",
+    "anomaly",
+    "celltype_gnn",
+    "simulate",
+    "fit_strengths",
+)
 
 
 def kind(name: str) -> JobKind:

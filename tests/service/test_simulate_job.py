@@ -30,9 +30,15 @@ from tests.service.conftest import World
 
 
 def _run(driver: neo4j.Driver, settings: Settings, ds: str, params: dict, tmp: Path) -> dict:
+    return _run_kind(driver, settings, ds, "simulate", params, tmp)
+
+
+def _run_kind(
+    driver: neo4j.Driver, settings: Settings, ds: str, kind: str, params: dict, tmp: Path
+) -> dict:
     queue = f"q_{uuid.uuid4().hex[:8]}"
     q = JobQueue(driver, settings.neo4j_database)
-    job = q.submit(ds, "simulate", params, None, 1, queue)
+    job = q.submit(ds, kind, params, None, 1, queue)
     Worker(driver, settings.neo4j_database, "sim", 120, 0.1, queue, tmp).run_once()
     return q.job(job["id"])
 
@@ -382,3 +388,89 @@ def test_spike_trains_rates_and_plots_over_the_api(
         assert code == "BAD_INPUT"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _rate_steady_state(
+    w: np.ndarray, x: np.ndarray, tau: float, dt: float, r_max: float
+) -> np.ndarray:
+    """The rate model's fixed point by plain Euler steps (dense, written here)."""
+    r = np.zeros_like(x)
+    for _ in range(100_000):
+        step = dt / tau * (np.clip(w @ r + x, 0, r_max) - r)
+        r += step
+        if np.abs(step).max() < 1e-12:
+            return r
+    raise AssertionError("no steady state")
+
+
+def test_fit_strengths_recovers_planted_gains_and_simulate_uses_them(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """Rates from Cook 2019 with a planted gain per presynaptic class (the rate
+    model's steady state, computed here); the fit sees half of the neurons' rates and
+    recovers every constrained class's gain; a rate simulation with the fitted run as
+    strength_run reproduces all the planted rates."""
+    ids, _, _, sign, _ = _sheet_network(world, driver, settings)
+    ix = {v: i for i, v in enumerate(ids)}
+    cls = {
+        r["id"]: r["cls"] or "(none)"
+        for r in driver.execute_query(
+            "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.class AS cls", ds=world.cook
+        ).records
+    }
+    classes = sorted(set(cls.values()))
+    rng = np.random.default_rng(8)
+    planted = dict(zip(classes, rng.uniform(0.5, 2.0, len(classes)), strict=True))
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    dense = np.zeros((len(ids), len(ids)))
+    for a, b, d in chem.edges(data=True):
+        if a in ix and b in ix:
+            dense[ix[b], ix[a]] += sign[ix[a]] * 0.01 * d["synapse_count"] * planted[cls[a]]
+    x = np.zeros(len(ids))
+    stim = ["ASHL", "ASHR", "ALML", "ALMR", "PLML", "PLMR"]
+    x[[ix[v] for v in stim]] = 50.0
+    truth = _rate_steady_state(dense, x, 10.0, 1.0, 200.0)
+    assert (truth > 0).sum() > 100
+    seen = sorted(rng.choice(len(ids), len(ids) // 2, replace=False))
+    params = {
+        "level": "class",
+        "w_syn": 0.01,
+        "stimuli": [{"ids": stim, "rate_hz": 50.0}],
+        "targets": [{"ids": [ids[i]], "rate_hz": float(truth[i])} for i in seen],
+    }
+    j = _run_kind(driver, settings, world.cook, "fit_strengths", params, tmp_path)
+    assert j["status"] == "succeeded", j.get("error")
+    metrics, gains = _outputs(driver, j["run_id"])
+    assert len(metrics["constrained"]) >= 3
+    for c in metrics["constrained"]:
+        assert metrics["gains"][c] == pytest.approx(planted[c], rel=1e-4), c
+    for c in metrics["unconstrained"]:
+        assert metrics["gains"][c] == 1.0
+    assert metrics["rms_hz"][-1] < 1e-3 < metrics["rms_hz"][0]
+    assert gains["AVAL"] == metrics["gains"][cls["AVAL"]]
+    sim = _run(
+        driver,
+        settings,
+        world.cook,
+        {
+            "model": "rate",
+            "dt": 1.0,
+            "seconds": 2.0,
+            "w_syn": 0.01,
+            "rate_gain": 1.0,
+            "strength_run": j["run_id"],
+            "stimuli": [{"ids": stim, "rate_hz": 50.0}],
+        },
+        tmp_path,
+    )
+    assert sim["status"] == "succeeded", sim.get("error")
+    _, rates = _outputs(driver, sim["run_id"])
+    np.testing.assert_allclose([rates[v] for v in ids], truth, rtol=1e-3, atol=1e-3)
+    wrong = _run(
+        driver,
+        settings,
+        world.cook,
+        {"strength_run": sim["run_id"], "seconds": 0.1, "stimuli": [{"ids": ["ASHL"]}]},
+        tmp_path,
+    )
+    assert wrong["status"] == "failed" and "not fit_strengths" in wrong["error"]
