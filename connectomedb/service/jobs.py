@@ -5,6 +5,7 @@ as if it did not exist."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import datetime
@@ -129,7 +130,7 @@ class ModelRun:
         "trial: of the neurons named, in that order, or else of the neurons that fired, "
         "most spikes first."
     )
-    def spike_trains(
+    async def spike_trains(
         self,
         info: CInfo,
         neuron_ids: list[strawberry.ID] | None = None,
@@ -140,7 +141,8 @@ class ModelRun:
         from connectomedb.simulate.files import spike_trains
 
         self._simulation()
-        trains = spike_trains(
+        trains = await asyncio.to_thread(  # reading a large npz must not block the loop
+            spike_trains,
             info.context.settings.artifacts,
             self.metrics,
             condition,

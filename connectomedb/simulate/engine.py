@@ -14,7 +14,7 @@ with W[i, j] = sign(j) * w_syn * strength(j -> i) in mV. Between events the line
 system is integrated exactly, as Brian2's ``exact`` method does. Each time step follows
 Brian2's schedule: integrate (neurons not refractory), threshold, deliver the synaptic
 events due now (the spikes of ``delay`` ago and the external input), reset.
-Refractoriness counts whole steps, ``round(t_ref / dt)``, as Brian2 does.
+Refractoriness counts whole steps, ``int(t_ref / dt + 1e-3)``, as Brian2 does.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class LIFParams:
 
     @property
     def ref_steps(self) -> int:
-        return int(round(self.t_ref / self.dt))
+        # as Brian2 counts it: timestep(t_ref) = int(t_ref / dt + 1e-3), rounding down
+        return int(self.t_ref / self.dt + 1e-3)
 
 
 @dataclass(frozen=True)
@@ -201,10 +202,13 @@ def simulate(
     plain = u_reset == 0.0
     d = p.delay_steps
     block = max(d, 1)
-    # after step j of a block, u = a[j] * (u in the frame) and g = b[j] * (g in it)
-    a = [e_m ** (j + 1) for j in range(block)]
-    b = [e_s ** (j + 1) for j in range(block)]
-    alpha = [cross * (b[j - 1] if j else 1.0) / a[j] for j in range(block)]
+    # the frame restarts every `period` steps, before its scale passes 1024, so that
+    # nothing overflows when the delay is long against the time constants
+    period = max(1, min(block, int(math.log(1024) * min(p.tau_m, p.tau_syn) / p.dt)))
+    # after step f of a frame, u = a[f] * (u in the frame) and g = b[f] * (g in it)
+    a = [e_m ** (f + 1) for f in range(period)]
+    b = [e_s ** (f + 1) for f in range(period)]
+    alpha = [cross * (b[f - 1] if f else 1.0) / a[f] for f in range(period)]
     inv_b = torch.tensor([1.0 / x for x in b], dtype=dtype, device=dev)
     external = _External(drive, n, trials, p.dt, dtype, dev, gen)
     currents = _Currents(drive, gaps, n, trials, dtype, dev)
@@ -227,21 +231,22 @@ def simulate(
         order = torch.sort(ev_step, stable=True).indices
         ev_step = ev_step[order]
         ev_target = torch.cat([ev_target, x_target])[order]
-        ev_value = torch.cat([ev_value, x_value])[order] * inv_b[ev_step]
+        ev_value = torch.cat([ev_value, x_value])[order] * inv_b[ev_step % period]
         bounds = torch.searchsorted(ev_step, torch.arange(length + 1, device=dev)).tolist()
         this_block: list[torch.Tensor] = []
         for j in range(length):
             k = start + j
+            f = j % period
             # 1. integrate (a refractory neuron has g = 0; its u is clamped again)
             if currents:  # from the potentials before this step, held over it
-                idx, amp = currents(k, u, a[j - 1] if j else 1.0)
+                idx, amp = currents(k, u, a[f - 1] if f else 1.0)
                 gate = free_at.index_select(0, idx) <= k
-                u.index_add_(0, idx, amp.mul_(gate).mul_(to_u / a[j]))
-            u.add_(g, alpha=alpha[j])
+                u.index_add_(0, idx, amp.mul_(gate).mul_(to_u / a[f]))
+            u.add_(g, alpha=alpha[f])
             if recent:
-                u.index_fill_(0, torch.cat(tuple(recent)), u_reset / a[j])
+                u.index_fill_(0, torch.cat(tuple(recent)), u_reset / a[f])
             # 2. threshold (a refractory neuron sits at u_reset, below it)
-            limit = theta / a[j]
+            limit = theta / a[f]
             hot = torch.nonzero(chunks.amax(1) > limit).view(-1)
             if hot.numel():
                 row, col = torch.nonzero(chunks.index_select(0, hot) > limit, as_tuple=True)
@@ -252,22 +257,22 @@ def simulate(
             # to g they do not reach refractory neurons (g is clamped)
             if d == 0 and spiking.numel():
                 _, tgt, val = targets(spiking, [spiking.numel()], n)
-                g.index_add_(0, tgt, val.mul_(free_at.index_select(0, tgt) <= k).div_(b[j]))
+                g.index_add_(0, tgt, val.mul_(free_at.index_select(0, tgt) <= k).div_(b[f]))
             lo, hi = bounds[j], bounds[j + 1]
             if hi > lo:
                 tgt = ev_target[lo:hi]
                 g.index_add_(0, tgt, ev_value[lo:hi] * (free_at.index_select(0, tgt) <= k))
             # 4. reset: u = u_reset, g = 0, refractory until k + ref_steps
             if spiking.numel():
-                u.index_fill_(0, spiking, u_reset / a[j])
+                u.index_fill_(0, spiking, u_reset / a[f])
                 g.index_fill_(0, spiking, 0.0)
                 free_at.index_fill_(0, spiking, k + p.ref_steps)
             if recent.maxlen:
                 recent.append(spiking)
             this_block.append(spiking)
-        # back to the plain frame
-        u.mul_(a[length - 1])
-        g.mul_(b[length - 1])
+            if f == period - 1 or j == length - 1:  # back to the plain frame
+                u.mul_(a[f])
+                g.mul_(b[f])
         fired.extend(this_block)
         pending_counts = [int(s.numel()) for s in this_block]
         pending = torch.cat(this_block) if d else none
@@ -353,9 +358,12 @@ class _External:
                 self.prob = torch.as_tensor(r[idx] * dt / 1000.0, dtype=dtype, device=dev)
         self.spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if drive.spikes is not None:
-            s_step, s_nrn, s_w = (np.asarray(x) for x in drive.spikes)
+            s_step, s_nrn = (_indices(x, "input event steps and neurons") for x in drive.spikes[:2])
+            s_w = np.asarray(drive.spikes[2], dtype=np.float64)
             if not (s_step.shape == s_nrn.shape == s_w.shape) or s_step.ndim != 1:
                 raise BadInput("input events need equally long step, neuron and weight arrays")
+            if not np.isfinite(s_w).all():
+                raise BadInput("input event weights must be finite")
             if s_nrn.size and (s_nrn.min() < 0 or s_nrn.max() >= n or s_step.min() < 0):
                 raise BadInput("input events name a neuron outside the network or a step before 0")
             order = np.argsort(s_step, kind="stable")
@@ -416,7 +424,11 @@ class _Currents:
         self.changes: set[int] = set()
         self.active: tuple[torch.Tensor, torch.Tensor] | None = None
         if drive.currents is not None:
-            nrn, amp, first, end = (np.asarray(x) for x in drive.currents)
+            nrn, first, end = (
+                _indices(x, "step-current neurons and steps")
+                for x in (drive.currents[0], drive.currents[2], drive.currents[3])
+            )
+            amp = np.asarray(drive.currents[1], dtype=np.float64)
             if not (nrn.shape == amp.shape == first.shape == end.shape) or nrn.ndim != 1:
                 raise BadInput(
                     "step currents need equally long neuron, amplitude, first and end arrays"
@@ -432,7 +444,8 @@ class _Currents:
             self.changes = {int(x) for x in first} | {int(x) for x in end}
         self.gap_nodes = None
         if gaps is not None and len(gaps.a):
-            a, b, c = (np.asarray(x) for x in (gaps.a, gaps.b, gaps.coupling))
+            a, b = (_indices(x, "gap-junction neurons") for x in (gaps.a, gaps.b))
+            c = np.asarray(gaps.coupling, dtype=np.float64)
             if not (a.shape == b.shape == c.shape) or a.ndim != 1:
                 raise BadInput("gap junctions need equally long a, b and coupling arrays")
             if min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n or (a == b).any():
@@ -483,3 +496,14 @@ class _Currents:
         if len(parts_i) == 1:
             return parts_i[0], parts_a[0]
         return torch.cat(parts_i), torch.cat(parts_a)
+
+
+def _indices(x: object, what: str) -> np.ndarray:
+    """Whole numbers as int64 (floats with no fraction allowed)."""
+    arr = np.asarray(x)
+    whole = np.issubdtype(arr.dtype, np.integer) or (
+        np.issubdtype(arr.dtype, np.floating) and bool((arr == np.round(arr)).all())
+    )
+    if arr.size and not whole:
+        raise BadInput(f"{what} must be whole numbers")
+    return arr.astype(np.int64)

@@ -36,8 +36,9 @@ MAX_GROUPS: Final = 500
 
 @dataclass(frozen=True)
 class FitResult:
-    """Gains per group, whether each was constrained, the RMS error (Hz) at the targets
-    per iteration, and the steady-state rates (n,) of the fitted model."""
+    """Gains per group, whether each was constrained (at some iteration: the others
+    keep gain 1), the RMS error (Hz) at the targets per iteration, and the
+    steady-state rates (n,) of the fitted model."""
 
     gains: np.ndarray
     constrained: np.ndarray
@@ -104,6 +105,7 @@ def fit_gains(
 
     r, resid = evaluate(theta)
     constrained = np.zeros(k, dtype=bool)
+    ever = np.zeros(k, dtype=bool)  # groups fitted at some iteration
     for it in range(iterations):
         rms.append(float(np.sqrt(np.mean(resid**2))))
         if progress is not None:
@@ -116,6 +118,7 @@ def fit_gains(
         rhs = (sp.diags(d) @ w @ sp.diags(r) @ onehot).toarray() * np.exp(theta)[None, :]
         jac = spla.splu(lhs.tocsc()).solve(rhs)[target_idx]
         constrained = np.abs(jac).sum(axis=0) > 1e-12
+        ever |= constrained
         if not constrained.any():
             break
         jc = jac[:, constrained]
@@ -140,6 +143,5 @@ def fit_gains(
         if not improved or np.abs(delta).max() <= tolerance:
             break
     rms.append(float(np.sqrt(np.mean(resid**2))))
-    gains = np.exp(theta)
-    gains[~constrained] = 1.0
-    return FitResult(gains, constrained, rms, r)
+    # a group never constrained was never moved: its gain is exactly 1
+    return FitResult(np.exp(theta), ever, rms, r)

@@ -50,6 +50,9 @@ SIGN_RULES: Final = {
 STRENGTH_PROPERTY: Final = {"synapse_count": "synapse_count", "psd_area": "psd_area_total"}
 #: at most this many conditions in one sweep
 MAX_CONDITIONS: Final = 64
+#: bounds on weights (mV) and on the population-rate bins of one condition
+MAX_MV: Final = 1000.0
+MAX_BINS: Final = 10_000
 #: parameters a sweep grid may vary
 GridKey = Literal["w_syn", "drive_weight_mv", "gap_coupling", "rate_hz", "amplitude_mv"]
 
@@ -101,12 +104,12 @@ class Target(BaseModel):
 class SimulateParams(Params):
     model: Literal["lif", "rate"] = "lif"
     seconds: float = Field(default=1.0, gt=0, le=10)
-    dt: float = Field(default=0.1, gt=0, le=1)
+    dt: float = Field(default=0.1, ge=0.01, le=1)
     trials: int = Field(default=1, ge=1, le=64)
     seed: int = 0
     stimuli: list[Stimulus] = Field(default_factory=list)
-    drive_weight_mv: float = Field(default=250 * SHIU_2024["w_syn"], gt=0)
-    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0)
+    drive_weight_mv: float = Field(default=250 * SHIU_2024["w_syn"], gt=0, le=MAX_MV)
+    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
     strength: Literal["synapse_count", "psd_area"] = "synapse_count"
     strength_run: str | None = Field(
         default=None,
@@ -118,7 +121,7 @@ class SimulateParams(Params):
         default=0.005, ge=0, description="coupling per gap junction, relative to the leak"
     )
     min_weight: int = Field(default=1, ge=1)
-    bin_ms: float = Field(default=10.0, gt=0)
+    bin_ms: float = Field(default=10.0, ge=0.1)
     rate_tau_ms: float = Field(default=10.0, gt=0)
     rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
     rate_max_hz: float = Field(default=200.0, gt=0)
@@ -136,13 +139,20 @@ class SimulateParams(Params):
         sizes = [len(self.stimulus_sets or [self.stimuli])] + [len(v) for v in self.grid.values()]
         if math.prod(sizes) > MAX_CONDITIONS:
             raise ValueError(f"a sweep may have at most {MAX_CONDITIONS} conditions")
+        bounds = {
+            "w_syn": (1e-12, MAX_MV),
+            "drive_weight_mv": (1e-12, MAX_MV),
+            "gap_coupling": (0.0, 100.0),
+            "rate_hz": (1e-12, 1000.0),
+            "amplitude_mv": (-200.0, 200.0),
+        }
         for key, values in self.grid.items():
+            low, high = bounds[key]
             for v in values:
-                low = 0 if key in ("gap_coupling", "amplitude_mv") else 1e-12
-                if not math.isfinite(v) or (key != "amplitude_mv" and v < low):
-                    raise ValueError(f"grid {key}: {v} is out of range")
-                if key == "rate_hz" and v > 1000:
-                    raise ValueError("grid rate_hz: at most 1000 Hz")
+                if not (math.isfinite(v) and low <= v <= high):
+                    raise ValueError(f"grid {key}: {v} lies outside [{low:g}, {high:g}]")
+        if (self.seconds * 1000 / self.bin_ms) > MAX_BINS:
+            raise ValueError(f"at most {MAX_BINS} bins: make bin_ms larger")
         if self.model == "rate" and any(
             s.kind == "current" for group in self.stimulus_sets or [self.stimuli] for s in group
         ):
@@ -268,7 +278,9 @@ def _drive(
         if s.kind == "poisson":
             rates[chosen] = s.rate_hz
         else:
-            first = min(int(round(s.start_ms / dt)), steps)
+            first = int(round(s.start_ms / dt))
+            if first >= steps:
+                raise BadInput(f"a current stimulus starts at {s.start_ms} ms, after the run ends")
             end = steps if s.end_ms is None else min(int(round(s.end_ms / dt)), steps)
             cur.append((chosen, float(s.amplitude_mv or 0.0), first, end))
     currents = None
@@ -324,7 +336,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     }
     if p.model == "rate":
         return _rate_run(ctx, p, g, sign, steps, conds, common)
-    folder = ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}"
+    folder = (ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     nbins = (steps + per_bin - 1) // per_bin
     synapses: dict[float, Synapses] = {}
@@ -359,7 +371,8 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         results.append(r)
         bins = np.zeros((p.trials, nbins))
         np.add.at(bins, (r.trial, r.step // per_bin), 1)
-        per_trial = bins / (g.n * per_bin * p.dt / 1000.0)
+        width = np.minimum(per_bin, steps - np.arange(nbins) * per_bin)  # the last may be short
+        per_trial = bins / (g.n * width * p.dt / 1000.0)
         summaries.append(
             {
                 "name": c.name,
@@ -554,7 +567,7 @@ class FitParams(Params):
     level: Literal["type", "class", "superclass"] = "class"
     targets: list[Target] = Field(min_length=1)
     stimuli: list[Stimulus] = Field(min_length=1)
-    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0)
+    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
     strength: Literal["synapse_count", "psd_area"] = "synapse_count"
     sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
     min_weight: int = Field(default=1, ge=1)

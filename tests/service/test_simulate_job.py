@@ -106,7 +106,8 @@ def _outputs(driver: neo4j.Driver, run_id: str) -> tuple[dict, dict]:
 def test_simulate_job_equals_the_engine_on_the_sheet_network(
     world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
 ) -> None:
-    params = {"seconds": 0.5, "trials": 2, "seed": 3, "stimuli": STIMULI}
+    # 30 ms bins: the last of the 0.5 s is 20 ms long
+    params = {"seconds": 0.5, "trials": 2, "seed": 3, "stimuli": STIMULI, "bin_ms": 30}
     j = _run(driver, settings, world.cook, params, tmp_path)
     assert j["status"] == "succeeded", j.get("error")
     metrics, got = _outputs(driver, j["run_id"])
@@ -130,7 +131,9 @@ def test_simulate_job_equals_the_engine_on_the_sheet_network(
     names = list(art["neuron_ids"])
     np.testing.assert_allclose([counts[names.index(v)] for v in ids], want, rtol=1e-6)
     # the population rate integrates to the spikes per trial
-    spikes = sum(metrics["population_rate_hz"]) * metrics["bin_ms"] / 1000 * len(ids)
+    widths = np.array([30.0] * 16 + [20.0]) / 1000
+    assert len(metrics["population_rate_hz"]) == 17
+    spikes = (np.array(metrics["population_rate_hz"]) * widths).sum() * len(ids)
     assert spikes == pytest.approx(art["step"].size / 2)
 
 

@@ -45,7 +45,7 @@ def test_a_weak_input_stays_below_threshold() -> None:
     assert simulate(w, P, 2000, drive).step.size == 0
 
 
-@pytest.mark.parametrize("delay", [1.5, 0.0])
+@pytest.mark.parametrize("delay", [1.5, 0.0, 500.0])
 def test_refractory_period_and_delay_in_steps(delay: float) -> None:
     """Neuron 0 is kicked every step. Input does not reach it while refractory, so after
     each spike it starts again from rest at the step it is free, and fires as long after
@@ -53,8 +53,9 @@ def test_refractory_period_and_delay_in_steps(delay: float) -> None:
     one step its own integration takes)."""
     p = LIFParams(t_ref=2.0, delay=delay)
     w = weight_matrix(2, np.array([0]), np.array([1]), np.array([1.0]), np.ones(2), 400.0)
-    steps = 300
-    drive = Drive(spikes=(np.arange(steps), np.zeros(steps, dtype=int), np.full(steps, 400.0)))
+    steps = 300 + p.delay_steps  # a 500 ms delay is 5000 steps, 100 tau_syn (float32)
+    # float input arrays are taken when they hold whole numbers
+    drive = Drive(spikes=(np.arange(steps) * 1.0, np.zeros(steps), np.full(steps, 400.0)))
     r = simulate(w, p, steps, drive)
     t0 = r.step[r.neuron == 0]
     t1 = r.step[r.neuron == 1]
@@ -186,3 +187,20 @@ def test_gap_junctions_pull_potentials_together() -> None:
     alone = simulate(w, p, 20_000, drive, dtype=torch.float64)
     assert alone.v is not None
     np.testing.assert_allclose(alone.v[0] - P.v_rest, [5.0, 0.0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("t_ref", "dt"), [(2.2, 0.1), (2.2, 0.4), (2.2, 0.6), (2.2, 0.15), (2.0, 0.5)]
+)
+def test_refractory_steps_are_counted_as_brian2_counts_them(t_ref: float, dt: float) -> None:
+    from brian2.core.functions import timestep
+
+    assert LIFParams(t_ref=t_ref, dt=dt).ref_steps == int(timestep(t_ref, dt))
+
+
+def test_fractional_input_steps_are_refused() -> None:
+    from connectomedb.errors import BadInput
+
+    w, _ = _one_neuron([1.0])
+    with pytest.raises(BadInput, match="whole numbers"):
+        simulate(w, P, 10, Drive(spikes=(np.array([1.5]), np.array([0]), np.array([1.0]))))
