@@ -297,19 +297,25 @@ def _drive(
     return Drive(rates=rates, weight=c.drive_weight_mv, currents=currents), rates > 0, on
 
 
-def run(ctx: JobContext, p: SimulateParams) -> RunResult:
+def _pull(ctx: JobContext, min_weight: int, strength: str) -> PulledGraph:
+    """The dataset with the chosen strength proxy as each connection's weight."""
     g = pull_graph(
         ctx.driver,
         ctx.database,
         ctx.dataset,
-        min_weight=p.min_weight,
-        strength=STRENGTH_PROPERTY[p.strength],
+        min_weight=min_weight,
+        strength=STRENGTH_PROPERTY[strength],
     )
-    if p.strength == "psd_area" and (missing := int((g.weight < 0).sum())):
+    if strength == "psd_area" and (missing := int((g.weight < 0).sum())):
         raise BadInput(
             f"strength psd_area: {missing} of {g.m} connections have no PSD area "
             "(psd_area_total) in this dataset"
         )
+    return g
+
+
+def run(ctx: JobContext, p: SimulateParams) -> RunResult:
+    g = _pull(ctx, p.min_weight, p.strength)
     if p.strength_run is not None:
         g = _with_gains(ctx, g, p.strength_run)
     gap_pairs = (
@@ -590,15 +596,7 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     from connectomedb.simulate.fit import fit_gains
     from connectomedb.simulate.rate import RateParams
 
-    g = pull_graph(
-        ctx.driver,
-        ctx.database,
-        ctx.dataset,
-        min_weight=p.min_weight,
-        strength=STRENGTH_PROPERTY[p.strength],
-    )
-    if p.strength == "psd_area" and (missing := int((g.weight < 0).sum())):
-        raise BadInput(f"strength psd_area: {missing} of {g.m} connections have no PSD area")
+    g = _pull(ctx, p.min_weight, p.strength)
     rule = _rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
     x = np.zeros(g.n)

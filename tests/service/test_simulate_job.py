@@ -46,13 +46,30 @@ def _run_kind(
 STIMULI = [{"ids": ["ASHL", "ASHR"], "rate_hz": 150.0}, {"class": "sensory", "rate_hz": 20.0}]
 
 
+def _sheet_edges(ids: list[str], settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cook 2019's chemical connections among ``ids`` from the sheet: (pre, post, synapse
+    count) as indices into ``ids``."""
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    ix = {v: i for i, v in enumerate(ids)}
+    e = [
+        (ix[a], ix[b], d["synapse_count"])
+        for a, b, d in chem.edges(data=True)
+        if a in ix and b in ix
+    ]
+    return (
+        np.array([x[0] for x in e]),
+        np.array([x[1] for x in e]),
+        np.array([x[2] for x in e], dtype=float),
+    )
+
+
 def _sheet_network(
     world: World, driver: neo4j.Driver, settings: Settings
 ) -> tuple[list[str], torch.Tensor, np.ndarray, np.ndarray, GapJunctions]:
     """Cook 2019 from the sheet as the job should build it: neuron ids in order, weights
     (GABAergic neurons inhibitory, synapse counts as strengths), stimulus rates, signs,
     and the gap junctions between neurons (count x the default coupling 0.005)."""
-    chem, gap, _ = cook_graphs(str(settings.data_cache))
+    _, gap, _ = cook_graphs(str(settings.data_cache))
     cells = driver.execute_query(
         "MATCH (n:Neuron {dataset: $ds}) RETURN n.id AS id, n.neurotransmitter AS nt, "
         "n.class AS cls",
@@ -61,13 +78,7 @@ def _sheet_network(
     ids = sorted(r["id"] for r in cells)
     meta = {r["id"]: r for r in cells}
     ix = {v: i for i, v in enumerate(ids)}
-    e = [
-        (ix[a], ix[b], d["synapse_count"])
-        for a, b, d in chem.edges(data=True)
-        if a in ix and b in ix
-    ]
-    pre, post = np.array([x[0] for x in e]), np.array([x[1] for x in e])
-    strength = np.array([x[2] for x in e], dtype=float)
+    pre, post, strength = _sheet_edges(ids, settings)
     sign = np.array([-1.0 if (meta[v]["nt"] or "").startswith("gaba") else 1.0 for v in ids])
     rates = np.zeros(len(ids))  # stimuli in order: a later one overrides an earlier one
     rates[[ix["ASHL"], ix["ASHR"]]] = 150.0
@@ -194,14 +205,7 @@ def test_a_sweep_over_stimulus_sets_and_weights_equals_the_engine_per_condition(
     vectors = _vectors(driver, j["run_id"])
     ids, _, _, sign, gaps = _sheet_network(world, driver, settings)
     ix = {v: i for i, v in enumerate(ids)}
-    chem, _, _ = cook_graphs(str(settings.data_cache))
-    e = [
-        (ix[a], ix[b], d["synapse_count"])
-        for a, b, d in chem.edges(data=True)
-        if a in ix and b in ix
-    ]
-    pre, post = np.array([x[0] for x in e]), np.array([x[1] for x in e])
-    strength = np.array([x[2] for x in e], dtype=float)
+    pre, post, strength = _sheet_edges(ids, settings)
     poisson = np.zeros(len(ids))
     poisson[[ix["ASHL"], ix["ASHR"]]] = 150.0
     t = np.array([ix[v] for v in touch])
