@@ -20,6 +20,7 @@ Refractoriness counts whole steps, ``int(t_ref / dt + 1e-3)``, as Brian2 does.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,7 +148,9 @@ def weight_matrix(
         (n, n),
         check_invariants=True,
     ).coalesce()
-    return w.to_sparse_csr().to(device)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": known, and used
+        warnings.simplefilter("ignore", UserWarning)
+        return w.to_sparse_csr().to(device)
 
 
 def simulate(

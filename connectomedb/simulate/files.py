@@ -93,4 +93,5 @@ def spike_trains(
         chosen = sorted(fired.tolist(), key=lambda i: (-counts[i], ids[i]))[:first]
     order = np.argsort(neuron, kind="stable")  # spikes are sorted by step within a neuron
     bounds = np.searchsorted(neuron[order], np.arange(len(ids) + 1))
-    return [(ids[i], step[order[bounds[i] : bounds[i + 1]]] * dt) for i in chosen]
+    # times to 1e-9 ms: step * dt carries binary noise (24.400000000000002)
+    return [(ids[i], np.round(step[order[bounds[i] : bounds[i + 1]]] * dt, 9)) for i in chosen]

@@ -158,7 +158,7 @@ def check_params(name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
     the field and the problem."""
     k = kind(name)
     try:
-        return k.params.model_validate(raw or {}).model_dump(mode="json")
+        return k.params.model_validate(raw or {}).model_dump(mode="json", by_alias=True)
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(str(x) for x in err['loc']) or 'params'}: {err['msg']}"

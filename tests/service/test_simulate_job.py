@@ -121,6 +121,8 @@ def test_simulate_job_equals_the_engine_on_the_sheet_network(
     params = {"seconds": 0.5, "trials": 2, "seed": 3, "stimuli": STIMULI, "bin_ms": 30}
     j = _run(driver, settings, world.cook, params, tmp_path)
     assert j["status"] == "succeeded", j.get("error")
+    stored = json.loads(j["params"])["stimuli"][1]  # kept as given: "class", not "cell_class"
+    assert stored["class"] == "sensory" and "cell_class" not in stored
     metrics, got = _outputs(driver, j["run_id"])
     ids, w, rates, sign, gaps = _sheet_network(world, driver, settings)
     p = LIFParams()
