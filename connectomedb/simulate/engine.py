@@ -194,10 +194,11 @@ def simulate(
     padded = -(-size // _CHUNK) * _CHUNK
     # u and g of every trial side by side (flat index trial * n + neuron); the padding
     # sits at -inf and never crosses the threshold
-    u = torch.zeros(padded, device=dev, dtype=dtype)
+    state = torch.zeros((2, padded), device=dev, dtype=dtype)
+    u, g = state[0], state[1]  # rows: one reset fills both when u_reset is 0
     u[size:] = -math.inf
-    g = torch.zeros(padded, device=dev, dtype=dtype)
     chunks = u.view(-1, _CHUNK)
+    zero = torch.zeros((), device=dev, dtype=dtype)
     theta = p.v_th - p.v_rest
     u_reset = p.v_reset - p.v_rest
     # with v_reset == v_rest a refractory neuron (u = 0, g = 0) stays put when
@@ -215,6 +216,7 @@ def simulate(
     inv_b = torch.tensor([1.0 / x for x in b], dtype=dtype, device=dev)
     external = _External(drive, n, trials, p.dt, dtype, dev, gen)
     currents = _Currents(drive, gaps, n, trials, dtype, dev)
+    has_currents = bool(currents)
     to_u = 1.0 - e_m  # a current I held over a step moves u by (1 - e_m) I
     # the first step at which each neuron integrates again (Brian2: timestep(t -
     # lastspike) >= timestep(t_ref)); events to a neuron before then are dropped
@@ -241,7 +243,7 @@ def simulate(
             k = start + j
             f = j % period
             # 1. integrate (a refractory neuron has g = 0; its u is clamped again)
-            if currents:  # from the potentials before this step, held over it
+            if has_currents:  # from the potentials before this step, held over it
                 idx, amp = currents(k, u, a[f - 1] if f else 1.0)
                 gate = free_at.index_select(0, idx) <= k
                 u.index_add_(0, idx, amp.mul_(gate).mul_(to_u / a[f]))
@@ -264,11 +266,15 @@ def simulate(
             lo, hi = bounds[j], bounds[j + 1]
             if hi > lo:
                 tgt = ev_target[lo:hi]
-                g.index_add_(0, tgt, ev_value[lo:hi] * (free_at.index_select(0, tgt) <= k))
+                open_ = free_at.index_select(0, tgt) <= k
+                g.index_add_(0, tgt, torch.where(open_, ev_value[lo:hi], zero))
             # 4. reset: u = u_reset, g = 0, refractory until k + ref_steps
             if spiking.numel():
-                u.index_fill_(0, spiking, u_reset / a[f])
-                g.index_fill_(0, spiking, 0.0)
+                if plain:
+                    state.index_fill_(1, spiking, 0.0)
+                else:
+                    u.index_fill_(0, spiking, u_reset / a[f])
+                    g.index_fill_(0, spiking, 0.0)
                 free_at.index_fill_(0, spiking, k + p.ref_steps)
             if recent.maxlen:
                 recent.append(spiking)
