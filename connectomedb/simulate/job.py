@@ -405,6 +405,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     metrics = {
         "model": f"leaky integrate-and-fire (Shiu et al. 2024 parameters), exact "
         f"integration, {p.strength.replace('_', ' ')} as strengths"
+        + (f" times the gains of fit run {p.strength_run}" if p.strength_run else "")
         + (", gap junctions as couplings" if gap_pairs[0].size and p.gap_coupling else ""),
         **common,
         "gap_junction_pairs": int(gap_pairs[0].size),
@@ -543,7 +544,9 @@ def _rate_run(
     sweep = len(conds) > 1
     return RunResult(
         metrics={
-            "model": "graded rate model, tau dr/dt = -r + clip(gain (W r + input), 0, r_max)",
+            "model": "graded rate model, tau dr/dt = -r + clip(gain (W r + input), 0, r_max)"
+            + (f", strengths times the gains of fit run {p.strength_run}" if p.strength_run else "")
+            + "; gap junctions are not part of this model",
             **common,
             "bin_ms": per_bin * p.dt,
             "outputs": "score: rate (Hz) at the end"
