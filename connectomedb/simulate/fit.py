@@ -32,16 +32,23 @@ from connectomedb.simulate.rate import RateParams
 
 #: at most this many groups (one Jacobian column each)
 MAX_GROUPS: Final = 500
+#: at most this many active neurons: the Jacobian factorises the active network, and
+#: a connectome's factor fills in towards dense
+MAX_ACTIVE: Final = 20_000
+#: the most a log-gain moves in one iteration (a factor e^2)
+MAX_STEP: Final = 2.0
 
 
 @dataclass(frozen=True)
 class FitResult:
-    """Gains per group, whether each was constrained (at some iteration: the others
-    keep gain 1), the RMS error (Hz) at the targets per iteration, and the
-    steady-state rates (n,) of the fitted model."""
+    """Gains per group; whether each moved an observed rate at some iteration
+    (``constrained``: the others keep gain 1) and whether the targets pin it down at
+    the solution (``identified``: its direction is outside the Jacobian's null space);
+    the RMS error (Hz) at the targets per iteration; the steady-state rates (n,)."""
 
     gains: np.ndarray
     constrained: np.ndarray
+    identified: np.ndarray
     rms: list[float]
     rates: np.ndarray
 
@@ -51,22 +58,23 @@ def steady_state(
     scale: np.ndarray,
     x: np.ndarray,
     p: RateParams,
-    max_steps: int = 200_000,
+    max_steps: int | None = None,
     tol: float = 1e-10,
 ) -> np.ndarray:
     """The rate model's fixed point, by running it (Euler steps of ``p.dt``) from rest
-    until no rate moves by more than ``tol`` Hz per step."""
+    until no rate moves by more than ``tol`` Hz per step; at most ``max_steps`` steps
+    (by default 2000 time constants)."""
     r = np.zeros_like(x)
     k = p.dt / p.tau
-    for _ in range(max_steps):
+    for _ in range(max_steps or int(np.ceil(2000 / k))):
         drive = np.clip(p.gain * (w @ (scale * r) + x) - p.threshold, 0.0, p.r_max)
         step = k * (drive - r)
         r = r + step
         if np.abs(step).max() <= tol:
             return r
     raise BadInput(
-        f"the rate model did not settle within {max_steps} steps (it oscillates or "
-        "runs away at these strengths): no steady state to fit"
+        "the rate model did not settle within 2000 time constants (it oscillates at "
+        "these strengths, or dt is too large for Euler steps): no steady state to fit"
     )
 
 
@@ -110,13 +118,7 @@ def fit_gains(
         rms.append(float(np.sqrt(np.mean(resid**2))))
         if progress is not None:
             progress(it + 1, rms[-1])
-        s = np.exp(theta)[groups]
-        z = p.gain * (w @ (s * r) + inputs) - p.threshold
-        d = np.where((z > 0) & (z < p.r_max), p.gain, 0.0)
-        # dr/ds_k, then by the chain rule dr/dtheta_k = dr/ds_k * s_k
-        lhs = sp.identity(n, format="csc") - sp.diags(d) @ w @ sp.diags(s)
-        rhs = (sp.diags(d) @ w @ sp.diags(r) @ onehot).toarray() * np.exp(theta)[None, :]
-        jac = spla.splu(lhs.tocsc()).solve(rhs)[target_idx]
+        jac = _jacobian(w, onehot, groups, theta, r, inputs, p, target_idx)
         constrained = np.abs(jac).sum(axis=0) > 1e-12
         ever |= constrained
         if not constrained.any():
@@ -127,6 +129,7 @@ def fit_gains(
         improved = False
         for _ in range(30):  # Levenberg-Marquardt: damp until the error falls
             delta = np.linalg.solve(h + lam * np.diag(np.diag(h) + 1e-12), -grad)
+            delta = np.clip(delta, -MAX_STEP, MAX_STEP)
             trial = theta.copy()
             trial[constrained] += delta
             try:
@@ -143,5 +146,48 @@ def fit_gains(
         if not improved or np.abs(delta).max() <= tolerance:
             break
     rms.append(float(np.sqrt(np.mean(resid**2))))
+    # pinned down: no combination of gains that leaves every target unchanged (a
+    # null-space direction of the Jacobian) involves the group
+    jac = _jacobian(w, onehot, groups, theta, r, inputs, p, target_idx)
+    u, sv, vt = np.linalg.svd(jac, full_matrices=True)
+    rank = int((sv > 1e-9 * max(sv.max(initial=0.0), 1e-300)).sum())
+    null = vt[rank:]
+    identified = (np.abs(jac).sum(axis=0) > 1e-12) & ((null**2).sum(axis=0) < 1e-6)
     # a group never constrained was never moved: its gain is exactly 1
-    return FitResult(np.exp(theta), ever, rms, r)
+    return FitResult(np.exp(theta), ever, identified, rms, r)
+
+
+def _jacobian(
+    w: sp.csr_matrix,
+    onehot: sp.csr_matrix,
+    groups: np.ndarray,
+    theta: np.ndarray,
+    r: np.ndarray,
+    x: np.ndarray,
+    p: RateParams,
+    target_idx: np.ndarray,
+) -> np.ndarray:
+    """d r[targets] / d theta at the fixed point r: on the active neurons (0 < rate <
+    r_max; the others do not move) (I - D W S) dr = D W diag(r) E ds, then ds = s dtheta."""
+    s = np.exp(theta)[groups]
+    z = p.gain * (w @ (s * r) + x) - p.threshold
+    active = np.flatnonzero((z > 0) & (z < p.r_max))
+    jac = np.zeros((target_idx.size, onehot.shape[1]))
+    if active.size == 0:
+        return jac
+    if active.size > MAX_ACTIVE:
+        raise BadInput(
+            f"{active.size} active neurons: the fit handles at most {MAX_ACTIVE} (fit a subnetwork)"
+        )
+    w_a = w[active]
+    lhs = sp.identity(active.size, format="csc") - p.gain * (w_a[:, active] @ sp.diags(s[active]))
+    rhs = p.gain * (w_a @ sp.diags(r) @ onehot).toarray() * np.exp(theta)[None, :]
+    try:
+        dr = spla.splu(lhs.tocsc()).solve(rhs)
+    except RuntimeError as e:  # "Factor is exactly singular"
+        raise BadInput(f"the linearised network is singular at these gains ({e})") from e
+    where = np.full(r.size, -1)
+    where[active] = np.arange(active.size)
+    rows = where[target_idx]
+    jac[rows >= 0] = dr[rows[rows >= 0]]
+    return jac

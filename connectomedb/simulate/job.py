@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 import shutil
 from dataclasses import dataclass
@@ -228,21 +229,27 @@ def _rule(ctx: JobContext, asked: str) -> str:
     return "all_excitatory"
 
 
-def _with_gains(ctx: JobContext, g: PulledGraph, run_id: str) -> PulledGraph:
+def _with_gains(ctx: JobContext, g: PulledGraph, run_id: str, strength: str) -> PulledGraph:
     """The pull with each connection's strength times its presynaptic neuron's gain
     from a fit_strengths run (neurons the run has no output for keep gain 1)."""
     recs = ctx.read(
         "MATCH (r:ModelRun {id: $run}) WHERE r.dataset = $dataset "
         "OPTIONAL MATCH (r)-[o:OUTPUT]->(n:Neuron) "
-        "RETURN r.kind AS kind, collect([n.id, o.score]) AS gains",
+        "RETURN r.kind AS kind, r.params AS params, collect([n.id, o.score]) AS gains",
         run=run_id,
     )
     if not recs or recs[0]["kind"] is None:
         raise BadInput(f"strength_run: no model run {run_id!r} in this dataset")
     if recs[0]["kind"] != "fit_strengths":
         raise BadInput(f"strength_run: {run_id!r} is a {recs[0]['kind']} run, not fit_strengths")
+    fitted_on = json.loads(recs[0]["params"] or "{}").get("strength", "synapse_count")
+    if fitted_on != strength:
+        raise BadInput(
+            f"strength_run: {run_id!r} fitted gains on {fitted_on}, this run uses {strength}"
+        )
     gain = dict(recs[0]["gains"])
-    scale = np.array([float(gain.get(nid) or 1.0) for nid in g.ids])
+    # a gain of 0 is a gain (a silenced group); only a missing output means 1
+    scale = np.array([1.0 if gain.get(nid) is None else float(gain[nid]) for nid in g.ids])
     return dataclasses.replace(g, weight=g.weight * scale[g.pre])
 
 
@@ -317,7 +324,7 @@ def _pull(ctx: JobContext, min_weight: int, strength: str) -> PulledGraph:
 def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     g = _pull(ctx, p.min_weight, p.strength)
     if p.strength_run is not None:
-        g = _with_gains(ctx, g, p.strength_run)
+        g = _with_gains(ctx, g, p.strength_run, p.strength)
     gap_pairs = (
         pull_gap_junctions(ctx.driver, ctx.database, g)
         if p.model == "lif"
@@ -580,7 +587,7 @@ class FitParams(Params):
     strength: Literal["synapse_count", "psd_area"] = "synapse_count"
     sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
     min_weight: int = Field(default=1, ge=1)
-    dt: float = Field(default=1.0, gt=0, le=10)
+    dt: float = Field(default=0.1, ge=0.01, le=1)
     rate_tau_ms: float = Field(default=10.0, gt=0)
     rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
     rate_max_hz: float = Field(default=200.0, gt=0)
@@ -642,10 +649,15 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
             "level": p.level,
             "targets": int(target_idx.size),
             "gains": {name: float(fit.gains[i]) for i, name in enumerate(group_names)},
-            "constrained": [n for i, n in enumerate(group_names) if fit.constrained[i]],
+            # pinned down by the targets / moved them but not pinned down (only some
+            # combination of them is) / never moved an observed rate (gain 1)
+            "identified": [n for i, n in enumerate(group_names) if fit.identified[i]],
+            "not_identified": [
+                n for i, n in enumerate(group_names) if fit.constrained[i] and not fit.identified[i]
+            ],
             "unconstrained": [n for i, n in enumerate(group_names) if not fit.constrained[i]],
             "rms_hz": fit.rms,
-            "fitted": rows,
+            "fitted": rows,  # the first 1000 targets
         },
         outputs=[
             Output(nid, label=names[i], score=float(fit.gains[groups[i]]))

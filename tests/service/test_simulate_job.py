@@ -450,8 +450,8 @@ def test_fit_strengths_recovers_planted_gains_and_simulate_uses_them(
     j = _run_kind(driver, settings, world.cook, "fit_strengths", params, tmp_path)
     assert j["status"] == "succeeded", j.get("error")
     metrics, gains = _outputs(driver, j["run_id"])
-    assert len(metrics["constrained"]) >= 3
-    for c in metrics["constrained"]:
+    assert len(metrics["identified"]) >= 3 and not metrics["not_identified"]
+    for c in metrics["identified"]:
         assert metrics["gains"][c] == pytest.approx(planted[c], rel=1e-4), c
     for c in metrics["unconstrained"]:
         assert metrics["gains"][c] == 1.0
