@@ -310,10 +310,11 @@ class Synapses:
             raise BadInput("W must be a square sparse CSR tensor (weight_matrix makes one)")
         self.n = int(w.shape[0])
         self.device = w.device
-        csc = w.to(dtype).to_sparse_csc()
-        self.ptr = csc.ccol_indices().to(torch.long)
-        self.rows = csc.row_indices().to(torch.long)
-        self.vals = csc.values()
+        # the layout change on the CPU (where every torch build has it), then back
+        csc = w.to(dtype).cpu().to_sparse_csc()
+        self.ptr = csc.ccol_indices().to(torch.long).to(self.device)
+        self.rows = csc.row_indices().to(torch.long).to(self.device)
+        self.vals = csc.values().to(self.device)
 
     def __call__(
         self, flat: torch.Tensor, counts: list[int], n: int
