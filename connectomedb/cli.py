@@ -574,7 +574,9 @@ def scheduler(
 def job_submit(
     dataset_id: str,
     kind: str,
-    params: Annotated[str, typer.Option(help="parameters as JSON")] = "{}",
+    params: Annotated[
+        str, typer.Option(help="parameters as JSON, or @FILE to read them from a file")
+    ] = "{}",
     max_attempts: Annotated[int, typer.Option(min=1, max=20)] = 3,
     queue: Annotated[str, typer.Option(help="the queue workers take it from")] = "default",
 ) -> None:
@@ -585,10 +587,19 @@ def job_submit(
     from connectomedb.workers.kinds import check_params
 
     with _driver() as (s, d), _errors():
+        where = "--params"
+        if params.startswith("@"):
+            where = params[1:]
+            try:
+                params = Path(where).read_text()
+            except OSError as e:
+                raise BadInput(f"cannot read {where}: {e.strerror or e}") from e
         try:
             raw = json.loads(params)
         except json.JSONDecodeError as e:
-            raise BadInput(f"--params is not JSON: {e}") from e
+            raise BadInput(
+                f"{where} is not JSON: line {e.lineno}, column {e.colno}: {e.msg}"
+            ) from e
         checked = check_params(kind, raw)
         _dataset_exists(d, s, dataset_id)
         j = JobQueue(d, s.neo4j_database).submit(

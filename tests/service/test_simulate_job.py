@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -483,3 +485,35 @@ def test_fit_strengths_recovers_planted_gains_and_simulate_uses_them(
         tmp_path,
     )
     assert wrong["status"] == "failed" and "not fit_strengths" in wrong["error"]
+
+
+def test_the_cli_reads_sweep_parameters_from_a_file(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """`connectomedb job submit DATASET simulate --params @FILE`: the job carries the
+    file's parameters; a file that is not JSON is refused with its line and column."""
+    cli = str(Path(sys.executable).parent / "connectomedb")
+    queue = f"q_{uuid.uuid4().hex[:8]}"
+    good = tmp_path / "sweep.json"
+    good.write_text(json.dumps({"stimuli": [{"ids": ["ASHL"]}], "grid": {"w_syn": [0.2, 0.3]}}))
+    out = subprocess.run(
+        [cli, "job", "submit", world.cook, "simulate", "--params", f"@{good}", "--queue", queue],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    job = JobQueue(driver, settings.neo4j_database).job(out.stdout.strip().splitlines()[-1])
+    assert json.loads(job["params"])["grid"] == {"w_syn": [0.2, 0.3]}
+    JobQueue(driver, settings.neo4j_database).cancel(job["id"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"stimuli": [\n  {"ids": ["ASHL"],}\n]}')
+    out = subprocess.run(
+        [cli, "job", "submit", world.cook, "simulate", "--params", f"@{bad}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0
+    said = " ".join((out.stdout + out.stderr).split())  # the console may wrap long paths
+    assert "is not JSON: line 2, column" in said and "bad.json" in said
