@@ -97,6 +97,24 @@ def cook_graphs(cache_dir: str) -> tuple[nx.DiGraph, nx.Graph, frozenset[str]]:
     return g, gj, frozenset(neuron_names(cect))
 
 
+def edge_arrays(
+    graph: nx.Graph, ids: list[str], attr: str, self_loops: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The edges of ``graph`` between ``ids`` as (source, target, ``attr``) arrays of
+    indices into ``ids`` (an undirected graph gives each pair once)."""
+    ix = {v: i for i, v in enumerate(ids)}
+    e = [
+        (ix[a], ix[b], d[attr])
+        for a, b, d in graph.edges(data=True)
+        if a in ix and b in ix and (self_loops or a != b)
+    ]
+    return (
+        np.array([x[0] for x in e], dtype=np.int64),
+        np.array([x[1] for x in e], dtype=np.int64),
+        np.array([x[2] for x in e], dtype=float),
+    )
+
+
 # -- 4-node subgraphs by brute force -------------------------------------------------
 _PERMS = np.array(list(itertools.permutations(range(4))), dtype=np.int64)  # (24, 4)
 _PAIRS = [(i, j) for i in range(4) for j in range(4) if i != j]  # 12 ordered pairs

@@ -17,11 +17,16 @@ MEDIA_TYPES: Final = {".png": "image/png", ".npz": "application/octet-stream"}
 MAX_TRAINS: Final = 1000
 
 
-def run_folder(artifacts: Path, metrics: Any) -> Path:
-    """The folder a run's metrics name, if it lies within ``artifacts`` and exists."""
+def _as_dict(metrics: Any) -> dict[str, Any]:
+    """A run's metrics, as stored (JSON text) or already read."""
     if isinstance(metrics, str):
         metrics = json.loads(metrics)
-    where = metrics.get("artifact_dir") if isinstance(metrics, dict) else None
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def run_folder(artifacts: Path, metrics: Any) -> Path:
+    """The folder a run's metrics name, if it lies within ``artifacts`` and exists."""
+    where = _as_dict(metrics).get("artifact_dir")
     if not where:
         raise NotFound("this run has no files")
     root = artifacts.resolve()
@@ -36,8 +41,7 @@ def run_folder(artifacts: Path, metrics: Any) -> Path:
 
 def run_file(artifacts: Path, metrics: Any, name: str) -> tuple[Path, str]:
     """(path, media type) of one of the files a run's metrics list."""
-    if isinstance(metrics, str):
-        metrics = json.loads(metrics)
+    metrics = _as_dict(metrics)
     if name not in (metrics.get("files") or []):
         raise NotFound(f"this run has no file {name!r}")
     path = run_folder(artifacts, metrics) / name
@@ -65,8 +69,7 @@ def spike_trains(
     first (ties by id); at most ``first``."""
     if not 1 <= first <= MAX_TRAINS:
         raise BadInput(f"first must be between 1 and {MAX_TRAINS}")
-    if isinstance(metrics, str):
-        metrics = json.loads(metrics)
+    metrics = _as_dict(metrics)
     path = run_folder(artifacts, metrics) / "spikes.npz"
     trials = int(metrics.get("trials") or 1)
     if not 0 <= trial < trials:

@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -335,8 +336,8 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     sign = sign_of(g.props["neurotransmitter"], rule)
     steps = int(round(p.seconds * 1000 / p.dt))
     conds = conditions(p)
-    for c in conds:  # every selection is checked before anything runs
-        _drive(g, c, steps, p.dt)
+    # every condition's drive, built (and so every selection checked) before anything runs
+    drives = [_drive(g, c, steps, p.dt) for c in conds]
     common = {
         "neurons": g.n,
         "connections": g.m,
@@ -348,7 +349,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         "dt": p.dt,
     }
     if p.model == "rate":
-        return _rate_run(ctx, p, g, sign, steps, conds, common)
+        return _rate_run(ctx, p, g, sign, steps, conds, drives, common)
     folder = (ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     nbins = (steps + per_bin - 1) // per_bin
@@ -360,7 +361,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         if c.w_syn not in synapses:
             synapses.clear()  # one weight matrix at a time
             synapses[c.w_syn] = Synapses(weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn))
-        drive, poisson, current = _drive(g, c, steps, p.dt)
+        drive, poisson, current = drives[ci]
         gaps = None
         if c.gap_coupling > 0 and gap_pairs[0].size:
             gaps = GapJunctions(gap_pairs[0], gap_pairs[1], gap_pairs[2] * c.gap_coupling)
@@ -404,7 +405,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
             }
         )
     ctx.progress(0.92, "writing spike trains and plots")
-    files = _save(folder, g, results, summaries, per_bin * p.dt)
+    files = _whole_folder(folder, lambda tmp: _write(tmp, g, results, summaries, per_bin * p.dt))
     for s in summaries:
         s.pop("_per_trial")
     first = summaries[0]
@@ -453,22 +454,14 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     return RunResult(metrics=metrics, outputs=outputs, seed=p.seed)
 
 
-def _save(
-    folder: Path,
-    g: PulledGraph,
-    results: list[SimResult],
-    summaries: list[dict[str, Any]],
-    bin_ms: float,
-) -> list[str]:
-    """Spike trains as one npz (condition, trial, step, neuron: an index into
-    neuron_ids; dt in ms), and per condition a raster of trial 0 and the population
-    rate. Written to a partial folder renamed when complete, so a failure leaves
-    nothing half-written. Returns the file names."""
+def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
+    """``write`` into a partial folder, renamed to ``folder`` when complete, so that a
+    failure leaves nothing half-written; returns what ``write`` returns."""
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        files = _write(partial, g, results, summaries, bin_ms)
+        files = write(partial)
         shutil.rmtree(folder, ignore_errors=True)  # an earlier try of this attempt
         partial.rename(folder)
     except BaseException:
@@ -484,6 +477,9 @@ def _write(
     summaries: list[dict[str, Any]],
     bin_ms: float,
 ) -> list[str]:
+    """Spike trains as one npz (condition, trial, step, neuron: an index into
+    neuron_ids; dt in ms), and per condition a raster of trial 0 and the population
+    rate. Returns the file names."""
     from connectomedb.simulate.plots import raster_png, rate_png
 
     np.savez_compressed(
@@ -522,6 +518,7 @@ def _rate_run(
     sign: np.ndarray,
     steps: int,
     conds: list[Condition],
+    drives: list[tuple[Drive, np.ndarray, np.ndarray]],
     common: dict[str, Any],
 ) -> RunResult:
     """The graded rate model: stimulus rates (Hz) as the input, the same signed weights
@@ -533,7 +530,7 @@ def _rate_run(
     finals, summaries = [], []
     for ci, c in enumerate(conds):
         w = weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn)
-        drive, poisson, _ = _drive(g, c, steps, p.dt)
+        drive, poisson, _ = drives[ci]
         assert drive.rates is not None
         out = simulate_rates(w, rp, steps, drive.rates)
         ctx.progress(0.05 + 0.9 * (ci + 1) / len(conds), c.name)

@@ -27,7 +27,7 @@ from connectomedb.simulate.rate import RateParams, simulate_rates
 from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
-from tests.oracles import cook_graphs
+from tests.oracles import cook_graphs, edge_arrays
 from tests.service.conftest import World
 
 
@@ -52,17 +52,7 @@ def _sheet_edges(ids: list[str], settings: Settings) -> tuple[np.ndarray, np.nda
     """Cook 2019's chemical connections among ``ids`` from the sheet: (pre, post, synapse
     count) as indices into ``ids``."""
     chem, _, _ = cook_graphs(str(settings.data_cache))
-    ix = {v: i for i, v in enumerate(ids)}
-    e = [
-        (ix[a], ix[b], d["synapse_count"])
-        for a, b, d in chem.edges(data=True)
-        if a in ix and b in ix
-    ]
-    return (
-        np.array([x[0] for x in e]),
-        np.array([x[1] for x in e]),
-        np.array([x[2] for x in e], dtype=float),
-    )
+    return edge_arrays(chem, ids, "synapse_count")
 
 
 def _sheet_network(
@@ -86,17 +76,8 @@ def _sheet_network(
     rates[[ix["ASHL"], ix["ASHR"]]] = 150.0
     rates[[ix[v] for v in ids if meta[v]["cls"] == "sensory"]] = 20.0
     w = weight_matrix(len(ids), pre, post, strength, sign, LIFParams().w_syn)
-    pairs = [
-        (ix[a], ix[b], d["count"])
-        for a, b, d in gap.edges(data=True)
-        if a in ix and b in ix and a != b
-    ]
-    gaps = GapJunctions(
-        np.array([x[0] for x in pairs]),
-        np.array([x[1] for x in pairs]),
-        np.array([x[2] * 0.005 for x in pairs], dtype=float),
-    )
-    return ids, w, rates, sign, gaps
+    a, b, count = edge_arrays(gap, ids, "count", self_loops=False)
+    return ids, w, rates, sign, GapJunctions(a, b, count * 0.005)
 
 
 def _vectors(driver: neo4j.Driver, run_id: str) -> dict[str, list[float]]:

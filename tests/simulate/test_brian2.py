@@ -9,7 +9,7 @@ import torch
 from connectomedb.settings import Settings
 from connectomedb.simulate.engine import Drive, GapJunctions, LIFParams, simulate, weight_matrix
 from connectomedb.simulate.reference import brian2_network
-from tests.oracles import cook_graphs
+from tests.oracles import cook_graphs, edge_arrays
 
 P = LIFParams()
 
@@ -149,26 +149,10 @@ def _cook(
     the coupling)."""
     chem, gap, neurons = cook_graphs(str(settings.data_cache))
     names = sorted(neurons & set(chem.nodes))
-    ix = {v: i for i, v in enumerate(names)}
-    edges = [
-        (ix[a], ix[b], d["synapse_count"])
-        for a, b, d in chem.edges(data=True)
-        if a in ix and b in ix and a != b
-    ]
-    pre = np.array([e[0] for e in edges])
-    post = np.array([e[1] for e in edges])
-    strength = np.array([e[2] for e in edges], dtype=float)
+    pre, post, strength = edge_arrays(chem, names, "synapse_count", self_loops=False)
     sign = np.array([-1.0 if v in GABAERGIC else 1.0 for v in names])
-    pairs = [
-        (ix[a], ix[b], d["count"])
-        for a, b, d in gap.edges(data=True)
-        if a in ix and b in ix and a != b
-    ]
-    gaps = GapJunctions(
-        np.array([x[0] for x in pairs]),
-        np.array([x[1] for x in pairs]),
-        np.array([x[2] / 200 for x in pairs], dtype=float),
-    )
+    a, b, count = edge_arrays(gap, names, "count", self_loops=False)
+    gaps = GapJunctions(a, b, count / 200)
     return names, pre, post, strength, sign, gaps
 
 

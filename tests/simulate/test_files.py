@@ -31,6 +31,13 @@ def _fixture() -> tuple[PulledGraph, list[SimResult], list[dict]]:
     return g, [r], [summary]
 
 
+def _save(
+    folder: Path, g: PulledGraph, results: list[SimResult], summaries: list[dict]
+) -> list[str]:
+    """As the simulate job saves: its files, written into a folder only when complete."""
+    return job._whole_folder(folder, lambda tmp: job._write(tmp, g, results, summaries, 10.0))
+
+
 def test_a_failed_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     g, results, summaries = _fixture()
     folder = tmp_path / "simulate" / "job_1-1"
@@ -40,10 +47,10 @@ def test_a_failed_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(plots, "rate_png", broken)
     with pytest.raises(OSError, match="disk full"):
-        job._save(folder, g, results, summaries, 10.0)
+        _save(folder, g, results, summaries)
     assert not folder.exists() and list(folder.parent.iterdir()) == []
     monkeypatch.undo()
-    files = job._save(folder, g, results, summaries, 10.0)
+    files = _save(folder, g, results, summaries)
     assert sorted(files) == ["raster-0.png", "rate-0.png", "spikes.npz"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(files)
 
@@ -52,7 +59,7 @@ def test_spike_trains_are_read_back_by_activity_or_by_name(tmp_path: Path) -> No
     g, results, summaries = _fixture()
     root = tmp_path / "artifacts"
     folder = root / "simulate" / "job_2-1"
-    files = job._save(folder, g, results, summaries, 10.0)
+    files = _save(folder, g, results, summaries)
     metrics = {"artifact_dir": str(folder), "files": files, "trials": 2}
     got = spike_trains(root, metrics)
     assert [n for n, _ in got] == ["b", "a"]  # most spikes first

@@ -57,6 +57,16 @@ def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _kill_mid_job(q: JobQueue, job_id: str, queue: str, *args: str) -> None:
+    """Start a worker on ``queue`` (2 s lease) and SIGKILL it once the job has progress."""
+    a = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2", *args)
+    try:
+        _wait(lambda: q.job(job_id)["progress"] > 0, 60, "the worker to make progress")
+    finally:
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+
+
 def _jobs(driver: neo4j.Driver, ds: str) -> list[dict[str, Any]]:
     recs, _, _ = driver.execute_query(
         "MATCH (j:Job {dataset: $ds}) OPTIONAL MATCH (j)-[:PRODUCED]->(r:ModelRun) "
@@ -94,12 +104,7 @@ def test_a_killed_workers_job_is_finished_by_another_after_the_lease(
 ) -> None:
     ds, queue, q = space
     job = q.submit(ds, "probe", {"seconds": 4, "steps": 40}, None, 3, queue)
-    a = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2", "--id", "doomed")
-    try:
-        _wait(lambda: q.job(job["id"])["progress"] > 0, 60, "the first worker to make progress")
-    finally:
-        a.send_signal(signal.SIGKILL)
-        a.wait()
+    _kill_mid_job(q, job["id"], queue, "--id", "doomed")
     held = q.job(job["id"])
     assert held["status"] == "running" and held["worker"] == "doomed"
     b = _spawn(
@@ -203,12 +208,7 @@ def test_a_cancel_outlives_the_worker_that_never_saw_it(
     again, and never left running."""
     ds, queue, q = space
     job = q.submit(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue)
-    a = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2")
-    try:
-        _wait(lambda: q.job(job["id"])["progress"] > 0, 60, "the job to start")
-    finally:
-        a.send_signal(signal.SIGKILL)
-        a.wait()
+    _kill_mid_job(q, job["id"], queue)
     asked = q.cancel(job["id"])
     assert asked["cancel_requested"]
     b = _spawn("worker", "--queue", queue, "--lease", "2", "--poll", "0.2", "--id", "reaper")
