@@ -262,7 +262,8 @@ def simulate(
             # to g they do not reach refractory neurons (g is clamped)
             if d == 0 and spiking.numel():
                 _, tgt, val = targets(spiking, [spiking.numel()], n)
-                g.index_add_(0, tgt, val.mul_(free_at.index_select(0, tgt) <= k).div_(b[f]))
+                open_ = free_at.index_select(0, tgt) <= k
+                g.index_add_(0, tgt, torch.where(open_, val / b[f], zero))
             lo, hi = bounds[j], bounds[j + 1]
             if hi > lo:
                 tgt = ev_target[lo:hi]
