@@ -1,20 +1,28 @@
 """A leaky integrate-and-fire network on PyTorch sparse tensors: one engine for CPU and
 CUDA, several trials as one batch.
 
-The model is that of Shiu et al. 2024 (Nature 634:210-219) for the whole fly brain::
+By default the model is that of Shiu et al. 2024 (Nature 634:210-219) for the whole fly
+brain, as their code builds it in Brian2 (``create_model`` and ``poi`` of
+philshiu/Drosophila_brain_model, ``model.py``)::
 
-    dv/dt = (v_rest - v + g) / tau_m      (not while refractory)
-    dg/dt = -g / tau_syn                  (not while refractory)
+    dv/dt = (v_rest - v + g) / tau_m      (unless refractory)
+    dg/dt = -g / tau_syn                  (unless refractory)
     v > v_th  ->  spike; v = v_reset, g = 0; refractory for t_ref
-    a spike of neuron j adds W[i, j] to g of neuron i after `delay`, unless i is
-    refractory then (its g is clamped, as Brian2 clamps `unless refractory` variables
-    against synaptic events too)
+    a spike of neuron j adds W[i, j] to g of neuron i after `delay`
+    a Poisson input spike adds `weight` to v of its target (a jump of the potential)
+    the targets of Poisson input have no refractory period
 
-with W[i, j] = sign(j) * w_syn * strength(j -> i) in mV. Between events the linear
-system is integrated exactly, as Brian2's ``exact`` method does. Each time step follows
-Brian2's schedule: integrate (neurons not refractory), threshold, deliver the synaptic
-events due now (the spikes of ``delay`` ago and the external input), reset.
-Refractoriness counts whole steps, ``int(t_ref / dt + 1e-3)``, as Brian2 does.
+with W[i, j] = sign(j) * w_syn * strength(j -> i) in mV. As in Brian2, nothing changes
+v or g of a refractory neuron but its reset (Brian2 writes ``unless refractory``
+variables only where ``not_refractory``), so input that reaches a neuron while it is
+refractory is lost. Between events the linear system is integrated exactly, as Brian2's
+``linear`` (``exact``) method does. Each time step follows Brian2's schedule: integrate
+(neurons not refractory), threshold, deliver the synaptic events due now (the spikes of
+``delay`` ago) and the external input, reset. Refractoriness counts whole steps,
+``int(t_ref / dt + 1e-3)``, as Brian2 does.
+
+Two departures are options of ``Drive``, off by default: external input into g
+(``target="g"``) and a refractory period for its targets (``refractory_driven``).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import torch
@@ -83,15 +91,26 @@ class LIFParams:
 @dataclass(frozen=True)
 class Drive:
     """External input. ``rates`` (n,) Hz: each neuron receives Poisson spikes of
-    ``weight`` mV into g; ``spikes``: deterministic input events as (step, neuron,
-    weight mV) arrays, delivered in the synaptic phase of that step, in every trial;
-    ``currents``: step currents as (neuron, amplitude mV, first step, end step) arrays,
-    each adding its amplitude to ``v_rest - v + g`` in steps first..end-1."""
+    ``weight`` mV; ``spikes``: deterministic input events as (step, neuron, weight mV)
+    arrays, delivered in the synaptic phase of that step, in every trial; ``currents``:
+    step currents as (neuron, amplitude mV, first step, end step) arrays, each adding its
+    amplitude to ``v_rest - v + g`` in steps first..end-1.
+
+    ``target``: the variable that Poisson spikes and input events jump, ``"v"`` (Shiu et
+    al.'s ``PoissonInput(target_var='v')``) or ``"g"``. ``refractory_driven``: whether
+    the driven neurons (a rate above 0, or an input event) keep the refractory period;
+    Shiu et al. give them none (``neu[i].rfc = 0 * ms``)."""
 
     rates: np.ndarray | None = None
     weight: float = 0.0
     spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     currents: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    target: Literal["v", "g"] = "v"
+    refractory_driven: bool = False
+
+    def __post_init__(self) -> None:
+        if self.target not in ("v", "g"):
+            raise BadInput(f"drive target must be 'v' or 'g', not {self.target!r}")
 
 
 @dataclass(frozen=True)
@@ -171,7 +190,8 @@ def simulate(
     The work is planned a block of ``delay`` steps at a time: the spikes of one block
     arrive during the next, so they are expanded to their targets once per block,
     merged with the block's external input and sorted by step; each step adds its
-    slice of events with one ``index_add_``. Within a block the state is kept in a
+    slice of events (into g, or into v for external input on v) with one
+    ``index_add_``. Within a block the state is kept in a
     frame that decays with it (``u = v - v_rest`` and ``g`` divided by their decay
     since the block began), so integrating one step is a single ``add_`` and the
     threshold and the events are scaled numbers instead; the frame is reset at the
@@ -213,8 +233,16 @@ def simulate(
     a = [e_m ** (f + 1) for f in range(period)]
     b = [e_s ** (f + 1) for f in range(period)]
     alpha = [cross * (b[f - 1] if f else 1.0) / a[f] for f in range(period)]
-    inv_b = torch.tensor([1.0 / x for x in b], dtype=dtype, device=dev)
+    # 1 / a and 1 / b by frame step: an event of x mV adds x / a[f] to u in the frame
+    inv = torch.tensor([[1.0 / x for x in a], [1.0 / x for x in b]], dtype=dtype, device=dev)
+    flat_state = state.view(-1)  # u at [0, padded), g at [padded, 2 padded)
     external = _External(drive, n, trials, p.dt, dtype, dev, gen)
+    x_row = 0 if drive.target == "v" else 1  # the state row external input jumps
+    # refractory steps per neuron where the driven neurons have none (Shiu et al.)
+    ref_of = None
+    if not drive.refractory_driven and p.ref_steps and external.driven.numel():
+        ref_of = torch.full((padded,), p.ref_steps, dtype=torch.int32, device=dev)
+        ref_of.index_fill_(0, external.driven, 0)
     currents = _Currents(drive, gaps, n, trials, dtype, dev)
     has_currents = bool(currents)
     to_u = 1.0 - e_m  # a current I held over a step moves u by (1 - e_m) I
@@ -229,14 +257,25 @@ def simulate(
     none = pending
     for start in range(0, steps, block):
         length = min(block, steps - start)
-        # the events of this block: spikes of the last one (d >= 1), external input
+        # the events of this block: spikes of the last one (d >= 1) into g, external
+        # input into its row; each as (step, neuron, index into the flat state, value
+        # in the frame)
         ev_step, ev_target, ev_value = targets(pending, pending_counts, n)
         x_step, x_target, x_value = external(start, length)
+        rows = torch.cat(
+            [
+                torch.ones(ev_step.numel(), dtype=torch.long, device=dev),
+                torch.full((x_step.numel(),), x_row, dtype=torch.long, device=dev),
+            ]
+        )
         ev_step = torch.cat([ev_step, x_step])
         order = torch.sort(ev_step, stable=True).indices
-        ev_step = ev_step[order]
-        ev_target = torch.cat([ev_target, x_target])[order]
-        ev_value = torch.cat([ev_value, x_value])[order] * inv_b[ev_step % period]
+        ev_step, rows = ev_step[order], rows[order]
+        ev_nrn = torch.cat([ev_target, x_target])[order]
+        ev_index = rows * padded + ev_nrn
+        ev_value = (
+            torch.cat([ev_value, x_value])[order] * inv.view(-1)[rows * period + ev_step % period]
+        )
         bounds = torch.searchsorted(ev_step, torch.arange(length + 1, device=dev)).tolist()
         this_block: list[torch.Tensor] = []
         for j in range(length):
@@ -258,27 +297,31 @@ def simulate(
                 spiking = hot.index_select(0, row).mul_(_CHUNK).add_(col)
             else:
                 spiking = none
-            # 3. the synaptic events due now, then the external input; like every change
-            # to g they do not reach refractory neurons (g is clamped)
+            # 3. the synaptic events due now, then the external input; like every write
+            # to v or g but the reset they do not reach refractory neurons
             if d == 0 and spiking.numel():
                 _, tgt, val = targets(spiking, [spiking.numel()], n)
                 open_ = free_at.index_select(0, tgt) <= k
                 g.index_add_(0, tgt, torch.where(open_, val / b[f], zero))
             lo, hi = bounds[j], bounds[j + 1]
             if hi > lo:
-                tgt = ev_target[lo:hi]
-                open_ = free_at.index_select(0, tgt) <= k
-                g.index_add_(0, tgt, torch.where(open_, ev_value[lo:hi], zero))
-            # 4. reset: u = u_reset, g = 0, refractory until k + ref_steps
+                open_ = free_at.index_select(0, ev_nrn[lo:hi]) <= k
+                flat_state.index_add_(0, ev_index[lo:hi], torch.where(open_, ev_value[lo:hi], zero))
+            # 4. reset: u = u_reset, g = 0, refractory until k + its refractory steps
             if spiking.numel():
                 if plain:
                     state.index_fill_(1, spiking, 0.0)
                 else:
                     u.index_fill_(0, spiking, u_reset / a[f])
                     g.index_fill_(0, spiking, 0.0)
-                free_at.index_fill_(0, spiking, k + p.ref_steps)
-            if recent.maxlen:
-                recent.append(spiking)
+                if ref_of is None:
+                    free_at.index_fill_(0, spiking, k + p.ref_steps)
+                else:
+                    free_at.index_copy_(0, spiking, ref_of.index_select(0, spiking).add_(k))
+            if recent.maxlen:  # the clamp is for refractory neurons only
+                recent.append(
+                    spiking if ref_of is None else spiking[ref_of.index_select(0, spiking) > 0]
+                )
             this_block.append(spiking)
             if f == period - 1 or j == length - 1:  # back to the plain frame
                 u.mul_(a[f])
@@ -358,14 +401,16 @@ class _External:
     ) -> None:
         self.n, self.trials, self.dtype, self.dev, self.gen = n, trials, dtype, dev, gen
         self.weight = drive.weight
-        self.driven = self.prob = None
+        self.poisson = self.prob = None
+        driven = np.zeros(n, dtype=bool)
         if drive.rates is not None:
             r = np.asarray(drive.rates, dtype=np.float64)
             if r.shape != (n,) or (r < 0).any() or not np.isfinite(r).all():
                 raise BadInput("drive rates must be n non-negative values (Hz)")
             idx = np.flatnonzero(r)
             if idx.size:
-                self.driven = torch.as_tensor(idx, dtype=torch.long, device=dev)
+                driven[idx] = True
+                self.poisson = torch.as_tensor(idx, dtype=torch.long, device=dev)
                 self.prob = torch.as_tensor(r[idx] * dt / 1000.0, dtype=dtype, device=dev)
         self.spikes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if drive.spikes is not None:
@@ -379,15 +424,22 @@ class _External:
                 raise BadInput("input events name a neuron outside the network or a step before 0")
             order = np.argsort(s_step, kind="stable")
             self.spikes = (s_step[order], s_nrn[order], s_w[order])
+            driven[s_nrn] = True
+        #: the driven neurons of every trial, as flat indices
+        self.driven = torch.as_tensor(
+            (np.arange(trials)[:, None] * n + np.flatnonzero(driven)[None, :]).ravel(),
+            dtype=torch.long,
+            device=dev,
+        )
 
     def __call__(self, start: int, length: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        if self.driven is not None and self.prob is not None:
+        if self.poisson is not None and self.prob is not None:
             hits = torch.bernoulli(
                 self.prob.expand(length, self.trials, -1), generator=self.gen
             ).nonzero()
             step, trial, which = hits.unbind(1)
-            target = trial * self.n + self.driven[which]
+            target = trial * self.n + self.poisson[which]
             parts.append(
                 (
                     step,

@@ -24,7 +24,7 @@ def _one_neuron(weights: list[float], steps: int = 400) -> tuple[torch.Tensor, D
         1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
     )
     k = np.zeros(len(weights), dtype=int)
-    return w, Drive(spikes=(k, np.zeros(len(weights), dtype=int), np.array(weights)))
+    return w, Drive(spikes=(k, np.zeros(len(weights), dtype=int), np.array(weights)), target="g")
 
 
 @pytest.mark.parametrize("g0", [45.0, 60.0, 400.0])
@@ -47,7 +47,8 @@ def test_a_weak_input_stays_below_threshold() -> None:
 
 @pytest.mark.parametrize("delay", [1.5, 0.0, 500.0])
 def test_refractory_period_and_delay_in_steps(delay: float) -> None:
-    """Neuron 0 is kicked every step. Input does not reach it while refractory, so after
+    """Neuron 0 is kicked (into g) every step and keeps its refractory period (an option:
+    Shiu et al. give driven neurons none). Input does not reach it while refractory, so after
     each spike it starts again from rest at the step it is free, and fires as long after
     that as its first spike came after step 0. Neuron 1 gets one strong synapse from 0 and spikes `delay` later (plus the
     one step its own integration takes)."""
@@ -55,7 +56,11 @@ def test_refractory_period_and_delay_in_steps(delay: float) -> None:
     w = weight_matrix(2, np.array([0]), np.array([1]), np.array([1.0]), np.ones(2), 400.0)
     steps = 300 + p.delay_steps  # a 500 ms delay is 5000 steps, 100 tau_syn (float32)
     # float input arrays are taken when they hold whole numbers
-    drive = Drive(spikes=(np.arange(steps) * 1.0, np.zeros(steps), np.full(steps, 400.0)))
+    drive = Drive(
+        spikes=(np.arange(steps) * 1.0, np.zeros(steps), np.full(steps, 400.0)),
+        target="g",
+        refractory_driven=True,
+    )
     r = simulate(w, p, steps, drive)
     t0 = r.step[r.neuron == 0]
     t1 = r.step[r.neuron == 1]
@@ -64,6 +69,44 @@ def test_refractory_period_and_delay_in_steps(delay: float) -> None:
     # the closed form says
     rise = next(j for j in range(1, 100) if _v_closed(j * p.dt, 400.0, p) > p.v_th)
     assert t1[0] == t0[0] + p.delay_steps + rise
+
+
+@pytest.mark.parametrize("jump", [6.9, 7.1, 68.75])
+def test_input_on_v_is_a_jump_of_the_potential(jump: float) -> None:
+    """An input event of ``jump`` mV at step 0 lands after that step's integration: v
+    decays from v_rest + jump over the 199 steps after it, and the neuron fires at step
+    1 exactly when jump * exp(-dt / tau_m) crosses the threshold, and otherwise never."""
+    w = weight_matrix(
+        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
+    )
+    r = simulate(w, P, 200, Drive(spikes=(np.array([0]), np.array([0]), np.array([jump]))))
+    fires = jump * math.exp(-P.dt / P.tau_m) > P.v_th - P.v_rest
+    assert r.step.tolist() == ([1] if fires else [])
+    if not fires:
+        assert r.v[0, 0] == pytest.approx(
+            P.v_rest + jump * math.exp(-199 * P.dt / P.tau_m), rel=1e-5
+        )
+
+
+def test_a_poisson_driven_neuron_fires_at_the_input_rate_less_the_input_lost_in_spiking() -> None:
+    """Shiu et al.'s drive: 150 Hz Poisson input of 68.75 mV into v, and no refractory
+    period. Each input spike makes a spike in the next step, except one arriving in the
+    step of a spike (a reset follows it): 150 / (1 + 150 dt) Hz, 147.78 Hz. Input into
+    g (about 107 Hz) or a 2.2 ms refractory period (about 112 Hz) would not."""
+    w = weight_matrix(
+        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
+    )
+    drive = Drive(rates=np.array([150.0]), weight=250 * P.w_syn)
+    r = simulate(w, P, 5000, drive, trials=256, seed=4)
+    p = 150 * P.dt / 1000
+    assert r.rates.mean() == pytest.approx(150 / (1 + p), rel=0.02)
+    for other in (
+        Drive(drive.rates, drive.weight, target="g"),
+        Drive(drive.rates, drive.weight, refractory_driven=True),
+    ):
+        rate = simulate(w, P, 5000, other, trials=256, seed=4).rates.mean()
+        print(f"{other.target}, refractory {other.refractory_driven}: {rate:.1f} Hz")
+        assert rate < 0.8 * 150 / (1 + p)
 
 
 def test_trials_run_as_one_batch_with_their_own_noise() -> None:
