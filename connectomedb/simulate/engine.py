@@ -50,6 +50,8 @@ SHIU_2024: Final = {
     "delay": 1.8,
     "w_syn": 0.275,
 }
+#: Shiu et al. 2024: a Poisson input spike jumps v by f_poi * w_syn (68.75 mV)
+F_POI: Final = 250
 
 
 #: neurons per chunk of the threshold search

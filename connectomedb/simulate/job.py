@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectomedb.analytics.pull import PulledGraph, pull_gap_junctions, pull_graph
 from connectomedb.errors import BadInput
 from connectomedb.simulate.engine import (
+    F_POI,
     SHIU_2024,
     Drive,
     GapJunctions,
@@ -110,8 +111,24 @@ class SimulateParams(Params):
     trials: int = Field(default=1, ge=1, le=64)
     seed: int = 0
     stimuli: list[Stimulus] = Field(default_factory=list)
-    drive_weight_mv: float = Field(default=250 * SHIU_2024["w_syn"], gt=0, le=MAX_MV)
+    drive_weight_mv: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_MV,
+        description="the jump (mV) of one Poisson input spike; by default f_poi x w_syn "
+        "= 250 x w_syn, as in Shiu et al. (68.75 mV at their w_syn)",
+    )
     w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
+    input_target: Literal["v", "g"] = Field(
+        default="v",
+        description="the variable Poisson input jumps: v, as in Shiu et al., or g "
+        "(a departure from their model)",
+    )
+    refractory_driven: bool = Field(
+        default=False,
+        description="give the neurons that receive Poisson input the refractory period "
+        "too (a departure: Shiu et al. give them none)",
+    )
     strength: Literal["synapse_count", "psd_area"] = "synapse_count"
     strength_run: str | None = Field(
         default=None,
@@ -201,7 +218,8 @@ def conditions(p: SimulateParams) -> list[Condition]:
                     ", ".join(parts) or "baseline",
                     changed,
                     values.get("w_syn", p.w_syn),
-                    values.get("drive_weight_mv", p.drive_weight_mv),
+                    values.get("drive_weight_mv", p.drive_weight_mv)
+                    or F_POI * values.get("w_syn", p.w_syn),
                     values.get("gap_coupling", p.gap_coupling),
                     values,
                 )
@@ -274,7 +292,7 @@ def _select(g: PulledGraph, s: Stimulus | Target) -> list[int]:
 
 
 def _drive(
-    g: PulledGraph, c: Condition, steps: int, dt: float
+    g: PulledGraph, c: Condition, p: SimulateParams, steps: int
 ) -> tuple[Drive, np.ndarray, np.ndarray]:
     """The condition's drive, and which neurons get Poisson input and which a current.
     Poisson rates: a later stimulus overrides an earlier one for the same neuron;
@@ -286,10 +304,10 @@ def _drive(
         if s.kind == "poisson":
             rates[chosen] = s.rate_hz
         else:
-            first = int(round(s.start_ms / dt))
+            first = int(round(s.start_ms / p.dt))
             if first >= steps:
                 raise BadInput(f"a current stimulus starts at {s.start_ms} ms, after the run ends")
-            end = steps if s.end_ms is None else min(int(round(s.end_ms / dt)), steps)
+            end = steps if s.end_ms is None else min(int(round(s.end_ms / p.dt)), steps)
             cur.append((chosen, float(s.amplitude_mv or 0.0), first, end))
     currents = None
     on = np.zeros(g.n, dtype=bool)
@@ -302,7 +320,14 @@ def _drive(
             np.concatenate([np.full(x[0].size, x[2]) for x in cur]),
             np.concatenate([np.full(x[0].size, x[3]) for x in cur]),
         )
-    return Drive(rates=rates, weight=c.drive_weight_mv, currents=currents), rates > 0, on
+    drive = Drive(
+        rates=rates,
+        weight=c.drive_weight_mv,
+        currents=currents,
+        target=p.input_target,
+        refractory_driven=p.refractory_driven,
+    )
+    return drive, rates > 0, on
 
 
 def _pull(ctx: JobContext, min_weight: int, strength: str) -> PulledGraph:
@@ -337,7 +362,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     steps = int(round(p.seconds * 1000 / p.dt))
     conds = conditions(p)
     # every condition's drive, built (and so every selection checked) before anything runs
-    drives = [_drive(g, c, steps, p.dt) for c in conds]
+    drives = [_drive(g, c, p, steps) for c in conds]
     common = {
         "neurons": g.n,
         "connections": g.m,
@@ -410,11 +435,25 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         s.pop("_per_trial")
     first = summaries[0]
     sweep = len(conds) > 1
+    gaps_used = bool(gap_pairs[0].size and any(c.gap_coupling > 0 for c in conds))
     metrics = {
-        "model": f"leaky integrate-and-fire (Shiu et al. 2024 parameters), exact "
-        f"integration, {p.strength.replace('_', ' ')} as strengths"
+        "model": "leaky integrate-and-fire, Shiu et al. 2024's model (exact integration; "
+        + (
+            "Poisson input jumps v"
+            if p.input_target == "v"
+            else "Poisson input into g, not v as theirs"
+        )
+        + (
+            "; its targets keep the refractory period, theirs have none"
+            if p.refractory_driven
+            else ", its targets have no refractory period"
+        )
+        + f"), {p.strength.replace('_', ' ')} as strengths"
         + (f" times the gains of fit run {p.strength_run}" if p.strength_run else "")
-        + (", gap junctions as couplings" if gap_pairs[0].size and p.gap_coupling else ""),
+        + (", gap junctions as couplings" if gaps_used else ""),
+        "input_target": p.input_target,
+        "refractory_driven": p.refractory_driven,
+        "departures_from_shiu2024": departures(p, conds, rule, gaps_used, drives),
         **common,
         "gap_junction_pairs": int(gap_pairs[0].size),
         "trials": p.trials,
@@ -452,6 +491,39 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         for i, nid in enumerate(g.ids)
     ]
     return RunResult(metrics=metrics, outputs=outputs, seed=p.seed)
+
+
+def departures(
+    p: SimulateParams,
+    conds: list[Condition],
+    rule: str,
+    gaps_used: bool,
+    drives: list[tuple[Drive, np.ndarray, np.ndarray]],
+) -> list[str]:
+    """What a LIF run changes from Shiu et al.'s model (``model.py`` of
+    philshiu/Drosophila_brain_model), in words; empty when it is their model."""
+    out = []
+    if p.input_target == "g":
+        out.append("Poisson input jumps g, not v")
+    if p.refractory_driven:
+        out.append("neurons with Poisson input keep the refractory period (theirs have none)")
+    if p.strength != "synapse_count":
+        out.append(f"strengths are {p.strength.replace('_', ' ')}, not synapse counts")
+    if p.strength_run:
+        out.append(f"strengths times the gains fitted by run {p.strength_run}")
+    if rule != "drosophila":
+        out.append(f"signs by the {rule} rule, not acetylcholine + / GABA, glutamate -")
+    if p.dt != 0.1:
+        out.append(f"dt {p.dt:g} ms, not 0.1 ms")
+    if any(c.w_syn != SHIU_2024["w_syn"] for c in conds):
+        out.append(f"w_syn other than {SHIU_2024['w_syn']} mV")
+    if any(not math.isclose(c.drive_weight_mv, F_POI * c.w_syn) for c in conds):
+        out.append(f"a Poisson input weight other than {F_POI} x w_syn")
+    if gaps_used:
+        out.append("gap junctions as electrical couplings (not in their model)")
+    if any(cur.any() for _, _, cur in drives):
+        out.append("step currents (not in their model)")
+    return out
 
 
 def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:

@@ -115,6 +115,12 @@ def test_simulate_job_equals_the_engine_on_the_sheet_network(
     want = want_trials.mean(axis=0)
     assert metrics["gap_junction_pairs"] == len(gaps.a) > 400
     assert metrics["sign_rule"] == "celegans"
+    # Shiu et al.'s model but for the worm's signs and its gap junctions
+    assert (metrics["input_target"], metrics["refractory_driven"]) == ("v", False)
+    assert metrics["departures_from_shiu2024"] == [
+        "signs by the celegans rule, not acetylcholine + / GABA, glutamate -",
+        "gap junctions as electrical couplings (not in their model)",
+    ]
     assert metrics["inhibitory_neurons"] == int((sign < 0).sum()) > 20
     assert metrics["driven_neurons"] == int((rates > 0).sum())
     np.testing.assert_allclose([got[v] for v in ids], want, rtol=1e-6)
@@ -131,6 +137,39 @@ def test_simulate_job_equals_the_engine_on_the_sheet_network(
     assert len(metrics["population_rate_hz"]) == 17
     spikes = (np.array(metrics["population_rate_hz"]) * widths).sum() * len(ids)
     assert spikes == pytest.approx(art["step"].size / 2)
+
+
+def test_the_options_that_depart_from_shius_model_equal_the_engine_with_them(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """Poisson input into g and a refractory period for its targets: the job equals the
+    engine with both options, differs from the default, and its metrics name them."""
+    params = {
+        "seconds": 0.3,
+        "trials": 2,
+        "seed": 5,
+        "stimuli": STIMULI,
+        "input_target": "g",
+        "refractory_driven": True,
+        "gap_coupling": 0,
+    }
+    j = _run(driver, settings, world.cook, params, tmp_path)
+    assert j["status"] == "succeeded", j.get("error")
+    metrics, got = _outputs(driver, j["run_id"])
+    ids, w, rates, _, _ = _sheet_network(world, driver, settings)
+    p = LIFParams()
+    drive = Drive(rates=rates, weight=250 * p.w_syn)
+    options = Drive(rates, drive.weight, target="g", refractory_driven=True)
+    want = simulate(w, p, 3000, options, 2, 5).rates.mean(axis=0)
+    default = simulate(w, p, 3000, drive, 2, 5).rates.mean(axis=0)
+    np.testing.assert_allclose([got[v] for v in ids], want, rtol=1e-6)
+    assert not np.allclose(want, default)
+    assert (metrics["input_target"], metrics["refractory_driven"]) == ("g", True)
+    assert metrics["departures_from_shiu2024"][:2] == [
+        "Poisson input jumps g, not v",
+        "neurons with Poisson input keep the refractory period (theirs have none)",
+    ]
+    assert "into g, not v" in metrics["model"]
 
 
 def test_the_rate_model_job_equals_the_rate_model_on_the_sheet_network(
@@ -194,19 +233,22 @@ def test_a_sweep_over_stimulus_sets_and_weights_equals_the_engine_per_condition(
     poisson = np.zeros(len(ids))
     poisson[[ix["ASHL"], ix["ASHR"]]] = 150.0
     t = np.array([ix[v] for v in touch])
-    drives = [
-        Drive(rates=poisson, weight=250 * 0.275),
-        Drive(
-            rates=np.zeros(len(ids)),
-            weight=250 * 0.275,
-            currents=(t, np.full(4, 12.0), np.full(4, 500), np.full(4, 1500)),
-        ),
-    ]
     names = [c["name"] for c in metrics["conditions"]]
     assert names == ["set 1, w_syn=0.2", "set 1, w_syn=0.4", "set 2, w_syn=0.2", "set 2, w_syn=0.4"]
+    # the Poisson weight follows w_syn (250 x w_syn, as in Shiu et al.)
+    assert [c["drive_weight_mv"] for c in metrics["conditions"]] == [50.0, 100.0] * 2
     want = []
-    for drive in drives:
+    for s in range(2):
         for w_syn in (0.2, 0.4):
+            drive = (
+                Drive(rates=poisson, weight=250 * w_syn)
+                if s == 0
+                else Drive(
+                    rates=np.zeros(len(ids)),
+                    weight=250 * w_syn,
+                    currents=(t, np.full(4, 12.0), np.full(4, 500), np.full(4, 1500)),
+                )
+            )
             w = weight_matrix(len(ids), pre, post, strength, sign, w_syn)
             p = LIFParams(w_syn=w_syn)
             want.append(simulate(w, p, 2000, drive, 2, 1, gaps=gaps).rates.mean(axis=0))

@@ -13,6 +13,7 @@ import torch
 from connectomedb.settings import Settings
 from connectomedb.simulate import reference as ref
 from connectomedb.simulate.engine import (
+    F_POI,
     SHIU_2024,
     Drive,
     GapJunctions,
@@ -112,8 +113,9 @@ def test_the_engine_defaults_are_their_model() -> None:
     assert _lif(params) == LIFParams()
     import brian2 as b
 
+    assert params["f_poi"] == F_POI
     assert float(params["w_syn"] * params["f_poi"] / b.mV) == pytest.approx(
-        250 * SHIU_2024["w_syn"]
+        F_POI * SHIU_2024["w_syn"]
     )
     drive = Drive()
     assert (drive.target, drive.refractory_driven) == ("v", False)
