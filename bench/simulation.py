@@ -1,9 +1,11 @@
-"""Simulation speed: this engine against Brian2's C++ standalone mode on the same
-synthetic network, parameters and input.
+"""Simulation speed: this engine against Shiu et al.'s own model (``create_model`` and
+``poi``, reproduced in ``connectomedb.simulate.reference``) in Brian2's C++ standalone
+mode, on the same synthetic network and input.
 
 A FlyWire-scale network by default (139 000 neurons, 15 M connections, heavy-tailed
-out-degrees, log-normal synapse counts, 30 % inhibitory neurons), the Shiu et al. 2024
-LIF parameters, dt 0.1 ms, a few hundred neurons driven by 150 Hz Poisson input.
+out-degrees, log-normal synapse counts, 30 % inhibitory neurons), their parameters
+(dt 0.1 ms), a few hundred neurons driven by their 150 Hz Poisson input (68.75 mV jumps
+of v, no refractory period for the driven neurons).
 Each engine runs in its own process; prints ``name: value`` lines: seconds per
 simulated second (build and compile times apart), peak resident memory, mean rate, and
 the ratio of the two times. On a CUDA machine the engine also runs on the GPU.
@@ -53,7 +55,14 @@ def network(n: int, m: int, driven: int, seed: int = 0) -> dict[str, np.ndarray]
 def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
     import torch
 
-    from connectomedb.simulate.engine import Drive, LIFParams, Synapses, simulate, weight_matrix
+    from connectomedb.simulate.engine import (
+        F_POI,
+        Drive,
+        LIFParams,
+        Synapses,
+        simulate,
+        weight_matrix,
+    )
 
     net = dict(np.load(path))
     n = int(net["n"])
@@ -69,42 +78,46 @@ def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
     if device == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
-    r = simulate(w, p, steps, Drive(rates=rates, weight=250 * p.w_syn))
+    r = simulate(w, p, steps, Drive(rates=rates, weight=F_POI * p.w_syn))
     if device == "cuda":
         torch.cuda.synchronize()
-    return {"build_s": build, "run_s": time.perf_counter() - t, "rate_hz": float(r.rates.mean())}
+    return {
+        "build_s": build,
+        "run_s": time.perf_counter() - t,
+        "rate_hz": float(r.rates.mean()),
+        "driven_rate_hz": float(r.rates[0, net["driven"]].mean()),
+    }
 
 
 def run_brian2(path: str, seconds: float, threads: int) -> dict[str, float]:
     import brian2 as b
 
-    from connectomedb.simulate.engine import LIFParams
-    from connectomedb.simulate.reference import brian2_network
+    from connectomedb.simulate import reference as ref
 
     net = dict(np.load(path))
     n = int(net["n"])
-    p = LIFParams()
     out = tempfile.mkdtemp(prefix="brian2_bench_")
     b.set_device("cpp_standalone", directory=out)
     if threads > 1:
         b.prefs.devices.cpp_standalone.openmp_threads = threads
-    w_mv = net["sign"][net["pre"]] * p.w_syn * net["strength"]
-    neurons, syn = brian2_network(n, net["pre"], net["post"], w_mv, p)
-    # PoissonInput takes one rate for a whole group: one per driven neuron
-    inputs = [
-        b.PoissonInput(
-            neurons[int(i) : int(i) + 1], "g", 1, 150 * b.Hz, weight=250 * p.w_syn * b.mV
-        )
-        for i in net["driven"]
-    ]
-    mon = b.SpikeMonitor(neurons)
-    # an explicit network: run() alone does not collect objects held in a list
-    net_ = b.Network(neurons, syn, mon, *inputs)
+    params = ref.default_params()
+    neu, syn, spk_mon = ref.create_model(
+        n, net["pre"], net["post"], net["sign"][net["pre"]] * net["strength"], params
+    )
+    pois, neu = ref.poi(neu, [int(i) for i in net["driven"]], [], params)
+    # their run_trial: Network(neu, syn, spk_mon, *poi_inp)
+    net_ = b.Network(neu, syn, spk_mon, *pois)
     t = time.perf_counter()
-    net_.run(seconds * b.second, namespace={})
+    net_.run(seconds * b.second)
     total = time.perf_counter() - t
     run = float(b.device._last_run_time)
-    return {"build_s": total - run, "run_s": run, "rate_hz": float(mon.num_spikes / n / seconds)}
+    counts = np.bincount(np.asarray(spk_mon.i), minlength=n)
+    return {
+        "build_s": total - run,
+        "run_s": run,
+        "rate_hz": float(counts.mean() / seconds),
+        "driven_rate_hz": float(counts[net["driven"]].mean() / seconds),
+    }
 
 
 def child(engine: str, path: str, seconds: float) -> None:
@@ -172,6 +185,7 @@ def main() -> None:
         print(f"{name}_build_s: {r['build_s']:.1f}")
         print(f"{name}_peak_rss_mb: {r['peak_rss_mb']:.0f}")
         print(f"{name}_mean_rate_hz: {r['rate_hz']:.2f}")
+        print(f"{name}_driven_rate_hz: {r['driven_rate_hz']:.1f}")
     for ref in [e for e in results if e.startswith("brian2")]:
         if "ours:cpu" in results:
             ratio = results["ours:cpu"]["run_s"] / results[ref]["run_s"]

@@ -29,6 +29,7 @@ from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 from tests.oracles import cook_graphs, edge_arrays
 from tests.service.conftest import World
+from tests.simulate.shiu import agree, mixed, their_poisson_rates
 
 
 def _run(driver: neo4j.Driver, settings: Settings, ds: str, params: dict, tmp: Path) -> dict:
@@ -350,6 +351,65 @@ def test_psd_area_as_strength(
         tmp_path,
     )
     assert (bad["status"], bad["attempts"]) == ("failed", 1) and "PSD area" in bad["error"]
+
+
+class _MixedSource(Source):
+    """The four-type network of the Brian2 tests (A and B cholinergic, C GABAergic, D
+    glutamatergic) as a fly dataset."""
+
+    NT: tuple[str, ...] = ("acetylcholine", "acetylcholine", "gaba", "glutamate")
+
+    def __init__(self, dataset: str, seed: int) -> None:
+        self.meta = DatasetMeta(
+            id=dataset, name="four types", species="Drosophila melanogaster", source="test"
+        )
+        self.types, self.pre, self.post, self.strength, self.sign, self.driven = mixed(seed)
+
+    def fingerprint(self) -> str:
+        return "four-types-1"
+
+    def neurons(self) -> Iterator[Row]:
+        for i, t in enumerate(self.types):
+            row = {"id": f"n{i:04d}", "kind": "neuron", "name": f"n{i:04d}"}
+            yield (
+                Where("types", i + 1),
+                {**row, "type": "ABCD"[t], "neurotransmitter": self.NT[t]},
+            )
+
+    def connections(self) -> Iterator[Row]:
+        for k, (a, b, c) in enumerate(zip(self.pre, self.post, self.strength, strict=True)):
+            row = {"pre": f"n{a:04d}", "post": f"n{b:04d}", "synapse_count": int(c)}
+            yield (Where("connections", k + 1), row)
+
+
+def test_the_job_runs_shius_model_on_a_fly_network(
+    driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """A 1000-neuron fly network of four types, 20 type-A neurons driven at 150 Hz, 20
+    trials of 1 s, nothing but the stimulus given: the job's per-trial rates agree with
+    Shiu et al.'s own model in Brian2 as the engine's do (``agree``), and its metrics
+    name no departure from their model."""
+    ds = f"t_types_{uuid.uuid4().hex[:8]}"
+    src = _MixedSource(ds, 11)
+    DatasetWriter(driver, settings.neo4j_database).load(src)
+    try:
+        stimulus = {"ids": [f"n{i:04d}" for i in src.driven], "rate_hz": 150.0}
+        params = {"trials": 20, "seed": 2, "stimuli": [stimulus]}
+        j = _run(driver, settings, ds, params, tmp_path)
+        assert j["status"] == "succeeded", j.get("error")
+        metrics, _ = _outputs(driver, j["run_id"])
+        vectors = _vectors(driver, j["run_id"])
+    finally:
+        delete_dataset(driver, ds)
+    assert metrics["sign_rule"] == "drosophila"
+    assert metrics["inhibitory_neurons"] == 400
+    assert metrics["departures_from_shiu2024"] == []
+    n = src.types.size
+    ours = np.array([vectors[f"n{i:04d}"] for i in range(n)]).T  # (trials, n)
+    theirs = their_poisson_rates(
+        n, src.pre, src.post, src.strength, src.sign, src.driven, 20, seed=1
+    )
+    agree(ours, theirs, src.types, src.driven)
 
 
 RUN_QUERY = """
