@@ -152,6 +152,7 @@ def test_a_planted_chain_carries_activity_and_nothing_else_changes() -> None:
         ),
         seed=9,
     )
+    print(f"chain rates {quiet.rates[0, chain]} -> {loud.rates[0, chain]} Hz")
     assert (loud.rates[0, chain] > quiet.rates[0, chain] + 20).all()
     reach = {int(v) for v in chain} | set(range(100, 110))
     frontier = set(range(100, 110))
