@@ -511,6 +511,8 @@ def departures(
         out.append(f"strengths are {p.strength.replace('_', ' ')}, not synapse counts")
     if p.strength_run:
         out.append(f"strengths times the gains fitted by run {p.strength_run}")
+    if p.min_weight > 1:
+        out.append(f"connections of fewer than {p.min_weight} synapses left out")
     if rule != "drosophila":
         out.append(f"signs by the {rule} rule, not acetylcholine + / GABA, glutamate -")
     if p.dt != 0.1:

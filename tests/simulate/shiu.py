@@ -50,15 +50,15 @@ def _random_network(
     return pre, post, strength, np.where(excitatory, 1.0, -1.0)
 
 
-def mixed(seed: int, n: int = 1000) -> tuple[np.ndarray, ...]:
+def mixed(seed: int, n: int = 1000, isolated: bool = True) -> tuple[np.ndarray, ...]:
     """A network of four types: A and B cholinergic (excitatory), C GABAergic and D
     glutamatergic (inhibitory, as in Shiu et al.); 20 neurons of type A to drive, with
-    no input of their own."""
+    no input of their own when ``isolated``."""
     rng = np.random.default_rng(seed)
     types = np.repeat(np.arange(4), [300, 300, 200, 200])
     pre, post, strength, sign = _random_network(rng, n, 50, 1.75, types < 2)
     driven = np.sort(rng.choice(np.flatnonzero(types == 0), 20, replace=False))
-    keep = ~np.isin(post, driven)
+    keep = ~np.isin(post, driven) if isolated else np.ones(post.size, dtype=bool)
     return types, pre[keep], post[keep], strength[keep], sign, driven
 
 

@@ -137,6 +137,33 @@ def test_identical_spike_times_under_a_given_poisson_realisation() -> None:
     _identical(ours, theirs, [str(i) for i in range(n)])
 
 
+@pytest.mark.parametrize("delay_ms, v_rst", [(0.0, -52.0), (0.0, -60.0), (1.8, -60.0)])
+def test_identical_spike_times_with_zero_delay_or_a_reset_below_rest(
+    delay_ms: float, v_rst: float
+) -> None:
+    """Their model with ``t_dly`` 0 (spikes act in their own step) or ``v_rst`` below
+    rest (the engine's general path), the driven neurons receiving network input too
+    (so events reach driven and refractory neurons alike), 0.5 s of a drawn realisation
+    of their Poisson input."""
+    import brian2 as b
+
+    types, pre, post, strength, sign, driven = mixed(3, isolated=False)
+    n, steps = types.size, 5000
+    ev_steps, ev_neurons = _realisation(np.random.default_rng(6), driven, steps, 150.0)
+    scope()
+    params = {**ref.default_params(), "t_dly": delay_ms * b.ms, "v_rst": v_rst * b.mV}
+    neu, syn, mon = ref.create_model(n, pre, post, sign[pre] * strength, params)
+    inputs = ref.input_events(neu, ev_steps, ev_neurons, params)
+    theirs = run([neu, syn, mon, *inputs], mon, steps)
+
+    p = _lif(params)
+    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
+    drive = Drive(spikes=(ev_steps, ev_neurons, np.full(ev_steps.size, 250 * p.w_syn)))
+    ours = simulate(w, p, steps, drive, dtype=torch.float64)
+    assert len(set(theirs) - set(driven.tolist())) > 100
+    _identical(ours, theirs, [str(i) for i in range(n)])
+
+
 @pytest.mark.parametrize("target, refractory_driven", [("g", False), ("v", True), ("g", True)])
 def test_the_options_depart_from_their_model_as_brian2_does(
     target: str, refractory_driven: bool
