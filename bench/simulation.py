@@ -98,6 +98,9 @@ def run_brian2(path: str, seconds: float, threads: int) -> dict[str, float]:
     n = int(net["n"])
     out = tempfile.mkdtemp(prefix="brian2_bench_")
     b.set_device("cpp_standalone", directory=out)
+    # Brian2's default `make -j` starts one compiler per file at once (one per
+    # PoissonInput here): enough to run a 24 GB machine out of memory
+    b.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     if threads > 1:
         b.prefs.devices.cpp_standalone.openmp_threads = threads
     params = ref.default_params()
