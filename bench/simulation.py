@@ -12,6 +12,7 @@ the ratio of the two times. On a CUDA machine the engine also runs on the GPU.
 
 Usage: python bench/simulation.py [--neurons 139000] [--connections 15000000]
                                   [--driven 300] [--seconds 1.0] [--skip-brian2]
+                                  [--departures]
                                   [--brian2-openmp 2]
 """
 
@@ -52,7 +53,7 @@ def network(n: int, m: int, driven: int, seed: int = 0) -> dict[str, np.ndarray]
     }
 
 
-def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
+def run_ours(path: str, seconds: float, device: str, departures: bool) -> dict[str, float]:
     import torch
 
     from connectomedb.simulate.engine import (
@@ -78,7 +79,14 @@ def run_ours(path: str, seconds: float, device: str) -> dict[str, float]:
     if device == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
-    r = simulate(w, p, steps, Drive(rates=rates, weight=F_POI * p.w_syn))
+    # with departures: the engine's two options that depart from Shiu et al.'s model
+    drive = Drive(
+        rates=rates,
+        weight=F_POI * p.w_syn,
+        target="g" if departures else "v",
+        refractory_driven=departures,
+    )
+    r = simulate(w, p, steps, drive)
     if device == "cuda":
         torch.cuda.synchronize()
     return {
@@ -127,7 +135,7 @@ def child(engine: str, path: str, seconds: float) -> None:
     if engine.startswith("brian2"):
         out = run_brian2(path, seconds, int(engine.split(":")[1]) if ":" in engine else 1)
     else:
-        out = run_ours(path, seconds, engine.split(":")[1])
+        out = run_ours(path, seconds, engine.split(":")[1], engine.endswith(":departures"))
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kb_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out["peak_rss_mb"] = max(kb, kb_children) / 1024
@@ -143,6 +151,11 @@ def main() -> None:
     ap.add_argument("--driven", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--skip-brian2", action="store_true")
+    ap.add_argument(
+        "--departures",
+        action="store_true",
+        help="also run the engine with input into g and refractory driven neurons",
+    )
     ap.add_argument(
         "--brian2-openmp",
         type=int,
@@ -166,6 +179,8 @@ def main() -> None:
         f"network: {args.neurons} neurons, {net['pre'].size} connections ({time.perf_counter() - t:.1f} s)"
     )
     engines = ["ours:cpu"] + (["ours:cuda"] if torch.cuda.is_available() else [])
+    if args.departures:
+        engines.append("ours:cpu:departures")
     if not args.skip_brian2:
         engines.append("brian2")
         if args.brian2_openmp > 1:
@@ -193,6 +208,9 @@ def main() -> None:
         if "ours:cpu" in results:
             ratio = results["ours:cpu"]["run_s"] / results[ref]["run_s"]
             print(f"ratio_ours_cpu_over_{ref.replace(':', '_')}: {ratio:.2f}")
+    if "ours:cpu" in results and "ours:cpu:departures" in results:
+        ratio = results["ours:cpu"]["run_s"] / results["ours:cpu:departures"]["run_s"]
+        print(f"ratio_ours_cpu_over_ours_cpu_departures: {ratio:.2f}")
 
 
 if __name__ == "__main__":
