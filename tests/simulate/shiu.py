@@ -124,7 +124,11 @@ def agree(ours: np.ndarray, theirs: np.ndarray, types: np.ndarray, driven: np.nd
     for t in range(4):
         sel = np.setdiff1d(np.flatnonzero(types == t), driven)
         a, b = ours[:, sel].mean(1), theirs[:, sel].mean(1)  # per trial
-        se = np.sqrt(a.var(ddof=1) / trials + b.var(ddof=1) / trials)
-        print(f"type {'ABCD'[t]}: {a.mean():.3f} vs {b.mean():.3f} Hz, SE {se:.3f}")
+        se_a, se_b = a.std(ddof=1) / np.sqrt(trials), b.std(ddof=1) / np.sqrt(trials)
+        se = np.hypot(se_a, se_b)  # of the difference
+        print(
+            f"type {'ABCD'[t]}: {a.mean():.3f} +- {se_a:.3f} vs {b.mean():.3f} +- {se_b:.3f} "
+            f"Hz, difference {(a.mean() - b.mean()) / se:+.2f} SE"
+        )
         assert b.mean() > 0.5
         assert abs(a.mean() - b.mean()) < 2 * se
