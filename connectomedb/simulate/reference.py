@@ -174,7 +174,8 @@ def with_gaps_and_currents(params: dict[str, Any], gaps: bool, currents: bool) -
         extra += " + I_step"
         more += "I_step = step_current(t, i) : volt (constant over dt)\n"
     old = "(v_0 - v + g)"
-    assert old in eqs  # their membrane equation, as above
+    if old not in eqs:
+        raise ValueError(f"not their membrane equation: {eqs!r}")
     return {**params, "eqs": eqs.replace(old, f"(v_0 - v + g{extra})") + more}
 
 

@@ -116,6 +116,29 @@ def _realisation(
     return st, driven[which]
 
 
+def _both(
+    n: int,
+    pre: np.ndarray,
+    post: np.ndarray,
+    strength: np.ndarray,
+    sign: np.ndarray,
+    params: dict[str, Any],
+    ev_steps: np.ndarray,
+    ev_neurons: np.ndarray,
+    steps: int,
+) -> tuple[SimResult, dict[int, np.ndarray]]:
+    """The engine (float64) and their model with ``params``, both driven by the same
+    realisation of their Poisson input (``input_events``): (ours, their spike steps)."""
+    scope()
+    neu, syn, mon = ref.create_model(n, pre, post, sign[pre] * strength, params)
+    inputs = ref.input_events(neu, ev_steps, ev_neurons, params)
+    theirs = run([neu, syn, mon, *inputs], mon, steps)
+    p = _lif(params)
+    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
+    drive = Drive(spikes=(ev_steps, ev_neurons, np.full(ev_steps.size, F_POI * p.w_syn)))
+    return simulate(w, p, steps, drive, dtype=torch.float64), theirs
+
+
 def test_identical_spike_times_under_a_given_poisson_realisation() -> None:
     """Their model with its default parameters, the driven neurons receiving one drawn
     realisation of 150 Hz Poisson input (68.75 mV jumps of v) for one second: the
@@ -124,15 +147,8 @@ def test_identical_spike_times_under_a_given_poisson_realisation() -> None:
     types, pre, post, strength, sign, driven = mixed(3)
     n, steps = types.size, 10_000
     ev_steps, ev_neurons = _realisation(np.random.default_rng(5), driven, steps, 150.0)
-    scope()
     params = ref.default_params()
-    neu, syn, mon = ref.create_model(n, pre, post, sign[pre] * strength, params)
-    inputs = ref.input_events(neu, ev_steps, ev_neurons, params)
-    theirs = run([neu, syn, mon, *inputs], mon, steps)
-
-    w = weight_matrix(n, pre, post, strength, sign, P.w_syn)
-    drive = Drive(spikes=(ev_steps, ev_neurons, np.full(ev_steps.size, 250 * P.w_syn)))
-    ours = simulate(w, P, steps, drive, dtype=torch.float64)
+    ours, theirs = _both(n, pre, post, strength, sign, params, ev_steps, ev_neurons, steps)
     assert len(set(theirs) - set(driven.tolist())) > 100
     _identical(ours, theirs, [str(i) for i in range(n)])
 
@@ -150,16 +166,8 @@ def test_identical_spike_times_with_zero_delay_or_a_reset_below_rest(
     types, pre, post, strength, sign, driven = mixed(3, isolated=False)
     n, steps = types.size, 5000
     ev_steps, ev_neurons = _realisation(np.random.default_rng(6), driven, steps, 150.0)
-    scope()
     params = {**ref.default_params(), "t_dly": delay_ms * b.ms, "v_rst": v_rst * b.mV}
-    neu, syn, mon = ref.create_model(n, pre, post, sign[pre] * strength, params)
-    inputs = ref.input_events(neu, ev_steps, ev_neurons, params)
-    theirs = run([neu, syn, mon, *inputs], mon, steps)
-
-    p = _lif(params)
-    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
-    drive = Drive(spikes=(ev_steps, ev_neurons, np.full(ev_steps.size, 250 * p.w_syn)))
-    ours = simulate(w, p, steps, drive, dtype=torch.float64)
+    ours, theirs = _both(n, pre, post, strength, sign, params, ev_steps, ev_neurons, steps)
     assert len(set(theirs) - set(driven.tolist())) > 100
     _identical(ours, theirs, [str(i) for i in range(n)])
 
@@ -262,16 +270,8 @@ def test_identical_spike_times_on_cook2019(settings: Settings) -> None:
     n, steps = len(names), 3000
     driven = np.array([ix[v] for v in ("ASHL", "ASHR", "ALML", "ALMR", "PLML", "PLMR")])
     ev_steps, ev_neurons = _realisation(np.random.default_rng(2), driven, 1000, 150.0)
-    scope()
     params = _cook_params()
-    neu, syn, mon = ref.create_model(n, pre, post, sign[pre] * strength, params)
-    inputs = ref.input_events(neu, ev_steps, ev_neurons, params)
-    theirs = run([neu, syn, mon, *inputs], mon, steps)
-
-    p = _lif(params)
-    w = weight_matrix(n, pre, post, strength, sign, p.w_syn)
-    drive = Drive(spikes=(ev_steps, ev_neurons, np.full(ev_steps.size, 250 * p.w_syn)))
-    ours = simulate(w, p, steps, drive, dtype=torch.float64)
+    ours, theirs = _both(n, pre, post, strength, sign, params, ev_steps, ev_neurons, steps)
     assert len(theirs) > 20  # activity spread beyond the driven neurons
     _identical(ours, theirs, names)
 
