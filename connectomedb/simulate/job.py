@@ -218,13 +218,21 @@ def conditions(p: SimulateParams) -> list[Condition]:
                     ", ".join(parts) or "baseline",
                     changed,
                     values.get("w_syn", p.w_syn),
-                    values.get("drive_weight_mv", p.drive_weight_mv)
-                    or F_POI * values.get("w_syn", p.w_syn),
+                    _drive_weight(values, p),
                     values.get("gap_coupling", p.gap_coupling),
                     values,
                 )
             )
     return out
+
+
+def _drive_weight(values: dict[str, float], p: SimulateParams) -> float:
+    """The Poisson weight of a condition: the grid's, the run's, or f_poi x its w_syn."""
+    if "drive_weight_mv" in values:
+        return values["drive_weight_mv"]
+    if p.drive_weight_mv is not None:
+        return p.drive_weight_mv
+    return F_POI * values.get("w_syn", p.w_syn)
 
 
 def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
@@ -436,24 +444,14 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     first = summaries[0]
     sweep = len(conds) > 1
     gaps_used = bool(gap_pairs[0].size and any(c.gap_coupling > 0 for c in conds))
+    departed = departures(p, conds, rule, gaps_used, drives)
     metrics = {
-        "model": "leaky integrate-and-fire, Shiu et al. 2024's model (exact integration; "
-        + (
-            "Poisson input jumps v"
-            if p.input_target == "v"
-            else "Poisson input into g, not v as theirs"
-        )
-        + (
-            "; its targets keep the refractory period, theirs have none"
-            if p.refractory_driven
-            else ", its targets have no refractory period"
-        )
-        + f"), {p.strength.replace('_', ' ')} as strengths"
-        + (f" times the gains of fit run {p.strength_run}" if p.strength_run else "")
-        + (", gap junctions as couplings" if gaps_used else ""),
+        "model": "leaky integrate-and-fire, Shiu et al. 2024's model (exact integration), "
+        f"{p.strength.replace('_', ' ')} as strengths"
+        + (f"; departures: {'; '.join(departed)}" if departed else ""),
         "input_target": p.input_target,
         "refractory_driven": p.refractory_driven,
-        "departures_from_shiu2024": departures(p, conds, rule, gaps_used, drives),
+        "departures_from_shiu2024": departed,
         **common,
         "gap_junction_pairs": int(gap_pairs[0].size),
         "trials": p.trials,

@@ -19,10 +19,15 @@ def _v_closed(t: float, g0: float, p: LIFParams) -> float:
     return p.v_rest + g0 * a / (a - b) * (math.exp(-t / a) - math.exp(-t / b))
 
 
-def _one_neuron(weights: list[float], steps: int = 400) -> tuple[torch.Tensor, Drive]:
-    w = weight_matrix(
+def _alone() -> torch.Tensor:
+    """W of one neuron with no connections."""
+    return weight_matrix(
         1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
     )
+
+
+def _one_neuron(weights: list[float], steps: int = 400) -> tuple[torch.Tensor, Drive]:
+    w = _alone()
     k = np.zeros(len(weights), dtype=int)
     return w, Drive(spikes=(k, np.zeros(len(weights), dtype=int), np.array(weights)), target="g")
 
@@ -76,9 +81,7 @@ def test_input_on_v_is_a_jump_of_the_potential(jump: float) -> None:
     """An input event of ``jump`` mV at step 0 lands after that step's integration: v
     decays from v_rest + jump over the 199 steps after it, and the neuron fires at step
     1 exactly when jump * exp(-dt / tau_m) crosses the threshold, and otherwise never."""
-    w = weight_matrix(
-        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
-    )
+    w = _alone()
     r = simulate(w, P, 200, Drive(spikes=(np.array([0]), np.array([0]), np.array([jump]))))
     fires = jump * math.exp(-P.dt / P.tau_m) > P.v_th - P.v_rest
     assert r.step.tolist() == ([1] if fires else [])
@@ -93,9 +96,7 @@ def test_a_poisson_driven_neuron_fires_at_the_input_rate_less_the_input_lost_in_
     period. Each input spike makes a spike in the next step, except one arriving in the
     step of a spike (a reset follows it): 150 / (1 + 150 dt) Hz, 147.78 Hz. Input into
     g (about 107 Hz) or a 2.2 ms refractory period (about 112 Hz) would not."""
-    w = weight_matrix(
-        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
-    )
+    w = _alone()
     drive = Drive(rates=np.array([150.0]), weight=250 * P.w_syn)
     r = simulate(w, P, 5000, drive, trials=256, seed=4)
     p = 150 * P.dt / 1000
@@ -195,9 +196,7 @@ def test_a_step_current_fires_at_the_closed_form_times() -> None:
     dt / tau_m); the first spike is at the first step where that exceeds v_th - v_rest,
     and after each spike the neuron is free again ref_steps later and rises the same
     way. Nothing fires before the current starts or after it ends."""
-    w = weight_matrix(
-        1, np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.ones(1), 1.0
-    )
+    w = _alone()
     amp, first, end = 10.0, 100, 2000
     rise = next(
         j

@@ -70,3 +70,21 @@ def test_the_fit_takes_poisson_stimuli_only() -> None:
                 "stimuli": [{"ids": ["B"], "kind": "current", "amplitude_mv": 3}],
             }
         )
+
+
+def test_the_poisson_weight_follows_w_syn_unless_given() -> None:
+    """250 x w_syn by default (Shiu et al.'s f_poi x w_syn), per grid point; a weight
+    given for the run or on the grid wins."""
+    swept = conditions(
+        SimulateParams.model_validate({"stimuli": ASH, "grid": {"w_syn": [0.2, 0.4]}})
+    )
+    assert [c.drive_weight_mv for c in swept] == [50.0, 100.0]
+    fixed = SimulateParams.model_validate(
+        {"stimuli": ASH, "drive_weight_mv": 30, "grid": {"w_syn": [0.2]}}
+    )
+    assert [c.drive_weight_mv for c in conditions(fixed)] == [30.0]
+    grid = SimulateParams.model_validate(
+        {"stimuli": ASH, "drive_weight_mv": 30, "grid": {"drive_weight_mv": [7.0]}}
+    )
+    assert [c.drive_weight_mv for c in conditions(grid)] == [7.0]
+    assert conditions(SimulateParams.model_validate({"stimuli": ASH}))[0].drive_weight_mv == 68.75
