@@ -4,7 +4,7 @@ GraphSAGE epoch over the Neo4j remote backend against the in-memory Data.
 Loads a synthetic connectome (1e5 neurons, 1e6 connections, 20 planted types; kept
 between runs) when it is missing, then prints ``name: value`` lines:
 
-- ``pull_edges_per_s``: :func:`connectomedb.analytics.pull.pull_graph` (one query, two
+- ``pull_edges_per_s``: :func:`connectomedb.store.graph.read_graph` (one query, two
   flat lists per neuron, numpy on our side);
 - ``plain_edges_per_s``: one row per connection through the driver, appended to Python
   lists; ``ratio_pull_over_plain``;
@@ -30,12 +30,13 @@ import torch
 from torch_geometric.loader import NeighborLoader
 from torch_geometric.nn import GraphSAGE
 
-from connectomedb.analytics.pull import pull_graph, to_pyg
+from connectomedb.analytics.features import to_pyg
 from connectomedb.analytics.remote import remote_backend
 from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
+from connectomedb.store.graph import read_graph
 
 PLAIN = """
 MATCH (a:Neuron {dataset: $dataset})-[r:CONNECTS_TO]->(b:Neuron)
@@ -104,7 +105,7 @@ def main() -> None:
     best_pull, best_plain, g = float("inf"), float("inf"), None
     for _ in range(args.repeat):
         t = time.perf_counter()
-        g = pull_graph(driver, db, ds)
+        g = read_graph(driver, db, ds)
         best_pull = min(best_pull, time.perf_counter() - t)
     for _ in range(args.repeat):
         t = time.perf_counter()

@@ -23,12 +23,13 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from connectomedb.analytics import learn
+from connectomedb.analytics.features import labels
 from connectomedb.analytics.planted import merge_neurons
-from connectomedb.analytics.pull import PulledGraph, labels, pull_graph
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
+from connectomedb.store.graph import Graph, read_graph
 from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 
@@ -79,11 +80,11 @@ def main() -> None:
                 f"macro_f1 {s['macro_f1_mean']:.3f} +- {s['macro_f1_std']:.3f}"
             )
 
-    g = pull_graph(driver, db, "cook2019_herm", level="class")
+    g = read_graph(driver, db, "cook2019_herm", level="class")
     aurocs: dict[str, list[float]] = {"type_profile": [], "isolation_forest": []}
     for seed in range(args.plantings):
         m = merge_neurons(g.n, g.pre, g.post, g.weight, g.groups, k=10, seed=seed)
-        kept = PulledGraph(
+        kept = Graph(
             g.dataset,
             [g.ids[i] for i in m.keep],
             m.pre,

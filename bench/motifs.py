@@ -80,8 +80,8 @@ def search_against_grandiso(repeat: int = 3) -> None:
     from dotmotif import Motif
     from dotmotif.executors import GrandIsoExecutor
 
-    from connectomedb.motifs.cypher import motif_query
     from connectomedb.motifs.language import parse_motif
+    from connectomedb.store.motifs import motif_query
 
     s = Settings()
     d = make_driver(s)

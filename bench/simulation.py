@@ -57,13 +57,13 @@ def run_ours(path: str, seconds: float, device: str, departures: bool) -> dict[s
     import torch
 
     from connectomedb.simulate.engine import (
-        F_POI,
         Drive,
         LIFParams,
         Synapses,
         simulate,
         weight_matrix,
     )
+    from connectomedb.simulate.params import F_POI
 
     net = dict(np.load(path))
     n = int(net["n"])

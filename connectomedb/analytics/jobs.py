@@ -1,43 +1,24 @@
-"""The analytics job kinds: ``embedding``, ``anomaly`` and ``celltype_gnn``. Each pulls
-its dataset in one query (:mod:`connectomedb.analytics.pull`), computes with
+"""The analytics job kinds: ``embedding``, ``anomaly`` and ``celltype_gnn``. Each reads
+its dataset through :mod:`connectomedb.store.graph`, computes with
 :mod:`connectomedb.analytics.learn` and returns metrics plus per-neuron outputs, which
 the worker writes with the ModelRun."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from connectomedb.analytics import learn
-from connectomedb.analytics.pull import labels, node_features, pull_graph
+from connectomedb.analytics.features import labels, node_features
+from connectomedb.analytics.params import AnomalyParams, CellTypeParams, EmbeddingParams
 from connectomedb.errors import BadInput
-from connectomedb.store.jobs import Output, RunResult
-from connectomedb.workers.kinds import Params
-
-if TYPE_CHECKING:
-    from connectomedb.workers.worker import JobContext
-
-Level = Literal["type", "class", "superclass", "neurotransmitter", "side", "region"]
-
-
-class EmbeddingParams(Params):
-    method: Literal["spectral", "gae"] = "spectral"
-    dim: int = Field(default=8, ge=1, le=256)
-    epochs: int = Field(default=200, ge=1, le=10_000)
-    seed: int = 0
-    min_weight: int = Field(default=1, ge=1)
-
-
-EMBEDDING_DOC = (
-    "A vector per neuron: adjacency spectral embedding (out- and in-vectors, 2 x dim) or a "
-    "graph autoencoder's (dim), with a 2-D principal-component layout for plots."
-)
+from connectomedb.jobs.contract import JobContext, Output, RunResult
+from connectomedb.store.graph import read_graph
 
 
 def embedding(ctx: JobContext, p: EmbeddingParams) -> RunResult:
-    g = pull_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
+    g = read_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
     ctx.progress(0.1, f"pulled {g.n} neurons, {g.m} connections")
     if p.method == "spectral":
         vec = learn.spectral_embedding(g.n, g.pre, g.post, g.weight, p.dim, p.seed)
@@ -61,24 +42,8 @@ def embedding(ctx: JobContext, p: EmbeddingParams) -> RunResult:
     )
 
 
-class AnomalyParams(Params):
-    method: Literal["type_profile", "isolation_forest"] = "type_profile"
-    type_level: Level = "type"
-    dim: int = Field(default=8, ge=1, le=256)
-    seed: int = 0
-    min_weight: int = Field(default=1, ge=1)
-    top: int = Field(default=20, ge=1, le=1000)
-
-
-ANOMALY_DOC = (
-    "A score per neuron for an unusual connection profile: distance from its cell type's "
-    "mean input/output type profile (type_profile; 1 is typical for the type), or an "
-    "isolation forest on spectral embeddings and degrees; the top candidates are listed."
-)
-
-
 def anomaly(ctx: JobContext, p: AnomalyParams) -> RunResult:
-    g = pull_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
+    g = read_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
     ctx.progress(0.2, f"pulled {g.n} neurons, {g.m} connections")
     if p.method == "type_profile":
         types, names = labels(g, p.type_level)
@@ -100,30 +65,8 @@ def anomaly(ctx: JobContext, p: AnomalyParams) -> RunResult:
     )
 
 
-class CellTypeParams(Params):
-    label_level: Level = "class"
-    unlabelled: list[str] = Field(
-        default_factory=lambda: ["unknown", ""],
-        description="label values that mean 'not known'",
-    )
-    seeds: int = Field(default=5, ge=1, le=50)
-    test_fraction: float = Field(default=0.3, gt=0, lt=1)
-    hidden: int = Field(default=64, ge=4, le=1024)
-    epochs: int = Field(default=200, ge=1, le=10_000)
-    min_weight: int = Field(default=1, ge=1)
-
-
-CELLTYPE_DOC = (
-    "Cell-type classification of a partially labelled connectome: GraphSAGE and GAT "
-    "against majority class, logistic regression on node features and label spreading, "
-    "on the same stratified held-out neurons for each seed; accuracy, macro-F1 and "
-    "confusion matrices; predictions with confidence for every neuron from the best model "
-    "trained on all labelled neurons."
-)
-
-
 def celltype_gnn(ctx: JobContext, p: CellTypeParams) -> RunResult:
-    g = pull_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
+    g = read_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
     ctx.progress(0.05, f"pulled {g.n} neurons, {g.m} connections")
     raw = [None if v in p.unlabelled else v for v in g.props[p.label_level]]
     g.props[p.label_level] = raw

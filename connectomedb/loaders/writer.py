@@ -382,6 +382,24 @@ class DatasetWriter:
             raise where.error(f"unknown neuron {cid!r}", self._col(where, col))
         return i
 
+    def _pair(
+        self,
+        index: dict[str, int],
+        where: Where,
+        props: dict[str, Any],
+        ends: tuple[str, str],
+        count: str,
+    ) -> tuple[int, int, int]:
+        """The indices of a row's two cells and its count, checked in that order."""
+        a = self._lookup(index, where, props, ends[0])
+        b = self._lookup(index, where, props, ends[1])
+        c = props.get(count)
+        if not isinstance(c, int) or c < 0:
+            raise where.error(
+                f"{count} must be a non-negative integer, got {c!r}", self._col(where, count)
+            )
+        return a, b, c
+
     def _write_connections(
         self,
         source: Source,
@@ -395,7 +413,7 @@ class DatasetWriter:
         n = max(len(index), 1)
         seen_pairs: set[int] = set()
         aggregate = source.aggregate_connections
-        lookup = self._lookup
+        pair = self._pair
         query = ingest.MERGE_CONNECTIONS if aggregate else ingest.CREATE_CONNECTIONS
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
@@ -405,14 +423,7 @@ class DatasetWriter:
             counts = np.empty(len(batch), dtype=np.int64)
             new_pair = np.zeros(len(batch), dtype=bool)
             for k, (where, props) in enumerate(batch):
-                a = lookup(index, where, props, "pre")
-                b = lookup(index, where, props, "post")
-                c = props.get("synapse_count")
-                if not isinstance(c, int) or c < 0:
-                    raise where.error(
-                        f"synapse_count must be a non-negative integer, got {c!r}",
-                        self._col(where, "synapse_count"),
-                    )
+                a, b, c = pair(index, where, props, ("pre", "post"), "synapse_count")
                 key = a * n + b
                 if key in seen_pairs:
                     if not aggregate:
@@ -457,19 +468,12 @@ class DatasetWriter:
     ) -> None:
         n = max(len(index), 1)
         seen: set[int] = set()
-        lookup = self._lookup
+        pair = self._pair
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             rows = []
             for where, props in batch:
-                a = lookup(index, where, props, "a")
-                b = lookup(index, where, props, "b")
-                c = props.get("count")
-                if not isinstance(c, int) or c < 0:
-                    raise where.error(
-                        f"count must be a non-negative integer, got {c!r}",
-                        self._col(where, "count"),
-                    )
+                a, b, c = pair(index, where, props, ("a", "b"), "count")
                 lo, hi = (a, b) if a <= b else (b, a)
                 key = lo * n + hi
                 if key in seen:

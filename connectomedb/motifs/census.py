@@ -21,7 +21,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import scipy.sparse as sp
@@ -292,3 +292,29 @@ def census_against_null(
         classes=stats,
         size=size,
     )
+
+
+def census_rows(r: CensusResult) -> list[dict[str, Any]]:
+    """Each class's statistics with its shape (``connected``, a representative's
+    ``edges`` as ``"a->b"``), in census order: the census as the API and the census job
+    report it."""
+    kinds = census_classes(r.size)
+    return [
+        {
+            "name": c.name,
+            "connected": k.connected,
+            "edges": [f"{a}->{b}" for a, b in k.edges],
+            "observed": c.observed,
+            "null_mean": c.null_mean,
+            "null_std": c.null_std,
+            "z": c.z,
+            "p_greater": c.p_greater,
+            "p_less": c.p_less,
+        }
+        for c, k in zip(r.classes, kinds, strict=True)
+    ]
+
+
+def motif_connections(pre: np.ndarray, post: np.ndarray) -> int:
+    """The connections a census sees: between distinct neurons (autapses are in no motif)."""
+    return int((pre != post).sum())

@@ -1,5 +1,6 @@
 """Motif text in the DotMotif language, parsed by the ``dotmotif`` package's parser and
-checked here into a :class:`MotifSpec` that holds only whitelisted property names.
+checked here into a :class:`~connectomedb.schema.motif.MotifSpec` that holds only
+whitelisted property names; and a motif's automorphisms.
 
 Edges ``A -> B``, negative edges ``A !> B``, edge constraints
 ``A -> B [synapse_count >= 3]``, node constraints ``A.type = "AVA"`` and
@@ -13,92 +14,27 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from connectomedb.errors import BadInput
-from connectomedb.schema.graph import CELL_PROPERTIES
+from connectomedb.schema.motif import (
+    EDGE_PROPERTIES,
+    NODE_PROPERTIES,
+    OPERATORS,
+    Comparison,
+    Constraint,
+    MotifEdge,
+    MotifSpec,
+)
 
 MAX_MOTIF_NODES: Final = 8
 MAX_MOTIF_TEXT: Final = 5_000
-
-#: edge attribute in motif text -> CONNECTS_TO property
-EDGE_PROPERTIES: Final = {
-    "synapse_count": "synapse_count",
-    "synapses": "synapse_count",
-    "weight": "weight",
-    "psd_area_total": "psd_area_total",
-    "nt_type": "nt_type",
-}
-
-#: node attribute in motif text -> cell property
-NODE_PROPERTIES: Final = {
-    **{p: p for p in CELL_PROPERTIES if p not in ("x", "y", "z")},
-    **{
-        p: p
-        for p in (
-            "in_degree",
-            "out_degree",
-            "pre_synapses",
-            "post_synapses",
-            "gap_junction_degree",
-        )
-    },
-}
-
-#: DotMotif operator -> how it reads in Cypher (``{a}`` property, ``{b}`` value)
-OPERATORS: Final = {
-    "=": "{a} = {b}",
-    "==": "{a} = {b}",
-    "!=": "{a} <> {b}",
-    ">": "{a} > {b}",
-    ">=": "{a} >= {b}",
-    "<": "{a} < {b}",
-    "<=": "{a} <= {b}",
-    "in": "{a} IN {b}",  # with a list; with a string: the property is part of it
-    "!in": "NOT {a} IN {b}",
-    "contains": "{a} CONTAINS {b}",
-    "!contains": "NOT {a} CONTAINS {b}",
-}
 
 _LIST_AFTER_IN: Final = re.compile(r"(!?in)\s*(\[[^\[\]]*\])")
 _EDGE_MACRO: Final = re.compile(r"\[([^\[\]]*)\]")
 _KEY_BEFORE_OP: Final = re.compile(
     r"(^|,)(\s*)([A-Za-z_][A-Za-z0-9_]*)(?=\s*(?:>=|<=|!=|==|=|>|<|!in\b|in\b|!contains\b|contains\b))"
 )
-
-
-@dataclass(frozen=True)
-class Constraint:
-    prop: str  # a whitelisted property name
-    op: str  # a key of OPERATORS
-    value: Any
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``node.prop op other.other_prop`` between two motif nodes."""
-
-    prop: str
-    op: str
-    other: str
-    other_prop: str
-
-
-@dataclass(frozen=True)
-class MotifEdge:
-    pre: str
-    post: str
-    exists: bool
-    constraints: tuple[Constraint, ...] = ()
-
-
-@dataclass(frozen=True)
-class MotifSpec:
-    nodes: tuple[str, ...]
-    edges: tuple[MotifEdge, ...]
-    node_constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)
-    comparisons: dict[str, tuple[Comparison, ...]] = field(default_factory=dict)
 
 
 def _lift_lists(text: str) -> tuple[str, dict[str, list[Any]]]:

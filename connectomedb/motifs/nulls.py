@@ -13,13 +13,16 @@ Every function takes and returns ``(pre, post)`` int64 arrays of node indices.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 
 from connectomedb.errors import BadInput
 
-NULL_MODELS: Final = {
+NullModelName = Literal["erdos_renyi", "degree_preserving", "cell_type_sbm"]
+
+#: Each null model's name and what it keeps (quoted with every enrichment).
+NULL_MODELS: Final[dict[str, str]] = {
     "erdos_renyi": "Erdős–Rényi G(n, m): same nodes and number of connections",
     "degree_preserving": "edge swaps keeping every in- and out-degree and every node's "
     "mutual pairs (10 successful swaps per connection)",

@@ -7,7 +7,7 @@ so that neuron-only statistics simply match ``:Neuron``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, get_args
 
 CELL: Final = "Cell"
 NEURON: Final = "Neuron"
@@ -21,6 +21,11 @@ GAP_JUNCTION: Final = "GAP_JUNCTION"
 PRESYNAPTIC: Final = "PRESYNAPTIC"
 POSTSYNAPTIC: Final = "POSTSYNAPTIC"
 HAS_TYPE: Final = "HAS_TYPE"
+
+#: The cell properties that group neurons (cell-type connectivity, reciprocity by group,
+#: the cell-type null model, labels for learning), finest first.
+Level = Literal["type", "class", "superclass", "neurotransmitter", "side", "region"]
+LEVELS: Final[tuple[str, ...]] = get_args(Level)
 
 #: Every property a cell may carry (the whitelist for loaders and filters).
 CELL_PROPERTIES: Final = (

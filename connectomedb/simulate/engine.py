@@ -38,21 +38,7 @@ import numpy as np
 import torch
 
 from connectomedb.errors import BadInput
-
-#: Shiu et al. 2024, Methods (mV, ms); w_syn is the weight of one synapse.
-SHIU_2024: Final = {
-    "v_rest": -52.0,
-    "v_reset": -52.0,
-    "v_th": -45.0,
-    "tau_m": 20.0,
-    "tau_syn": 5.0,
-    "t_ref": 2.2,
-    "delay": 1.8,
-    "w_syn": 0.275,
-}
-#: Shiu et al. 2024: a Poisson input spike jumps v by f_poi * w_syn (68.75 mV)
-F_POI: Final = 250
-
+from connectomedb.simulate.params import SHIU_2024
 
 #: neurons per chunk of the threshold search
 _CHUNK: Final = 512

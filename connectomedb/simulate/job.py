@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectomedb.analytics.pull import PulledGraph, pull_gap_junctions, pull_graph
 from connectomedb.errors import BadInput
+from connectomedb.jobs.contract import JobContext, Output, RunResult
 from connectomedb.simulate.engine import (
-    F_POI,
-    SHIU_2024,
     Drive,
     GapJunctions,
     LIFParams,
@@ -34,149 +30,18 @@ from connectomedb.simulate.engine import (
     simulate,
     weight_matrix,
 )
-from connectomedb.store.jobs import Output, RunResult
-from connectomedb.workers.kinds import Params
-
-if TYPE_CHECKING:
-    from connectomedb.workers.worker import JobContext
-
-#: transmitter -> sign of its synapses, per rule. The first transmitter listed for a
-#: neuron decides; unknown transmitters are excitatory (+1), and say so in the metrics.
-SIGN_RULES: Final = {
-    # Shiu et al. 2024: acetylcholine excites; GABA and glutamate (GluCl) inhibit
-    "drosophila": {"acetylcholine": 1, "gaba": -1, "glutamate": -1},
-    # C. elegans: GABA inhibits; glutamate and acetylcholine are taken as excitatory
-    "celegans": {"acetylcholine": 1, "gaba": -1, "glutamate": 1},
-    "all_excitatory": {},
-}
-#: strength option -> the connection property read
-STRENGTH_PROPERTY: Final = {"synapse_count": "synapse_count", "psd_area": "psd_area_total"}
-#: at most this many conditions in one sweep
-MAX_CONDITIONS: Final = 64
-#: bounds on weights (mV) and on the population-rate bins of one condition
-MAX_MV: Final = 1000.0
-MAX_BINS: Final = 10_000
-#: parameters a sweep grid may vary
-GridKey = Literal["w_syn", "drive_weight_mv", "gap_coupling", "rate_hz", "amplitude_mv"]
-
-
-class Stimulus(BaseModel):
-    """Input to the neurons selected by ids, type and/or class: Poisson spikes at
-    ``rate_hz`` for the whole run (``kind: poisson``), or a step current of
-    ``amplitude_mv`` from ``start_ms`` to ``end_ms`` (``kind: current``; the end of the
-    run when not given)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    ids: list[str] | None = None
-    type: str | None = None
-    cell_class: str | None = Field(default=None, alias="class")
-    kind: Literal["poisson", "current"] = "poisson"
-    rate_hz: float = Field(default=150.0, gt=0, le=1000)
-    amplitude_mv: float | None = Field(default=None, ge=-200, le=200)
-    start_ms: float = Field(default=0.0, ge=0)
-    end_ms: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _kind_fields(self) -> Stimulus:
-        if self.kind == "current" and self.amplitude_mv is None:
-            raise ValueError("a current stimulus needs amplitude_mv")
-        if self.kind == "poisson" and (
-            self.amplitude_mv is not None or self.start_ms or self.end_ms is not None
-        ):
-            raise ValueError(
-                "a Poisson stimulus runs for the whole simulation at rate_hz; "
-                "amplitude_mv, start_ms and end_ms belong to kind: current"
-            )
-        if self.end_ms is not None and self.end_ms <= self.start_ms:
-            raise ValueError("end_ms must come after start_ms")
-        return self
-
-
-class Target(BaseModel):
-    """An observed rate (Hz) of the neurons selected by ids, type and/or class."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    ids: list[str] | None = None
-    type: str | None = None
-    cell_class: str | None = Field(default=None, alias="class")
-    rate_hz: float = Field(ge=0, le=1000)
-
-
-class SimulateParams(Params):
-    model: Literal["lif", "rate"] = "lif"
-    seconds: float = Field(default=1.0, gt=0, le=10)
-    dt: float = Field(default=0.1, ge=0.01, le=1)
-    trials: int = Field(default=1, ge=1, le=64)
-    seed: int = 0
-    stimuli: list[Stimulus] = Field(default_factory=list)
-    drive_weight_mv: float | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_MV,
-        description="the jump (mV) of one Poisson input spike; by default f_poi x w_syn "
-        "= 250 x w_syn, as in Shiu et al. (68.75 mV at their w_syn)",
-    )
-    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
-    input_target: Literal["v", "g"] = Field(
-        default="v",
-        description="the variable Poisson input jumps: v, as in Shiu et al., or g "
-        "(a departure from their model)",
-    )
-    refractory_driven: bool = Field(
-        default=False,
-        description="give the neurons that receive Poisson input the refractory period "
-        "too (a departure: Shiu et al. give them none)",
-    )
-    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
-    strength_run: str | None = Field(
-        default=None,
-        description="a fit_strengths run of this dataset: each connection's strength "
-        "times the gain fitted for its presynaptic neuron's group",
-    )
-    sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
-    gap_coupling: float = Field(
-        default=0.005, ge=0, description="coupling per gap junction, relative to the leak"
-    )
-    min_weight: int = Field(default=1, ge=1)
-    bin_ms: float = Field(default=10.0, ge=0.1)
-    rate_tau_ms: float = Field(default=10.0, gt=0)
-    rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
-    rate_max_hz: float = Field(default=200.0, gt=0)
-    grid: dict[GridKey, list[float]] = Field(default_factory=dict)
-    stimulus_sets: list[list[Stimulus]] | None = None
-
-    @model_validator(mode="after")
-    def _conditions(self) -> SimulateParams:
-        if bool(self.stimuli) == bool(self.stimulus_sets):
-            raise ValueError("give stimuli, or stimulus_sets for a sweep, not both")
-        if self.stimulus_sets is not None and not all(self.stimulus_sets):
-            raise ValueError("every stimulus set needs at least one stimulus")
-        if any(not v for v in self.grid.values()):
-            raise ValueError("every grid parameter needs at least one value")
-        sizes = [len(self.stimulus_sets or [self.stimuli])] + [len(v) for v in self.grid.values()]
-        if math.prod(sizes) > MAX_CONDITIONS:
-            raise ValueError(f"a sweep may have at most {MAX_CONDITIONS} conditions")
-        bounds = {
-            "w_syn": (1e-12, MAX_MV),
-            "drive_weight_mv": (1e-12, MAX_MV),
-            "gap_coupling": (0.0, 100.0),
-            "rate_hz": (1e-12, 1000.0),
-            "amplitude_mv": (-200.0, 200.0),
-        }
-        for key, values in self.grid.items():
-            low, high = bounds[key]
-            for v in values:
-                if not (math.isfinite(v) and low <= v <= high):
-                    raise ValueError(f"grid {key}: {v} lies outside [{low:g}, {high:g}]")
-        if (self.seconds * 1000 / self.bin_ms) > MAX_BINS:
-            raise ValueError(f"at most {MAX_BINS} bins: make bin_ms larger")
-        if self.model == "rate" and any(
-            s.kind == "current" for group in self.stimulus_sets or [self.stimuli] for s in group
-        ):
-            raise ValueError("the rate model takes Poisson-rate stimuli only")
-        return self
+from connectomedb.simulate.params import (
+    F_POI,
+    SHIU_2024,
+    SIGN_RULES,
+    STRENGTH_PROPERTY,
+    FitParams,
+    SimulateParams,
+    Stimulus,
+    Target,
+)
+from connectomedb.store.graph import Graph, dataset_species, read_gap_junctions, read_graph
+from connectomedb.store.runs import run_scores
 
 
 @dataclass(frozen=True)
@@ -247,8 +112,7 @@ def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
 def _rule(ctx: JobContext, asked: str) -> str:
     if asked != "auto":
         return asked
-    recs = ctx.read("MATCH (d:Dataset {id: $dataset}) RETURN d.species AS species")
-    species = (recs[0]["species"] or "").lower() if recs else ""
+    species = dataset_species(ctx.driver, ctx.database, ctx.dataset).lower()
     if "drosophila" in species:
         return "drosophila"
     if "elegans" in species:
@@ -256,31 +120,26 @@ def _rule(ctx: JobContext, asked: str) -> str:
     return "all_excitatory"
 
 
-def _with_gains(ctx: JobContext, g: PulledGraph, run_id: str, strength: str) -> PulledGraph:
-    """The pull with each connection's strength times its presynaptic neuron's gain
+def _with_gains(ctx: JobContext, g: Graph, run_id: str, strength: str) -> Graph:
+    """The graph with each connection's strength times its presynaptic neuron's gain
     from a fit_strengths run (neurons the run has no output for keep gain 1)."""
-    recs = ctx.read(
-        "MATCH (r:ModelRun {id: $run}) WHERE r.dataset = $dataset "
-        "OPTIONAL MATCH (r)-[o:OUTPUT]->(n:Neuron) "
-        "RETURN r.kind AS kind, r.params AS params, collect([n.id, o.score]) AS gains",
-        run=run_id,
-    )
-    if not recs or recs[0]["kind"] is None:
+    run = run_scores(ctx.driver, ctx.database, ctx.dataset, run_id)
+    if run is None:
         raise BadInput(f"strength_run: no model run {run_id!r} in this dataset")
-    if recs[0]["kind"] != "fit_strengths":
-        raise BadInput(f"strength_run: {run_id!r} is a {recs[0]['kind']} run, not fit_strengths")
-    fitted_on = json.loads(recs[0]["params"] or "{}").get("strength", "synapse_count")
+    kind, params, gain = run
+    if kind != "fit_strengths":
+        raise BadInput(f"strength_run: {run_id!r} is a {kind} run, not fit_strengths")
+    fitted_on = params.get("strength", "synapse_count")
     if fitted_on != strength:
         raise BadInput(
             f"strength_run: {run_id!r} fitted gains on {fitted_on}, this run uses {strength}"
         )
-    gain = dict(recs[0]["gains"])
     # a gain of 0 is a gain (a silenced group); only a missing output means 1
-    scale = np.array([1.0 if gain.get(nid) is None else float(gain[nid]) for nid in g.ids])
+    scale = np.array([1.0 if (v := gain.get(nid)) is None else float(v) for nid in g.ids])
     return dataclasses.replace(g, weight=g.weight * scale[g.pre])
 
 
-def _select(g: PulledGraph, s: Stimulus | Target) -> list[int]:
+def _select(g: Graph, s: Stimulus | Target) -> list[int]:
     index = {v: i for i, v in enumerate(g.ids)}
     missing = [x for x in (s.ids or []) if x not in index]
     wanted = set(s.ids) if s.ids is not None else None
@@ -300,7 +159,7 @@ def _select(g: PulledGraph, s: Stimulus | Target) -> list[int]:
 
 
 def _drive(
-    g: PulledGraph, c: Condition, p: SimulateParams, steps: int
+    g: Graph, c: Condition, p: SimulateParams, steps: int
 ) -> tuple[Drive, np.ndarray, np.ndarray]:
     """The condition's drive, and which neurons get Poisson input and which a current.
     Poisson rates: a later stimulus overrides an earlier one for the same neuron;
@@ -338,9 +197,9 @@ def _drive(
     return drive, rates > 0, on
 
 
-def _pull(ctx: JobContext, min_weight: int, strength: str) -> PulledGraph:
+def _pull(ctx: JobContext, min_weight: int, strength: str) -> Graph:
     """The dataset with the chosen strength proxy as each connection's weight."""
-    g = pull_graph(
+    g = read_graph(
         ctx.driver,
         ctx.database,
         ctx.dataset,
@@ -360,7 +219,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     if p.strength_run is not None:
         g = _with_gains(ctx, g, p.strength_run, p.strength)
     gap_pairs = (
-        pull_gap_junctions(ctx.driver, ctx.database, g)
+        read_gap_junctions(ctx.driver, ctx.database, g)
         if p.model == "lif"
         else (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
     )
@@ -544,7 +403,7 @@ def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]
 
 def _write(
     folder: Path,
-    g: PulledGraph,
+    g: Graph,
     results: list[SimResult],
     summaries: list[dict[str, Any]],
     bin_ms: float,
@@ -586,7 +445,7 @@ def _write(
 def _rate_run(
     ctx: JobContext,
     p: SimulateParams,
-    g: PulledGraph,
+    g: Graph,
     sign: np.ndarray,
     steps: int,
     conds: list[Condition],
@@ -642,31 +501,6 @@ def _rate_run(
         ],
         seed=p.seed,
     )
-
-
-class FitParams(Params):
-    """Fit one gain per presynaptic group (``level``) so that the graded rate model's
-    steady state, driven by ``stimuli``, matches the ``targets`` rates; the gains
-    multiply the strength proxy of every connection from that group."""
-
-    level: Literal["type", "class", "superclass"] = "class"
-    targets: list[Target] = Field(min_length=1)
-    stimuli: list[Stimulus] = Field(min_length=1)
-    w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
-    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
-    sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
-    min_weight: int = Field(default=1, ge=1)
-    dt: float = Field(default=0.1, ge=0.01, le=1)
-    rate_tau_ms: float = Field(default=10.0, gt=0)
-    rate_gain: float = Field(default=1.0, gt=0, description="Hz per mV of input")
-    rate_max_hz: float = Field(default=200.0, gt=0)
-    iterations: int = Field(default=50, ge=1, le=1000)
-
-    @model_validator(mode="after")
-    def _poisson_only(self) -> FitParams:
-        if any(s.kind != "poisson" for s in self.stimuli):
-            raise ValueError("the rate model takes Poisson-rate stimuli only")
-        return self
 
 
 def run_fit(ctx: JobContext, p: FitParams) -> RunResult:

@@ -85,6 +85,16 @@ class Store:
     async def write_tx(self, name: str, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         """Run several statements in one write transaction (retried as a whole);
         returns each statement's records as dicts."""
+        return await self._tx(name, steps, write=True)
+
+    async def read_tx(self, name: str, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Run several reads in one transaction (one snapshot of the graph); returns each
+        statement's records as dicts."""
+        return await self._tx(name, steps, write=False)
+
+    async def _tx(
+        self, name: str, steps: list[tuple[str, dict[str, Any]]], write: bool
+    ) -> list[Any]:
         self._count()
         started = time.monotonic()
 
@@ -95,11 +105,11 @@ class Store:
                 out.append([dict(r) for r in await res.fetch(1_000_000)])
             return out
 
+        unit = neo4j.unit_of_work(timeout=self.timeout_s)(work)
         try:
             async with self.driver.session(database=self.database) as s:
-                return await s.execute_write(
-                    neo4j.unit_of_work(timeout=self.timeout_s)(work)  # type: ignore[arg-type]
-                )
+                run = s.execute_write if write else s.execute_read
+                return await run(unit)  # type: ignore[arg-type]
         except Neo4jError as e:
             raise self._translate(name, list(steps[0][1]), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:

@@ -1,4 +1,5 @@
-"""Jobs, schedules and model runs in the graph.
+"""Jobs in the graph (schedules: :mod:`connectomedb.store.schedules`; what jobs produce:
+:mod:`connectomedb.store.runs`).
 
 A job moves ``queued -> running -> succeeded | failed | cancelled``. Every change of a
 job first takes the job node's write lock in one statement and re-reads it in the next
@@ -7,7 +8,7 @@ read after it is the last committed state, so two workers can never both claim, 
 or fail the same run. Times are the database server's clock (``timestamp()``, ms), so
 workers on machines with skewed clocks agree on leases.
 
-The worker side (claim, renew, finish, fail) and the scheduler use the sync driver
+The worker side (claim, renew, finish, fail) and the CLI use the sync driver
 (:class:`JobQueue`); the API side (submit, cancel, list) the async :class:`Store`
 (:class:`JobRepository`). Both run the Cypher below.
 """
@@ -17,32 +18,27 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import neo4j
 
-from connectomedb.errors import BadInput, NotFound
+from connectomedb.errors import NotFound
+from connectomedb.jobs.contract import RunResult
+from connectomedb.schema.jobs import (
+    CANCELLED,
+    DEFAULT_QUEUE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    new_id,
+)
 from connectomedb.store.graphdb import Store
+from connectomedb.store.runs import RunRepository, write_run
+from connectomedb.store.schedules import ScheduleRepository
 
 log = logging.getLogger("connectomedb.jobs")
-
-QUEUED: Final = "queued"
-RUNNING: Final = "running"
-SUCCEEDED: Final = "succeeded"
-FAILED: Final = "failed"
-CANCELLED: Final = "cancelled"
-STATUSES: Final = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-FINISHED: Final = (SUCCEEDED, FAILED, CANCELLED)
-
-#: The queue jobs go to unless another is named (workers serve one queue each).
-DEFAULT_QUEUE: Final = "default"
-
-#: How many missed due times of one schedule are enqueued at most when catching up (the
-#: latest ones; older missed runs are skipped).
-MAX_CATCH_UP: Final = 100
 
 LOCK_JOB: Final = "MATCH (j:Job {id: $id}) SET j.lock_seq = coalesce(j.lock_seq, 0) + 1"
 READ_JOB: Final = "MATCH (j:Job {id: $id}) RETURN j {.*, now: timestamp()} AS job"
@@ -86,21 +82,6 @@ SET j.status = 'queued', j.error = $error, j.message = 'retrying after: ' + $err
     j.lease_until = null, j.worker = null, j.claim = null
 RETURN j {.*} AS job"""
 
-CREATE_RUN: Final = """
-MATCH (j:Job {id: $job})
-CREATE (j)-[:PRODUCED]->(r:ModelRun {id: $id, kind: $kind, dataset: $dataset,
-        job: $job, params: $params, metrics: $metrics, seed: $seed,
-        code_version: $code_version, requested_by: j.requested_by,
-        outputs: $n_outputs, created_at: timestamp()})
-RETURN r.id AS id"""
-
-CREATE_OUTPUTS: Final = """
-MATCH (r:ModelRun {id: $run})
-UNWIND $rows AS row
-MATCH (n:Neuron {dataset: $dataset, id: row.id})
-CREATE (r)-[:OUTPUT {label: row.label, score: row.score, vector: row.vector,
-                     layout: row.layout, kind: $kind}]->(n)
-RETURN count(*) AS written"""
 
 JOB: Final = "MATCH (j:Job {id: $id}) RETURN j {.*} AS job"
 
@@ -127,68 +108,11 @@ MATCH (j:Job {status: 'running'})
 WHERE j.lease_until < timestamp() AND (j.attempts >= j.max_attempts OR j.cancel_requested)
 RETURN j.id AS id LIMIT 100"""
 
-CREATE_SCHEDULE: Final = """
-CREATE (s:Schedule {id: $id, dataset: $dataset, kind: $kind, params: $params,
-                    cron: $cron, created_by: $user, queue: $queue, enabled: true,
-                    next_due: $next_due,
-                    max_attempts: $max_attempts, created_at: timestamp()})
-RETURN s {.*} AS schedule"""
-
-SCHEDULES: Final = """
-MATCH (s:Schedule) WHERE s.dataset IN $datasets
-RETURN s {.*} AS schedule ORDER BY s.created_at, s.id"""
-
-DUE_SCHEDULES: Final = """
-MATCH (s:Schedule) WHERE s.enabled AND s.next_due <= timestamp()
-RETURN s.id AS id ORDER BY s.next_due"""
-
-LOCK_SCHEDULE: Final = "MATCH (s:Schedule {id: $id}) SET s.lock_seq = coalesce(s.lock_seq, 0) + 1"
-READ_SCHEDULE: Final = "MATCH (s:Schedule {id: $id}) RETURN s {.*, now: timestamp()} AS schedule"
-
-ENQUEUE_DUE: Final = """
-MATCH (s:Schedule {id: $id})
-UNWIND $due AS due
-MERGE (j:Job {schedule_due: s.id + '@' + toString(due)})
-ON CREATE SET j.id = 'job_' + s.id + '_' + toString(due), j.kind = s.kind,
-    j.params = s.params, j.dataset = s.dataset, j.requested_by = s.created_by,
-    j.queue = s.queue,
-    j.status = 'queued', j.progress = 0.0, j.message = '', j.attempts = 0,
-    j.max_attempts = s.max_attempts, j.cancel_requested = false,
-    j.created_at = timestamp(), j.schedule = s.id, j.due = due, j.enqueued_by = $tick
-WITH s, count(CASE WHEN j.enqueued_by = $tick THEN 1 END) AS n
-SET s.next_due = $next_due, s.last_due = $last_due
-RETURN n"""
-
-RUNS: Final = """
-MATCH (r:ModelRun) WHERE r.dataset IN $datasets AND ($kind IS NULL OR r.kind = $kind)
-RETURN r {.*} AS run ORDER BY r.created_at DESC, r.id DESC SKIP $skip LIMIT $limit"""
-
-RUN: Final = "MATCH (r:ModelRun {id: $id}) RETURN r {.*} AS run"
-
-RUN_OUTPUTS: Final = """
-MATCH (r:ModelRun {id: $run})-[o:OUTPUT]->(n:Neuron)
-RETURN n.id AS neuron, o.label AS label, o.score AS score, o.vector AS vector,
-       o.layout AS layout
-ORDER BY neuron SKIP $skip LIMIT $limit"""
-
-NEURON_OUTPUTS: Final = """
-UNWIND $ids AS nid
-MATCH (n:Neuron {dataset: $dataset, id: nid})<-[o:OUTPUT {kind: $kind}]-(r:ModelRun)
-WHERE $run IS NULL OR r.id = $run
-WITH nid, r, o ORDER BY r.created_at DESC, r.id DESC
-WITH nid, collect({run: r.id, label: o.label, score: o.score, vector: o.vector,
-                   layout: o.layout})[0] AS latest
-RETURN nid AS id, latest"""
-
 
 #: Jobs, schedules and model runs (with their outputs) of a dataset, removed with it.
 DELETE_DATASET_JOBS: Final = """
 MATCH (x) WHERE (x:Job OR x:Schedule OR x:ModelRun) AND x.dataset = $dataset
 CALL (x) { DETACH DELETE x } IN TRANSACTIONS OF 1000 ROWS"""
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
 
 
 def submit_args(
@@ -213,35 +137,6 @@ def submit_args(
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
-
-
-@dataclass(frozen=True)
-class Output:
-    """One neuron's output of a model run: a label, a score, a vector, a 2-D layout."""
-
-    id: str
-    label: str | None = None
-    score: float | None = None
-    vector: Sequence[float] | None = None
-    layout: Sequence[float] | None = None
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "score": None if self.score is None else float(self.score),
-            "vector": None if self.vector is None else [float(v) for v in self.vector],
-            "layout": None if self.layout is None else [float(v) for v in self.layout],
-        }
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a job hands back: metrics (JSON-able), per-neuron outputs, the seed used."""
-
-    metrics: dict[str, Any]
-    outputs: list[Output] = field(default_factory=list)
-    seed: int | None = None
 
 
 class LeaseLost(Exception):
@@ -392,37 +287,10 @@ class JobQueue:
         """Write the ModelRun with every output and mark the job succeeded, in one
         transaction: a crash or a lost lease leaves neither."""
         run_id = new_id("run")
-        rows = [o.row() for o in result.outputs]
 
         def work(tx: neo4j.ManagedTransaction) -> str:
             self._mine(tx, job)
-            tx.run(
-                CREATE_RUN,
-                job=job["id"],
-                id=run_id,
-                kind=job["kind"],
-                dataset=job["dataset"],
-                params=job["params"],
-                metrics=json.dumps(result.metrics, sort_keys=True, default=_jsonable),
-                seed=result.seed,
-                code_version=code_version,
-                n_outputs=len(rows),
-            ).consume()
-            written = 0
-            for i in range(0, len(rows), batch):
-                rec = tx.run(
-                    CREATE_OUTPUTS,
-                    run=run_id,
-                    rows=rows[i : i + batch],
-                    dataset=job["dataset"],
-                    kind=job["kind"],
-                ).single()
-                written += int(rec["written"]) if rec else 0
-            if written != len(rows):
-                raise BadInput(
-                    f"{len(rows) - written} outputs name neurons that are not in "
-                    f"dataset {job['dataset']!r}"
-                )
+            write_run(tx, run_id, job, result, code_version, batch)
             tx.run(
                 FINISH,
                 id=job["id"],
@@ -451,7 +319,7 @@ class JobQueue:
 
         return self._write(work)  # type: ignore[no-any-return]
 
-    def cancelled(self, job: dict[str, Any]) -> None:
+    def record_cancelled(self, job: dict[str, Any]) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
             self._mine(tx, job)
             tx.run(
@@ -475,54 +343,9 @@ class JobQueue:
 
         return self._write(work)  # type: ignore[no-any-return]
 
-    # -- scheduler -----------------------------------------------------------------------
-    def enqueue_due(self) -> int:
-        """Enqueue every due run of every enabled schedule (each due time once, however
-        many schedulers call this); returns how many jobs were created. A schedule that
-        fails is logged and skipped; the others still run."""
-        from connectomedb.workers.schedules import due_times
 
-        ids = [
-            r["id"]
-            for r in self.driver.execute_query(DUE_SCHEDULES, database_=self.database).records
-        ]
-        created = 0
-        for sid in ids:
-
-            def work(tx: neo4j.ManagedTransaction, sid: str = sid) -> int:
-                tx.run(LOCK_SCHEDULE, id=sid).consume()
-                rec = tx.run(READ_SCHEDULE, id=sid).single()
-                if rec is None:
-                    return 0
-                s = rec["schedule"]
-                if not s["enabled"] or s["next_due"] > s["now"]:
-                    return 0  # another scheduler got here first
-                due, next_due = due_times(s["cron"], s["next_due"], s["now"], MAX_CATCH_UP)
-                out = tx.run(
-                    ENQUEUE_DUE,
-                    id=sid,
-                    due=due,
-                    next_due=next_due,
-                    last_due=due[-1],
-                    tick=secrets.token_hex(8),
-                ).single()
-                return int(out["n"]) if out else 0
-
-            try:
-                created += self._write(work)
-            except Exception:
-                log.exception("schedule %s could not be enqueued", sid)
-        return created
-
-
-def _jsonable(v: Any) -> Any:
-    if hasattr(v, "tolist"):
-        return v.tolist()
-    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
-
-
-class JobRepository:
-    """The API side: submit, cancel, read (async)."""
+class JobRepository(ScheduleRepository, RunRepository):
+    """The API side: submit, cancel, read jobs (and, inherited, schedules and runs; async)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -576,58 +399,3 @@ class JobRepository:
         """The database server's clock (ms), which schedules and leases run on."""
         recs = await self.store.read("now", "RETURN timestamp() AS now")
         return int(recs[0]["now"])
-
-    async def create_schedule(
-        self,
-        dataset: str,
-        kind: str,
-        params: dict[str, Any],
-        cron: str,
-        user: str | None,
-        next_due: int,
-        max_attempts: int,
-        queue: str = DEFAULT_QUEUE,
-    ) -> dict[str, Any]:
-        recs = await self.store.write(
-            "create_schedule",
-            CREATE_SCHEDULE,
-            id=new_id("sched"),
-            dataset=dataset,
-            kind=kind,
-            params=json.dumps(params, sort_keys=True),
-            cron=cron,
-            user=user,
-            next_due=next_due,
-            max_attempts=max_attempts,
-            queue=queue,
-        )
-        return dict(recs[0]["schedule"])
-
-    async def schedules(self, datasets: list[str]) -> list[dict[str, Any]]:
-        recs = await self.store.read("schedules", SCHEDULES, datasets=datasets)
-        return [dict(r["schedule"]) for r in recs]
-
-    async def runs(
-        self, datasets: list[str], kind: str | None, skip: int, limit: int
-    ) -> list[dict[str, Any]]:
-        recs = await self.store.read(
-            "model_runs", RUNS, datasets=datasets, kind=kind, skip=skip, limit=limit
-        )
-        return [dict(r["run"]) for r in recs]
-
-    async def run(self, run_id: str) -> dict[str, Any] | None:
-        recs = await self.store.read("model_run", RUN, id=run_id)
-        return dict(recs[0]["run"]) if recs else None
-
-    async def run_outputs(self, run_id: str, skip: int, limit: int) -> list[dict[str, Any]]:
-        return await self.store.read(
-            "model_run_outputs", RUN_OUTPUTS, run=run_id, skip=skip, limit=limit
-        )
-
-    async def neuron_outputs(
-        self, dataset: str, kind: str, run: str | None, ids: list[str]
-    ) -> dict[str, dict[str, Any] | None]:
-        recs = await self.store.read(
-            "neuron_outputs", NEURON_OUTPUTS, dataset=dataset, kind=kind, run=run, ids=ids
-        )
-        return {r["id"]: r["latest"] for r in recs}

@@ -14,22 +14,17 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from connectomedb.errors import BadInput
-from connectomedb.motifs.cypher import motif_query
-from connectomedb.motifs.language import MotifSpec
-from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, NEURON, POSTSYNAPTIC, PRESYNAPTIC
+from connectomedb.schema.graph import (
+    CONNECTS_TO,
+    GAP_JUNCTION,
+    LEVELS,
+    NEURON,
+    POSTSYNAPTIC,
+    PRESYNAPTIC,
+)
 from connectomedb.store.graphdb import Store
 
 Direction = Literal["upstream", "downstream"]
-
-#: Cell-type connectivity levels -> the cell property that names the group.
-LEVELS: Final = {
-    "type": "type",
-    "class": "class",
-    "superclass": "superclass",
-    "neurotransmitter": "neurotransmitter",
-    "side": "side",
-    "region": "region",
-}
 
 MAX_HOPS: Final = 6
 
@@ -221,10 +216,10 @@ RETURN [n IN nodes(p) | n.id] AS cells, [r IN relationships(p) | r.synapse_count
 
 
 def type_connectivity_queries(level: str) -> tuple[str, str]:
-    """(group sizes, group x group counts) among neurons at ``level`` (a key of LEVELS)."""
+    """(group sizes, group x group counts) among neurons at ``level`` (one of LEVELS)."""
     if level not in LEVELS:
         raise BadInput(f"level must be one of {', '.join(LEVELS)}")
-    prop = LEVELS[level]
+    prop = level
     sizes = (
         f"MATCH (n:{NEURON}) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
         f"RETURN n.`{prop}` AS grp, count(*) AS size"
@@ -241,7 +236,7 @@ def type_connectivity_queries(level: str) -> tuple[str, str]:
 
 def edges_query(f: NeuronFilter | None, level: str | None = None) -> tuple[str, dict[str, Any]]:
     """The selected neurons, each with its downstream neuron ids (at least
-    ``$min_weight`` synapses) and, given a level (a key of LEVELS), its group there; the
+    ``$min_weight`` synapses) and, given a level (one of LEVELS), its group there; the
     caller keeps only targets inside the selection."""
     conds, params = filter_conditions(f)
     where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
@@ -249,7 +244,7 @@ def edges_query(f: NeuronFilter | None, level: str | None = None) -> tuple[str, 
     if level is not None:
         if level not in LEVELS:
             raise BadInput(f"level must be one of {', '.join(LEVELS)}")
-        group = f"n.`{LEVELS[level]}` AS grp, "
+        group = f"n.`{level}` AS grp, "
     text = (
         f"MATCH (n:{NEURON}) WHERE {where}\n"
         f"RETURN n.id AS id, {group}[(n)-[r:{CONNECTS_TO}]->(m:{NEURON}) "
@@ -374,21 +369,6 @@ class NeuronRepository:
             "type_pairs", pairs_q, dataset=self.dataset, min_weight=min_weight
         )
         return {r["grp"]: int(r["size"]) for r in sizes}, pairs
-
-    async def motif_count(self, spec: MotifSpec, exclude_automorphisms: bool = False) -> int:
-        text, params = motif_query(spec, True, exclude_automorphisms)
-        recs = await self.store.read("motif_count", text, dataset=self.dataset, **params)
-        return int(recs[0]["matches"])
-
-    async def motif_matches(
-        self, spec: MotifSpec, skip: int, limit: int, exclude_automorphisms: bool = False
-    ) -> list[list[str]]:
-        """Matches as neuron ids in ``spec.nodes`` order, sorted."""
-        text, params = motif_query(spec, False, exclude_automorphisms)
-        recs = await self.store.read(
-            "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
-        )
-        return [list(m) for m in recs[0]["matches"]] if recs else []
 
     async def subgraph(
         self, f: NeuronFilter | None, min_weight: int, level: str | None = None

@@ -27,9 +27,10 @@ import neo4j
 from pydantic import ValidationError
 
 from connectomedb import __version__
-from connectomedb.errors import BadInput
-from connectomedb.store.jobs import DEFAULT_QUEUE, JobQueue, LeaseLost
-from connectomedb.workers.kinds import kind
+from connectomedb.errors import BadInput, ConfigError
+from connectomedb.jobs.registry import get_kind
+from connectomedb.schema.jobs import DEFAULT_QUEUE
+from connectomedb.store.jobs import JobQueue, LeaseLost
 
 log = logging.getLogger("connectomedb.worker")
 
@@ -38,8 +39,9 @@ class Cancelled(Exception):
     """A cancel was asked for; raised at the job's next progress point."""
 
 
-class JobContext:
-    """What a running job sees: its dataset, a read helper and ``progress``."""
+class Context:
+    """What a running job sees (:class:`connectomedb.jobs.contract.JobContext`): the
+    driver, its dataset, a folder for files and ``progress``."""
 
     def __init__(
         self, queue: JobQueue, job: dict[str, Any], heartbeat: _Heartbeat, artifacts: Path
@@ -51,16 +53,6 @@ class JobContext:
         self.job = job
         self.dataset: str = job["dataset"]
         self._heartbeat = heartbeat
-
-    def read(self, text: str, **params: Any) -> list[dict[str, Any]]:
-        recs, _, _ = self.driver.execute_query(
-            text,
-            dataset=self.dataset,
-            routing_=neo4j.RoutingControl.READ,
-            database_=self.database,
-            **params,
-        )
-        return [dict(r) for r in recs]
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Note progress (the heartbeat writes it with the next lease renewal) and stop
@@ -155,18 +147,18 @@ class Worker:
         beat = _Heartbeat(self.queue, job, self.lease_s)
         beat.start()
         try:
-            self._run(job, beat)
+            self._execute(job, beat)
         finally:
             if beat.is_alive():
                 beat.stop()
         return job
 
-    def _run(self, job: dict[str, Any], beat: _Heartbeat) -> None:
-        ctx = JobContext(self.queue, job, beat, self.artifacts)
+    def _execute(self, job: dict[str, Any], beat: _Heartbeat) -> None:
+        ctx = Context(self.queue, job, beat, self.artifacts)
         try:
-            k = kind(job["kind"])
+            k = get_kind(job["kind"])
             params = k.params.model_validate(json.loads(job["params"]))
-            result = k.run(ctx, params)
+            result = k.load()(ctx, params)
             beat.stop()  # the lease stays ours until it expires; one writer at a time
             beat.check()
             run_id = self.queue.succeed(job, result, __version__)
@@ -174,13 +166,13 @@ class Worker:
         except Cancelled:
             beat.stop()
             try:
-                self.queue.cancelled(job)
+                self.queue.record_cancelled(job)
                 log.info("%s cancelled", job["id"])
             except Exception:  # the reaper finishes it once the lease expires
                 log.exception("recording the cancel of %s failed", job["id"])
         except LeaseLost:
             log.warning("%s was taken over by another worker; its result is dropped", job["id"])
-        except (BadInput, ValidationError) as e:  # the input cannot work: no retry
+        except (BadInput, ValidationError, ConfigError) as e:  # cannot work here: no retry
             beat.stop()
             self._fail(job, f"{type(e).__name__}: {e}", retry=False)
         except Exception as e:

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from connectomedb.analytics import learn
+from connectomedb.analytics.features import labels, node_features
 from connectomedb.analytics.planted import merge_neurons
-from connectomedb.analytics.pull import PulledGraph, labels, node_features
 from connectomedb.errors import BadInput
+from connectomedb.store.graph import Graph
 
 
 def _random_graph(n: int, p: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +112,7 @@ def test_majority_and_logistic_baselines_on_separable_features() -> None:
 
 
 def test_node_features_and_labels_of_a_hand_made_pull() -> None:
-    g = PulledGraph(
+    g = Graph(
         "d",
         ["a", "b", "c"],
         np.array([0, 0, 1]),
@@ -171,26 +172,3 @@ def test_merge_neurons_by_hand() -> None:
     assert m.merged.tolist() == [keep.index(a)]
     with pytest.raises(BadInput):
         merge_neurons(4, pre, post, w, np.zeros(4, dtype=int), k=1, seed=0, min_degree=1)
-
-
-def test_assemble_maps_internal_ids_and_drops_targets_outside() -> None:
-    """Two edge parts; node keys 70, 10, 40 are neurons a, b, c (in id order); 99 is a
-    target outside the selection; a source the node query did not see means the dataset
-    changed between the queries."""
-    from connectomedb.analytics.pull import PACK, PROPERTIES, TOTALS, _assemble
-
-    cols = {p: ["", "x", ""] for p in PROPERTIES} | {t: [1, 2, 3] for t in TOTALS}
-    nodes = {"key": [70, 10, 40], "id": ["a", "b", "c"], **cols}
-    parts = [
-        {"pair": [70 * PACK + 10, 70 * PACK + 99], "w": [5, 6]},
-        {"pair": [40 * PACK + 70], "w": [7]},
-    ]
-    g = _assemble("d", nodes, parts, None)
-    assert g is not None and g.ids == ["a", "b", "c"]
-    assert list(zip(g.pre.tolist(), g.post.tolist(), g.weight.tolist(), strict=True)) == [
-        (0, 1, 5.0),
-        (2, 0, 7.0),
-    ]
-    assert g.props["type"] == [None, "x", None] and g.props["in_degree"] == [1, 2, 3]
-    stale = [{"pair": [55 * PACK + 10], "w": [1]}]
-    assert _assemble("d", nodes, stale, None) is None

@@ -1,10 +1,9 @@
-"""Motif symmetries counted by hand, and the exclusion they drive in the Cypher builder."""
+"""Motif symmetries counted by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from connectomedb.motifs.cypher import motif_query
 from connectomedb.motifs.language import automorphisms, parse_motif
 
 #: motif text -> size of its symmetry group, counted by hand (identity included)
@@ -34,12 +33,3 @@ def test_symmetry_groups_counted_by_hand(text: str, size: int) -> None:
     autos = automorphisms(parse_motif(text))
     assert len(autos) + 1 == size
     assert len(set(autos)) == len(autos)
-
-
-def test_exclusion_adds_one_ordering_per_symmetry() -> None:
-    spec = parse_motif("A -> B\nB -> C\nC -> A")
-    text, _ = motif_query(spec, count_only=True, exclude_automorphisms=True)
-    assert "[n0.id, n1.id, n2.id] < [n1.id, n2.id, n0.id]" in text
-    assert "[n0.id, n1.id, n2.id] < [n2.id, n0.id, n1.id]" in text
-    plain, _ = motif_query(spec, count_only=True)
-    assert "] < [" not in plain

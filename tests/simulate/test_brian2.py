@@ -13,8 +13,6 @@ import torch
 from connectomedb.settings import Settings
 from connectomedb.simulate import reference as ref
 from connectomedb.simulate.engine import (
-    F_POI,
-    SHIU_2024,
     Drive,
     GapJunctions,
     LIFParams,
@@ -22,6 +20,7 @@ from connectomedb.simulate.engine import (
     simulate,
     weight_matrix,
 )
+from connectomedb.simulate.params import F_POI, SHIU_2024
 from tests.oracles import cook_graphs, edge_arrays
 from tests.simulate.shiu import DT_MS, agree, mixed, run, scope, their_poisson_rates
 

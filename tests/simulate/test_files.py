@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from connectomedb.analytics.pull import PulledGraph
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.simulate import job, plots
 from connectomedb.simulate.engine import SimResult
 from connectomedb.simulate.files import run_file, run_folder, spike_trains
+from connectomedb.store.graph import Graph
 
 
-def _fixture() -> tuple[PulledGraph, list[SimResult], list[dict]]:
+def _fixture() -> tuple[Graph, list[SimResult], list[dict]]:
     """Three neurons, two trials: in trial 0 neuron b fires at steps 5, 9, 30 and a at
     step 7; in trial 1 only c fires, at step 3."""
-    g = PulledGraph("ds", ["a", "b", "c"], np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    g = Graph("ds", ["a", "b", "c"], np.zeros(0, int), np.zeros(0, int), np.zeros(0))
     r = SimResult(
         trial=np.array([0, 0, 0, 0, 1]),
         step=np.array([5, 7, 9, 30, 3]),
@@ -32,7 +32,7 @@ def _fixture() -> tuple[PulledGraph, list[SimResult], list[dict]]:
 
 
 def _save(
-    folder: Path, g: PulledGraph, results: list[SimResult], summaries: list[dict]
+    folder: Path, g: Graph, results: list[SimResult], summaries: list[dict]
 ) -> list[str]:
     """As the simulate job saves: its files, written into a folder only when complete."""
     return job._whole_folder(folder, lambda tmp: job._write(tmp, g, results, summaries, 10.0))

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from connectomedb.analytics.pull import PulledGraph
 from connectomedb.errors import BadInput
 from connectomedb.simulate.fit import _jacobian, fit_gains
 from connectomedb.simulate.job import _with_gains
 from connectomedb.simulate.rate import RateParams
+from connectomedb.store.graph import Graph
 
 P = RateParams(tau=10.0, dt=0.1, gain=1.3, threshold=2.0, r_max=60.0)
 
@@ -103,7 +103,7 @@ def test_a_rotating_pair_settles_and_is_fitted() -> None:
 
 
 def test_a_fitted_gain_of_zero_is_applied_as_zero() -> None:
-    g = PulledGraph("ds", ["a", "b", "c"], np.array([0, 1]), np.array([2, 2]), np.array([3.0, 4.0]))
+    g = Graph("ds", ["a", "b", "c"], np.array([0, 1]), np.array([2, 2]), np.array([3.0, 4.0]))
     ctx = SimpleNamespace(
         read=lambda *a, **k: [
             {

@@ -21,9 +21,10 @@ from typing import Any
 import neo4j
 import pytest
 
+from connectomedb.jobs.cron import next_after
 from connectomedb.settings import Settings
-from connectomedb.store.jobs import CREATE_SCHEDULE, DELETE_DATASET_JOBS, JobQueue
-from connectomedb.workers.schedules import next_after
+from connectomedb.store.jobs import DELETE_DATASET_JOBS, JobQueue
+from connectomedb.store.schedules import CREATE_SCHEDULE
 
 CLI = str(Path(sys.executable).parent / "connectomedb")
 

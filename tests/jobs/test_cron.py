@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectomedb.errors import BadInput
-from connectomedb.workers.schedules import check_cron, due_times, next_after
+from connectomedb.jobs.cron import check_cron, due_times, next_after
 
 T0 = int(datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC).timestamp() * 1000)
 

@@ -5,19 +5,11 @@ Due times are milliseconds since the epoch, UTC, on the database server's clock.
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from croniter import CroniterError, croniter
 
 from connectomedb.errors import BadInput
-
-if TYPE_CHECKING:
-    from connectomedb.store.jobs import JobQueue
-
-log = logging.getLogger("connectomedb.scheduler")
 
 
 def check_cron(expr: str) -> str:
@@ -59,19 +51,3 @@ def due_times(expr: str, next_due: int, now: int, cap: int) -> tuple[list[int], 
             break
         latest.append(t)
     return sorted(latest) or [next_due], next_after(expr, now)
-
-
-def run_scheduler(
-    queue: JobQueue, tick_s: float = 1.0, stop: threading.Event | None = None
-) -> None:
-    """Enqueue due runs every ``tick_s`` seconds until ``stop`` is set. Any number of
-    schedulers may run: each due time becomes exactly one job."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        try:
-            n = queue.enqueue_due()
-            if n:
-                log.info("enqueued %d scheduled jobs", n)
-        except Exception:  # keep ticking through transient database errors
-            log.exception("a scheduler tick failed")
-        stop.wait(tick_s)

@@ -1,14 +1,20 @@
-"""A checked motif (:class:`MotifSpec`) as one parameterised Cypher query over a dataset's
-neurons. Motif variable names never reach the text (nodes become ``n0, n1, ...``),
-property names come from the whitelists of :mod:`connectomedb.motifs.language`, values
-are parameters. Matches are injective (distinct neurons), as in DotMotif's executors."""
+"""Motif search: a checked motif (:class:`MotifSpec`) as one parameterised Cypher query
+over a dataset's neurons, and its reads. Motif variable names never reach the text (nodes
+become ``n0, n1, ...``), property names come from the whitelists of
+:mod:`connectomedb.schema.motif`, values are parameters. Matches are injective (distinct
+neurons), as in DotMotif's executors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from connectomedb.motifs.language import OPERATORS, Constraint, MotifSpec, automorphisms
 from connectomedb.schema.graph import CONNECTS_TO, NEURON
+from connectomedb.schema.motif import OPERATORS, Constraint, MotifSpec
+from connectomedb.store.graphdb import Store
+
+#: permutations of a motif's nodes (``p[i]``: the node that node ``i`` maps to)
+Symmetries = Sequence[Sequence[int]]
 
 
 def _condition(target: str, c: Constraint, param: str) -> str:
@@ -20,15 +26,15 @@ def _condition(target: str, c: Constraint, param: str) -> str:
 
 
 def motif_query(
-    spec: MotifSpec, count_only: bool, exclude_automorphisms: bool = False
+    spec: MotifSpec, count_only: bool, symmetries: Symmetries = ()
 ) -> tuple[str, dict[str, Any]]:
     """(text, params) finding the motif among ``$dataset``'s neurons; with ``count_only``
     it returns ``count(*) AS matches``, otherwise ``matches``: one list of neuron ids per
     match (in ``spec.nodes`` order), sorted, one page per ``$skip`` / ``$limit``.
 
-    With ``exclude_automorphisms``, of each match and its relabellings by the motif's
-    automorphisms (:func:`~connectomedb.motifs.language.automorphisms`) only the one whose
-    id list sorts first is kept."""
+    Given the motif's ``symmetries`` (its automorphisms,
+    :func:`~connectomedb.motifs.language.automorphisms`), of each match and its
+    relabellings by them only the one whose id list sorts first is kept."""
     var = {name: f"n{i}" for i, name in enumerate(spec.nodes)}
     params: dict[str, Any] = {}
 
@@ -83,11 +89,9 @@ def motif_query(
         ]
     names = list(var.values())
     where += [f"{a} <> {b}" for i, a in enumerate(names) for b in names[i + 1 :]]
-    if exclude_automorphisms:
+    if symmetries:
         ids = ", ".join(f"{v}.id" for v in names)
-        where += [
-            f"[{ids}] < [{', '.join(f'{names[j]}.id' for j in p)}]" for p in automorphisms(spec)
-        ]
+        where += [f"[{ids}] < [{', '.join(f'{names[j]}.id' for j in p)}]" for p in symmetries]
     head = f"MATCH {', '.join(patterns)}\nWHERE {' AND '.join(where)}\n"
     if count_only:
         return head + "RETURN count(*) AS matches", params
@@ -100,3 +104,27 @@ def motif_query(
         f"RETURN collect([{ids}]) AS matches",
         params,
     )
+
+
+class MotifRepository:
+    """Motif counts and matches among one dataset's neurons (async). The caller has
+    checked access."""
+
+    def __init__(self, store: Store, dataset: str) -> None:
+        self.store = store
+        self.dataset = dataset
+
+    async def count(self, spec: MotifSpec, symmetries: Symmetries = ()) -> int:
+        text, params = motif_query(spec, True, symmetries)
+        recs = await self.store.read("motif_count", text, dataset=self.dataset, **params)
+        return int(recs[0]["matches"])
+
+    async def matches(
+        self, spec: MotifSpec, skip: int, limit: int, symmetries: Symmetries = ()
+    ) -> list[list[str]]:
+        """Matches as neuron ids in ``spec.nodes`` order, sorted."""
+        text, params = motif_query(spec, False, symmetries)
+        recs = await self.store.read(
+            "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
+        )
+        return [list(m) for m in recs[0]["matches"]] if recs else []

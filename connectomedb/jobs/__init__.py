@@ -1,0 +1,1 @@
+"""Jobs: the contract every kind follows and the one registry of kinds."""
