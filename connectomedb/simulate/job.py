@@ -122,8 +122,16 @@ def _rule(ctx: JobContext, asked: str) -> str:
 
 def _with_gains(ctx: JobContext, g: Graph, run_id: str, strength: str) -> Graph:
     """The graph with each connection's strength times its presynaptic neuron's gain
-    from a fit_strengths run (neurons the run has no output for keep gain 1)."""
+    from a fit_strengths run."""
     run = run_scores(ctx.driver, ctx.database, ctx.dataset, run_id)
+    return apply_gains(g, fitted_gains(run, run_id, strength))
+
+
+def fitted_gains(
+    run: tuple[str, dict[str, Any], dict[str, float | None]] | None, run_id: str, strength: str
+) -> dict[str, float | None]:
+    """The gain per neuron id of a fit_strengths run read with
+    :func:`~connectomedb.store.runs.run_scores`, refused unless it fitted ``strength``."""
     if run is None:
         raise BadInput(f"strength_run: no model run {run_id!r} in this dataset")
     kind, params, gain = run
@@ -134,7 +142,12 @@ def _with_gains(ctx: JobContext, g: Graph, run_id: str, strength: str) -> Graph:
         raise BadInput(
             f"strength_run: {run_id!r} fitted gains on {fitted_on}, this run uses {strength}"
         )
-    # a gain of 0 is a gain (a silenced group); only a missing output means 1
+    return gain
+
+
+def apply_gains(g: Graph, gain: dict[str, float | None]) -> Graph:
+    """Each connection's weight times its presynaptic neuron's gain (neurons without a
+    gain keep 1; a gain of 0 silences them)."""
     scale = np.array([1.0 if (v := gain.get(nid)) is None else float(v) for nid in g.ids])
     return dataclasses.replace(g, weight=g.weight * scale[g.pre])
 
@@ -197,13 +210,14 @@ def _drive(
     return drive, rates > 0, on
 
 
-def _pull(ctx: JobContext, min_weight: int, strength: str) -> Graph:
+def _pull(ctx: JobContext, min_weight: int, strength: str, level: str | None = None) -> Graph:
     """The dataset with the chosen strength proxy as each connection's weight."""
     g = read_graph(
         ctx.driver,
         ctx.database,
         ctx.dataset,
         min_weight=min_weight,
+        level=level,
         strength=STRENGTH_PROPERTY[strength],
     )
     if strength == "psd_area" and (missing := int((g.weight < 0).sum())):
@@ -509,7 +523,7 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     from connectomedb.simulate.fit import fit_gains
     from connectomedb.simulate.rate import RateParams
 
-    g = _pull(ctx, p.min_weight, p.strength)
+    g = _pull(ctx, p.min_weight, p.strength, p.level)
     rule = _rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
     x = np.zeros(g.n)
@@ -519,10 +533,8 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     for t in p.targets:
         observed[_select(g, t)] = t.rate_hz  # a later target overrides an earlier one
     target_idx = np.flatnonzero(~np.isnan(observed))
-    names = [v if v is not None else "(none)" for v in g.props[p.level]]
-    group_names = sorted(set(names))
-    index = {v: i for i, v in enumerate(group_names)}
-    groups = np.array([index[v] for v in names], dtype=np.int64)
+    groups = g.groups
+    group_names = [v if v is not None else "(none)" for v in g.group_names]
     w = sp.csr_matrix(
         (sign[g.pre] * p.w_syn * g.weight.astype(np.float64), (g.post, g.pre)), shape=(g.n, g.n)
     )
@@ -563,7 +575,7 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
             "fitted": rows,  # the first 1000 targets
         },
         outputs=[
-            Output(nid, label=names[i], score=float(fit.gains[groups[i]]))
+            Output(nid, label=group_names[groups[i]], score=float(fit.gains[groups[i]]))
             for i, nid in enumerate(g.ids)
         ],
     )

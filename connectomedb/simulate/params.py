@@ -33,8 +33,14 @@ SIGN_RULES: Final = {
     "celegans": {"acetylcholine": 1, "gaba": -1, "glutamate": 1},
     "all_excitatory": {},
 }
-#: strength option -> the connection property read
-STRENGTH_PROPERTY: Final = {"synapse_count": "synapse_count", "psd_area": "psd_area_total"}
+#: the sign rules a run may ask for ("auto": from the dataset's species)
+SignRule = Literal["auto", "drosophila", "celegans", "all_excitatory"]
+#: the strength proxies a run may use, and the connection property each reads
+Strength = Literal["synapse_count", "psd_area"]
+STRENGTH_PROPERTY: Final[dict[str, str]] = {
+    "synapse_count": "synapse_count",
+    "psd_area": "psd_area_total",
+}
 #: at most this many conditions in one sweep
 MAX_CONDITIONS: Final = 64
 #: bounds on weights (mV) and on the population-rate bins of one condition
@@ -118,13 +124,13 @@ class SimulateParams(Params):
         description="give the neurons that receive Poisson input the refractory period "
         "too (a departure: Shiu et al. give them none)",
     )
-    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
+    strength: Strength = "synapse_count"
     strength_run: str | None = Field(
         default=None,
         description="a fit_strengths run of this dataset: each connection's strength "
         "times the gain fitted for its presynaptic neuron's group",
     )
-    sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
+    sign_rule: SignRule = "auto"
     gap_coupling: float = Field(
         default=0.005, ge=0, description="coupling per gap junction, relative to the leak"
     )
@@ -177,8 +183,8 @@ class FitParams(Params):
     targets: list[Target] = Field(min_length=1)
     stimuli: list[Stimulus] = Field(min_length=1)
     w_syn: float = Field(default=SHIU_2024["w_syn"], gt=0, le=MAX_MV)
-    strength: Literal["synapse_count", "psd_area"] = "synapse_count"
-    sign_rule: Literal["auto", "drosophila", "celegans", "all_excitatory"] = "auto"
+    strength: Strength = "synapse_count"
+    sign_rule: SignRule = "auto"
     min_weight: int = Field(default=1, ge=1)
     dt: float = Field(default=0.1, ge=0.01, le=1)
     rate_tau_ms: float = Field(default=10.0, gt=0)

@@ -273,3 +273,11 @@ def test_size4_census_against_a_null_keeps_the_degrees_statistics(cook) -> None:
 def test_census_size_must_be_3_or_4() -> None:
     with pytest.raises(BadInput, match="3, 4"):
         census_classes(5)
+
+
+def test_every_null_model_name_has_its_description() -> None:
+    from typing import get_args
+
+    from connectomedb.motifs.nulls import NULL_MODELS, NullModelName
+
+    assert tuple(NULL_MODELS) == get_args(NullModelName)

@@ -4,16 +4,13 @@ targets cannot pin the gains down."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from connectomedb.errors import BadInput
 from connectomedb.simulate.fit import _jacobian, fit_gains
-from connectomedb.simulate.job import _with_gains
+from connectomedb.simulate.job import apply_gains, fitted_gains
 from connectomedb.simulate.rate import RateParams
 from connectomedb.store.graph import Graph
 
@@ -104,16 +101,12 @@ def test_a_rotating_pair_settles_and_is_fitted() -> None:
 
 def test_a_fitted_gain_of_zero_is_applied_as_zero() -> None:
     g = Graph("ds", ["a", "b", "c"], np.array([0, 1]), np.array([2, 2]), np.array([3.0, 4.0]))
-    ctx = SimpleNamespace(
-        read=lambda *a, **k: [
-            {
-                "kind": "fit_strengths",
-                "params": json.dumps({"strength": "synapse_count"}),
-                "gains": [["a", 0.0], ["c", 2.0]],  # b has no output: gain 1
-            }
-        ]
-    )
-    out = _with_gains(ctx, g, "run_1", "synapse_count")  # type: ignore[arg-type]
+    run = ("fit_strengths", {"strength": "synapse_count"}, {"a": 0.0, "c": 2.0})  # b: gain 1
+    out = apply_gains(g, fitted_gains(run, "run_1", "synapse_count"))
     np.testing.assert_array_equal(out.weight, [0.0, 4.0])
     with pytest.raises(BadInput, match="fitted gains on synapse_count"):
-        _with_gains(ctx, g, "run_1", "psd_area")  # type: ignore[arg-type]
+        fitted_gains(run, "run_1", "psd_area")
+    with pytest.raises(BadInput, match="is a embedding run"):
+        fitted_gains(("embedding", {}, {}), "run_1", "synapse_count")
+    with pytest.raises(BadInput, match="no model run 'run_1'"):
+        fitted_gains(None, "run_1", "synapse_count")

@@ -88,3 +88,13 @@ def test_the_poisson_weight_follows_w_syn_unless_given() -> None:
     )
     assert [c.drive_weight_mv for c in conditions(grid)] == [7.0]
     assert conditions(SimulateParams.model_validate({"stimuli": ASH}))[0].drive_weight_mv == 68.75
+
+
+def test_the_named_choices_match_their_tables() -> None:
+    """Each choice a parameter accepts has its entry in the table the job reads."""
+    from typing import get_args
+
+    from connectomedb.simulate.params import SIGN_RULES, STRENGTH_PROPERTY, SignRule, Strength
+
+    assert set(get_args(SignRule)) == {"auto", *SIGN_RULES}
+    assert set(get_args(Strength)) == set(STRENGTH_PROPERTY)
