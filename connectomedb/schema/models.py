@@ -1,4 +1,4 @@
-"""Pydantic shapes of the graph's main entities (storage rows -> these -> API types)."""
+"""Pydantic shapes of a dataset: what a loader declares and what the store reads back."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DatasetStatus = Literal["loading", "ready", "failed"]
+DatasetStatus = Literal["loading", "ready", "failed", "deleting"]
 #: private: the owner lab and labs it is shared with; public: everyone, anonymous included.
 Visibility = Literal["private", "public"]
-CellKind = Literal["neuron", "muscle", "glia", "end_organ", "other"]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
@@ -45,63 +44,3 @@ class Dataset(DatasetMeta):
     synapse_count: int = 0
     chemical_synapse_total: int = 0
     gap_junction_total: int = 0
-
-
-class Neuron(BaseModel):
-    dataset: str
-    id: str
-    name: str
-    kind: CellKind = "neuron"
-    type: str | None = None
-    cell_class: str | None = Field(default=None, alias="class")
-    superclass: str | None = None
-    side: str | None = None
-    region: str | None = None
-    neurotransmitter: str | None = None
-    sign: int | None = Field(default=None, ge=-1, le=1)
-    pre_synapses: int = 0
-    post_synapses: int = 0
-    in_degree: int = 0
-    out_degree: int = 0
-
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class CellType(BaseModel):
-    dataset: str
-    name: str
-    level: str = "type"
-    parent: str | None = None
-
-
-class Connection(BaseModel):
-    """An aggregated directed chemical connection (CONNECTS_TO)."""
-
-    dataset: str
-    pre: str
-    post: str
-    synapse_count: int = Field(ge=0)
-    weight: float | None = None
-    psd_area_total: float | None = None
-
-
-class GapJunction(BaseModel):
-    dataset: str
-    a: str
-    b: str
-    count: int = Field(ge=0)
-
-
-class Synapse(BaseModel):
-    dataset: str
-    id: str
-    pre: str
-    post: str
-    x: float | None = None
-    y: float | None = None
-    z: float | None = None
-    kind: Literal["chemical", "electrical"] = "chemical"
-    confidence: float | None = None
-    psd_area: float | None = None
-    neurotransmitter: str | None = None
-    region: str | None = None

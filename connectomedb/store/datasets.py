@@ -1,25 +1,55 @@
-"""Reading and removing datasets."""
+"""Datasets: reading, removing, and the operator's owner and visibility settings."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import neo4j
 
-from connectomedb.errors import NotFound
+from connectomedb.errors import BadInput, NotFound
+from connectomedb.schema.graph import CELL, CELL_TYPE, DATASET, SYNAPSE
 from connectomedb.schema.models import Dataset
-from connectomedb.store.ingest import (
-    DELETE_ANNOTATIONS,
-    DELETE_CELL_TYPES,
-    DELETE_CELLS,
-    DELETE_DATASET_NODE,
-    DELETE_RELATIONSHIPS,
-    DELETE_SYNAPSES,
-    GET_DATASET,
-    LIST_DATASETS,
-    MARK_DELETING,
-)
+from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY, VISIBILITIES
+from connectomedb.store.ingest import GET_DATASET, RESET_DONE
 from connectomedb.store.jobs import DELETE_DATASET_JOBS
+
+LIST_DATASETS: Final = f"MATCH (d:{DATASET}) RETURN d ORDER BY d.id"
+
+DATASET_EXISTS: Final = f"RETURN EXISTS {{ MATCH (:{DATASET} {{id: $id}}) }} AS found"
+
+MARK_DELETING: Final = f"""
+MATCH (d:{DATASET} {{id: $dataset}})
+SET d.status = 'deleting', {RESET_DONE}
+"""
+
+#: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of
+#: any size is removed in bounded transactions.
+DELETE_SYNAPSES: Final = f"""
+MATCH (s:{SYNAPSE}) WHERE s.dataset = $dataset AND s.id IS NOT NULL
+CALL (s) {{ DETACH DELETE s }} IN TRANSACTIONS OF 10000 ROWS
+"""
+
+DELETE_RELATIONSHIPS: Final = f"""
+MATCH (n:{CELL})-[r]->() WHERE n.dataset = $dataset AND n.id IS NOT NULL
+CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
+"""
+
+DELETE_CELLS: Final = f"""
+MATCH (n:{CELL}) WHERE n.dataset = $dataset AND n.id IS NOT NULL
+CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS
+"""
+
+DELETE_CELL_TYPES: Final = f"""
+MATCH (t:{CELL_TYPE}) WHERE t.dataset = $dataset AND t.name IS NOT NULL
+CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
+"""
+
+DELETE_ANNOTATIONS: Final = """
+MATCH (a:Annotation) WHERE a.dataset = $dataset
+CALL (a) { DETACH DELETE a } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"
 
 #: Dataset node property for each load count (the names LoadResult.counts uses).
 COUNT_FIELDS = {
@@ -53,8 +83,9 @@ def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j
 
 
 def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bool:
-    """Remove dataset ``ds`` entirely, with its jobs, schedules and model runs; False when it did not exist. It is marked
-    'deleting' (progress cleared) first, so an interrupted delete is never resumed as a load."""
+    """Remove dataset ``ds`` entirely, with its jobs, schedules and model runs; False when
+    it did not exist. It is marked 'deleting' (progress cleared) first, so an interrupted
+    delete is never resumed as a load."""
     recs, _, _ = driver.execute_query(GET_DATASET, id=ds, database_=database)
     if not recs:
         return False
@@ -92,6 +123,33 @@ class DatasetRepository:
             raise NotFound(f"dataset {dataset_id!r} not found")
         return _to_model(dict(recs[0]["d"]))
 
+    def exists(self, dataset_id: str) -> bool:
+        recs, _, _ = self.driver.execute_query(
+            DATASET_EXISTS, id=dataset_id, database_=self.database
+        )
+        return bool(recs[0]["found"])
+
     def delete(self, dataset_id: str) -> None:
         if not delete_dataset(self.driver, dataset_id, self.database):
+            raise NotFound(f"dataset {dataset_id!r} not found")
+
+    def set_owner_if_none(self, dataset_id: str, lab: str) -> bool:
+        """Make ``lab`` (created if missing) the owner unless the dataset has one; False
+        when it already had an owner."""
+        if not self.exists(dataset_id):
+            raise NotFound(f"dataset {dataset_id!r} not found")
+        recs, _, _ = self.driver.execute_query(
+            SET_OWNER_IF_NONE, lab=lab, dataset=dataset_id, database_=self.database
+        )
+        return bool(recs)
+
+    def set_visibility(self, dataset_id: str, visibility: str) -> None:
+        """Public (anyone, anonymous included) or private (its labs only); no permission
+        check: the caller is the local operator."""
+        if visibility not in VISIBILITIES:
+            raise BadInput("visibility must be private or public")
+        recs, _, _ = self.driver.execute_query(
+            SET_VISIBILITY, dataset=dataset_id, visibility=visibility, database_=self.database
+        )
+        if not recs:
             raise NotFound(f"dataset {dataset_id!r} not found")

@@ -26,13 +26,15 @@ from connectomedb.schema.graph import (
 
 #: The phases of a load, in order; each keeps its committed batch numbers in ``done_<phase>``.
 PHASES: Final = ("neurons", "connections", "gap_junctions", "synapses")
-_RESET_DONE: Final = ", ".join(f"d.done_{phase} = []" for phase in PHASES)
+#: SET items that clear every phase's committed batches (a new, failed or deleting dataset).
+RESET_DONE: Final = ", ".join(f"d.done_{phase} = []" for phase in PHASES)
 
+#: The writer reads a dataset's state with it to resume a load; store/datasets.py uses it too.
 GET_DATASET: Final = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
 
 CREATE_DATASET: Final = f"""
 CREATE (d:{DATASET} {{id: $id}})
-SET d += $props, d.status = 'loading', d.created_at = datetime(), {_RESET_DONE}
+SET d += $props, d.status = 'loading', d.created_at = datetime(), {RESET_DONE}
 """
 
 #: Each batch records its index in the same transaction as its rows, so a resumed
@@ -135,43 +137,7 @@ MATCH (d:{DATASET} {{id: $dataset}})
 SET d += $counts, d.status = 'ready', d.loaded_at = datetime(), d.error = null
 """
 
-LIST_DATASETS: Final = f"MATCH (d:{DATASET}) RETURN d ORDER BY d.id"
-
 FAIL_DATASET: Final = f"""
 MATCH (d:{DATASET} {{id: $dataset}})
-SET d.status = 'failed', d.error = $error, d.failed_at = datetime(), {_RESET_DONE}
+SET d.status = 'failed', d.error = $error, d.failed_at = datetime(), {RESET_DONE}
 """
-
-MARK_DELETING: Final = f"""
-MATCH (d:{DATASET} {{id: $dataset}})
-SET d.status = 'deleting', {_RESET_DONE}
-"""
-
-#: Deleting runs as auto-commit ``CALL {} IN TRANSACTIONS`` so that a dataset of
-#: any size is removed in bounded transactions.
-DELETE_SYNAPSES: Final = f"""
-MATCH (s:{SYNAPSE}) WHERE s.dataset = $dataset AND s.id IS NOT NULL
-CALL (s) {{ DETACH DELETE s }} IN TRANSACTIONS OF 10000 ROWS
-"""
-
-DELETE_RELATIONSHIPS: Final = f"""
-MATCH (n:{CELL})-[r]->() WHERE n.dataset = $dataset AND n.id IS NOT NULL
-CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
-"""
-
-DELETE_CELLS: Final = f"""
-MATCH (n:{CELL}) WHERE n.dataset = $dataset AND n.id IS NOT NULL
-CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS
-"""
-
-DELETE_CELL_TYPES: Final = f"""
-MATCH (t:{CELL_TYPE}) WHERE t.dataset = $dataset AND t.name IS NOT NULL
-CALL (t) {{ DETACH DELETE t }} IN TRANSACTIONS OF 5000 ROWS
-"""
-
-DELETE_ANNOTATIONS: Final = """
-MATCH (a:Annotation) WHERE a.dataset = $dataset
-CALL (a) { DETACH DELETE a } IN TRANSACTIONS OF 10000 ROWS
-"""
-
-DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"

@@ -1,0 +1,5 @@
+"""``python -m connectomedb.cli``."""
+
+from connectomedb.cli import app
+
+app()

@@ -1,0 +1,160 @@
+"""``connectomedb load``: a connectome into the graph."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from connectomedb.cli._common import RichProgress, connect, console, err, exit_on_error
+from connectomedb.errors import BadInput
+
+if TYPE_CHECKING:
+    from connectomedb.loaders.base import Source
+
+#: Sources built from the command's options; the rest come from ``loaders.registry``.
+_OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic")
+
+
+def _bundle(name: str, path: Path | None, dataset_id: str | None) -> Source:
+    if path is None:
+        raise BadInput(f"`load {name}` needs --path to the CSV bundle directory")
+    if not dataset_id:
+        raise BadInput(f"`load {name}` needs --id for the new dataset")
+    if name == "neuprint":
+        from connectomedb.loaders.csvbundle import NeuprintBundle
+
+        return NeuprintBundle(path, dataset_id)
+    from connectomedb.loaders.csvbundle import FlywireBundle
+
+    return FlywireBundle(path, dataset_id)
+
+
+def _source(
+    name: str, path: Path | None, dataset_id: str | None, opts: dict[str, Any], data_cache: Path
+) -> Source:
+    if name in ("neuprint", "flywire"):
+        return _bundle(name, path, dataset_id)
+    if name == "synthetic":
+        from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
+
+        try:
+            params = SyntheticParams(**opts)
+        except ValueError as e:
+            raise BadInput(str(e)) from e
+        return SyntheticSource(params, dataset_id)
+    from connectomedb.loaders.registry import SOURCES, make_source
+
+    if name not in SOURCES:
+        raise BadInput(
+            f"unknown source {name!r}; choose one of " + ", ".join([*SOURCES, *_OPTION_SOURCES])
+        )
+    src = make_source(name, data_cache)
+    if dataset_id:
+        from pydantic import ValidationError
+
+        from connectomedb.schema.models import DatasetMeta
+
+        try:
+            src.meta = DatasetMeta.model_validate({**src.meta.model_dump(), "id": dataset_id})
+        except ValidationError as e:
+            raise BadInput(
+                f"invalid dataset id {dataset_id!r}: letters, digits, '_', '.', '-'"
+            ) from e
+    return src
+
+
+def load(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="cook2019, witvliet2021-1..8, varshney2011, "
+            "white1986, larva-mb-left/right, neuprint, "
+            "flywire, synthetic"
+        ),
+    ],
+    path: Annotated[Path | None, typer.Option(help="CSV bundle directory")] = None,
+    dataset_id: Annotated[str | None, typer.Option("--id", help="dataset id")] = None,
+    replace: Annotated[bool, typer.Option(help="delete an existing dataset first")] = False,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="rows per transaction")] = None,
+    writers: Annotated[int, typer.Option(min=1, max=16, help="concurrent transactions")] = 3,
+    neurons: Annotated[int, typer.Option(help="synthetic: neurons")] = 1000,
+    connections: Annotated[int, typer.Option(help="synthetic: connections")] = 20_000,
+    types: Annotated[int, typer.Option(help="synthetic: cell types")] = 20,
+    reciprocity: Annotated[float, typer.Option(help="synthetic: reciprocity factor")] = 3.0,
+    synapses: Annotated[bool, typer.Option(help="synthetic: create synapse nodes")] = False,
+    seed: Annotated[int, typer.Option(help="synthetic: random seed")] = 0,
+    lab: Annotated[
+        str | None, typer.Option(help="owner lab (created if missing; default: settings)")
+    ] = None,
+    public: Annotated[bool, typer.Option(help="make the dataset readable by everyone")] = False,
+) -> None:
+    """Load a connectome as a dataset (resumes an interrupted load of the same input)."""
+    from connectomedb.loaders.writer import DatasetWriter
+    from connectomedb.store.access import check_id
+    from connectomedb.store.datasets import DatasetRepository
+    from connectomedb.store.driver import init_schema, missing_schema
+
+    opts = {
+        "n_neurons": neurons,
+        "n_connections": connections,
+        "n_types": types,
+        "reciprocity": reciprocity,
+        "synapses": synapses,
+        "seed": seed,
+    }
+    with connect() as (s, d), exit_on_error():
+        owner = check_id("lab", lab or s.default_lab)  # before anything is written
+
+        if missing_schema(d, s.neo4j_database):
+            init_schema(d, s.neo4j_database)
+        src = _source(source, path, dataset_id, opts, s.data_cache)
+        t0 = time.perf_counter()
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            writer = DatasetWriter(
+                d, s.neo4j_database, batch_size or s.batch_size, RichProgress(bar), writers
+            )
+            try:
+                res = writer.load(src, replace=replace)
+            except KeyboardInterrupt:
+                err.print(f"interrupted: run the same command again to resume {src.meta.id}")
+                raise typer.Exit(130) from None
+        datasets = DatasetRepository(d, s.neo4j_database)
+        if not datasets.set_owner_if_none(res.dataset, owner) and lab is not None:
+            err.print(f"{res.dataset} already has an owner lab; --lab {lab} was not applied")
+        if public:
+            datasets.set_visibility(res.dataset, "public")
+        dt = time.perf_counter() - t0
+    verb = {
+        "loaded": "loaded",
+        "resumed": "resumed and finished",
+        "unchanged": "already loaded (unchanged input)",
+    }[res.status]
+    console.print(f"[green]{res.dataset}[/green] {verb} in {dt:.1f} s")
+    _print_counts(res.counts)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    t = Table(show_header=False, box=None)
+    for k, v in counts.items():
+        t.add_row(k.replace("_", " "), f"{v:,}")
+    console.print(t)

@@ -1,0 +1,73 @@
+"""``connectomedb load``: a tiny synthetic connectome, its owner lab and visibility."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import neo4j
+import pytest
+
+from tests.cli.conftest import cli
+from tests.conftest import dataset_node, graph_counts
+
+OWNER = "MATCH (:Dataset {id: $ds})-[:OWNED_BY]->(l:Lab) RETURN l.id AS lab"
+
+
+@pytest.fixture
+def lab(driver: neo4j.Driver) -> Iterator[str]:
+    name = f"t_lab_{uuid.uuid4().hex[:8]}"
+    yield name
+    driver.execute_query("MATCH (l:Lab) WHERE l.id = $id DETACH DELETE l", id=name)
+
+
+def _owners(driver: neo4j.Driver, ds: str) -> list[str]:
+    recs, _, _ = driver.execute_query(OWNER, ds=ds)
+    return [r["lab"] for r in recs]
+
+
+def test_load_synthetic_with_lab_and_public(
+    driver: neo4j.Driver, dataset_id: str, lab: str
+) -> None:
+    args = ("load", "synthetic", "--id", dataset_id, "--neurons", "20", "--connections", "40")
+    res = cli(*args, "--lab", lab, "--public")
+    assert res.exit_code == 0, res.output
+    assert f"{dataset_id} loaded in" in res.stdout
+    assert graph_counts(driver, dataset_id)["neurons"] == 20
+    assert _owners(driver, dataset_id) == [lab]
+    assert dataset_node(driver, dataset_id)["visibility"] == "public"
+
+    again = cli(*args, "--lab", "t_some_other_lab")
+    assert again.exit_code == 0, again.output
+    assert f"{dataset_id} already loaded (unchanged input)" in again.stdout
+    assert (
+        f"{dataset_id} already has an owner lab; --lab t_some_other_lab was not applied"
+        in again.stderr
+    )
+    assert _owners(driver, dataset_id) == [lab]
+
+
+def test_unknown_source_lists_every_source() -> None:
+    res = cli("load", "nosuch")
+    assert res.exit_code == 1
+    msg = res.stderr.strip()
+    assert msg.startswith("error: unknown source 'nosuch'; choose one of cook2019, ")
+    assert msg.endswith(", larva-mb-right, neuprint, flywire, synthetic")
+
+
+def test_bundle_sources_need_a_path_and_an_id(tmp_path: object) -> None:
+    res = cli("load", "neuprint")
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "error: `load neuprint` needs --path to the CSV bundle directory"
+    res = cli("load", "flywire", "--path", str(tmp_path))
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "error: `load flywire` needs --id for the new dataset"
+
+
+def test_an_invalid_lab_is_refused_before_anything_is_written(
+    driver: neo4j.Driver, dataset_id: str
+) -> None:
+    res = cli("load", "synthetic", "--id", dataset_id, "--lab", "bad lab")
+    assert res.exit_code == 1
+    assert "lab id 'bad lab' is not valid" in res.stderr
+    assert dataset_node(driver, dataset_id) is None
