@@ -3,7 +3,7 @@
 Every batch is written in one transaction together with its batch number
 (``Dataset.done_<phase>``), so after an interruption a new run re-reads (and
 re-validates) the input, skips the batches already committed and writes the rest
-with ``CREATE``: no duplicates, no ``MERGE`` cost. A dataset is ``loading`` until its final
+as new nodes and relationships: no duplicates, and no cost of matching existing ones. A dataset is ``loading`` until its final
 transaction marks it ``ready``. Bad input raises ``LoaderError`` before the batch
 holding it is written; the rows already written are then removed and the dataset
 is marked ``failed`` with the message.
@@ -178,7 +178,7 @@ class DatasetWriter:
             props["visibility"] = "private"
             props["batch_size"] = self.batch_size
             self.driver.execute_query(
-                ingest.CREATE_DATASET, id=meta.id, props=props, database_=self.database
+                ingest.NEW_DATASET, id=meta.id, props=props, database_=self.database
             )
             existing = {}
         try:
@@ -414,7 +414,7 @@ class DatasetWriter:
         seen_pairs: set[int] = set()
         aggregate = source.aggregate_connections
         pair = self._pair
-        query = ingest.MERGE_CONNECTIONS if aggregate else ingest.CREATE_CONNECTIONS
+        query = ingest.ADD_CONNECTIONS if aggregate else ingest.NEW_CONNECTIONS
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             rows = []
@@ -451,7 +451,7 @@ class DatasetWriter:
             totals["chemical_synapse_total"] += int(counts.sum())
             return [(query, {"rows": rows, "dataset": ds})]
 
-        # MERGE of the same pair from two transactions at once could create it twice.
+        # adding to the same pair from two transactions at once could create it twice
         self._run_batches(
             ds, "connections", iter(source.connections()), done, prepare, concurrent=not aggregate
         )
@@ -488,7 +488,7 @@ class DatasetWriter:
                 totals["gap_junctions"] += 1
                 totals["gap_junction_total"] += c
                 rows.append({"a": eids[lo], "b": eids[hi], "count": c})
-            return [(ingest.CREATE_GAP_JUNCTIONS, {"rows": rows, "dataset": ds})]
+            return [(ingest.NEW_GAP_JUNCTIONS, {"rows": rows, "dataset": ds})]
 
         self._run_batches(ds, "gap_junctions", iter(source.gap_junctions()), done, prepare)
 
@@ -529,7 +529,7 @@ class DatasetWriter:
                 row["a"], row["b"] = eids[a], eids[b]
                 rows.append(row)
             totals["synapses"] += len(rows)
-            return [(ingest.CREATE_SYNAPSES, {"rows": rows, "dataset": ds})]
+            return [(ingest.NEW_SYNAPSES, {"rows": rows, "dataset": ds})]
 
         def locate(i: int, e: neo4j.exceptions.ConstraintError) -> Exception:
             # Concurrent batches may commit out of order, so the batch that failed may hold
@@ -581,11 +581,11 @@ class DatasetWriter:
                     size += len(part)
                     if size >= self.batch_size:
                         s.execute_write(
-                            _consume, ingest.MERGE_CELL_TYPES, {"rows": pending, "dataset": ds}
+                            _consume, ingest.LINK_CELL_TYPES, {"rows": pending, "dataset": ds}
                         )
                         pending, size = [], 0
             if pending:
-                s.execute_write(_consume, ingest.MERGE_CELL_TYPES, {"rows": pending, "dataset": ds})
+                s.execute_write(_consume, ingest.LINK_CELL_TYPES, {"rows": pending, "dataset": ds})
             stored = {COUNT_FIELDS[k]: v for k, v in counts.items()}
             stored["cell_type_count"] = len(types)
             s.execute_write(_consume, ingest.FINISH_DATASET, {"dataset": ds, "counts": stored})

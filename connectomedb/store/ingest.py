@@ -32,7 +32,7 @@ RESET_DONE: Final = ", ".join(f"d.done_{phase} = []" for phase in PHASES)
 #: The writer reads a dataset's state with it to resume a load; store/datasets.py uses it too.
 GET_DATASET: Final = f"MATCH (d:{DATASET} {{id: $id}}) RETURN d"
 
-CREATE_DATASET: Final = f"""
+NEW_DATASET: Final = f"""
 CREATE (d:{DATASET} {{id: $id}})
 SET d += $props, d.status = 'loading', d.created_at = datetime(), {RESET_DONE}
 """
@@ -69,7 +69,7 @@ MATCH (n:{CELL}) WHERE n.dataset = $dataset AND n.id IS NOT NULL
 RETURN collect(n.id) AS ids, collect(elementId(n)) AS eids
 """
 
-CREATE_CONNECTIONS: Final = f"""
+NEW_CONNECTIONS: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
@@ -79,7 +79,7 @@ CREATE (a)-[:{CONNECTS_TO} {{synapse_count: row.n, weight: coalesce(row.w, row.n
 """
 
 #: For sources with several rows per ordered pair (one per neuropil): sum into one relationship.
-MERGE_CONNECTIONS: Final = f"""
+ADD_CONNECTIONS: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
@@ -95,7 +95,7 @@ SET r.psd_area_total = CASE WHEN row.psd_area_total IS NULL THEN r.psd_area_tota
     r.nt_type = coalesce(row.nt_type, r.nt_type)
 """
 
-CREATE_GAP_JUNCTIONS: Final = f"""
+NEW_GAP_JUNCTIONS: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
@@ -103,7 +103,7 @@ CREATE (a)-[r:{GAP_JUNCTION}]->(b)
 SET r.count = row.count
 """
 
-CREATE_SYNAPSES: Final = f"""
+NEW_SYNAPSES: Final = f"""
 UNWIND $rows AS row
 MATCH (a) WHERE elementId(a) = row.a
 MATCH (b) WHERE elementId(b) = row.b
@@ -122,7 +122,7 @@ SET n.in_degree = row.in_degree, n.out_degree = row.out_degree,
     n.gap_junction_degree = row.gj_degree
 """
 
-MERGE_CELL_TYPES: Final = f"""
+LINK_CELL_TYPES: Final = f"""
 UNWIND $rows AS row
 MERGE (t:{CELL_TYPE} {{dataset: $dataset, name: row.name}})
 SET t.level = 'type'
