@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from typing import Any, Protocol
@@ -19,10 +21,13 @@ from typing import Any, Protocol
 from connectomedb.errors import ConfigError
 from connectomedb.settings import Settings
 
-DOCKER_DIR = Path(__file__).resolve().parents[1] / "docker" / "neo4j"
-POM = DOCKER_DIR / "pom.xml"
-CONF_TEMPLATE = DOCKER_DIR / "neo4j.conf.template"
-APOC_CONF = DOCKER_DIR / "apoc.conf"
+#: Package data (``connectomedb/neo4jhome/``): the Maven pom that lays the home out and
+#: the configuration files written into home/conf. Read through importlib.resources, so
+#: they are found in an installed wheel as well as in a checkout.
+NEO4J_HOME_FILES: Traversable = resources.files("connectomedb.neo4jhome")
+POM: Traversable = NEO4J_HOME_FILES / "pom.xml"
+CONF_TEMPLATE: Traversable = NEO4J_HOME_FILES / "neo4j.conf.template"
+APOC_CONF: Traversable = NEO4J_HOME_FILES / "apoc.conf"
 
 MIN_JAVA = 17
 SUPPORTED_JAVA = (17, 21)
@@ -178,9 +183,12 @@ def check_java(settings: Settings, console: Console | None = None) -> str:
     return java
 
 
-def pom_versions(pom: Path = POM) -> dict[str, str]:
+def pom_versions(pom: Traversable = POM) -> dict[str, str]:
     """``neo4j.version`` and ``apoc.version`` as the pom pins them."""
-    text = pom.read_text(encoding="utf-8")
+    try:
+        text = pom.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read {pom} (package data of connectomedb): {e}") from e
     out = {}
     for key in ("neo4j.version", "apoc.version"):
         m = re.search(rf"<{re.escape(key)}>([^<]+)</{re.escape(key)}>", text)
@@ -218,8 +226,6 @@ def ensure_built(settings: Settings, console: Console | None = None) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ConfigError(f"mvn not found: Maven is needed once to lay out Neo4j under {lay.home}")
-    if not POM.is_file():
-        raise ConfigError(f"missing {POM}")
     for stale in (lay.lib, lay.plugins):
         if stale.exists():
             shutil.rmtree(stale)
@@ -230,12 +236,15 @@ def ensure_built(settings: Settings, console: Console | None = None) -> Path:
         f"Laying out Neo4j {v['neo4j.version']} and APOC {v['apoc.version']} under "
         f"{lay.home} (Maven, first time only)...",
     )
-    cmd = [mvn, "-q", "-B", "-f", str(POM), f"-Dneo4j.home={lay.home}", "package"]
     env = dict(os.environ)
     java = find_java(settings)
     env.setdefault("JAVA_HOME", str(Path(java).resolve().parents[1]))
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    # as_file: Maven needs a real file (a zipped install gets a temporary copy); it writes
+    # nothing next to the pom, only under -Dneo4j.home and ~/.m2.
+    with resources.as_file(POM) as pom:
+        cmd = [mvn, "-q", "-B", "-f", str(pom), f"-Dneo4j.home={lay.home}", "package"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0 or not is_built(settings):
         line = _last_meaningful_line(proc.stdout + proc.stderr, prefer="[ERROR]")
         raise ConfigError(f"building Neo4j with Maven failed: {line or 'no output'}")
@@ -271,7 +280,7 @@ def write_conf(settings: Settings) -> Path:
     conf = lay.conf / "neo4j.conf"
     conf.write_text(render_conf(settings), encoding="utf-8")
     if APOC_CONF.is_file():
-        shutil.copyfile(APOC_CONF, lay.conf / "apoc.conf")
+        (lay.conf / "apoc.conf").write_bytes(APOC_CONF.read_bytes())
     return conf
 
 
