@@ -21,6 +21,8 @@ from connectomedb.store.graph import (
     GraphReader,
     assemble,
     dataset_size,
+    graph_queries,
+    neighbourhood_query,
     read_graph,
 )
 from connectomedb.store.graphdb import Store, make_async_driver
@@ -47,6 +49,32 @@ def testassemble_maps_internal_ids_and_drops_targets_outside() -> None:
     assert g.props["type"] == [None, "x", None] and g.props["in_degree"] == [1, 2, 3]
     stale = [{"pair": [55 * PACK + 10], "w": [1]}]
     assert assemble("d", nodes, stale, None) is None
+
+
+def test_graph_queries_exactly() -> None:
+    nodes, edges, params = graph_queries(NeuronFilter(region="head"), min_weight=3)
+    where = "n.dataset = $dataset AND n.id IS NOT NULL AND n.region = $region"
+    assert nodes.startswith(
+        f"MATCH (n:Neuron) WHERE {where}\nWITH n ORDER BY n.id\n"
+        "RETURN collect(id(n)) AS key, collect(n.id) AS id, "
+        "collect(coalesce(n.`type`, '')) AS `type`, "
+    )
+    assert nodes.endswith("collect(coalesce(n.`pre_synapses`, 0)) AS `pre_synapses`")
+    assert edges == (
+        f"MATCH (n:Neuron) WHERE {where} AND id(n) % $parts = $part\n"
+        "MATCH (n)-[r:CONNECTS_TO]->(m) WHERE r.synapse_count >= $min_weight\n"
+        "RETURN collect(id(n) * 4294967296 + id(m)) AS pair, "
+        "collect(coalesce(r.`synapse_count`, -1)) AS w"
+    )
+    assert params == {"region": "head"}
+    _, every, _ = graph_queries(None, strength="psd_area_total")
+    assert "WHERE r.synapse_count" not in every  # min_weight 1 keeps every connection
+    assert "coalesce(r.`psd_area_total`, -1)" in every
+    assert neighbourhood_query(2) == (
+        "MATCH (s:Neuron) WHERE s.dataset = $dataset AND s.id IN $seeds\n"
+        "MATCH (s)-[:CONNECTS_TO*0..2]-(n:Neuron)\n"
+        "RETURN collect(DISTINCT n.id) AS ids"
+    )
 
 
 # -- reads of the hand-made neuPrint bundle (tests/factories.py), against a hand count ---

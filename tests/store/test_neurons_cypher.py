@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from connectomedb.errors import BadInput
+from connectomedb.store.graph import graph_queries
 from connectomedb.store.neurons import (
     NeuronFilter,
     connections_query,
-    edges_query,
     filter_conditions,
     neurons_count,
     neurons_page,
@@ -149,30 +149,6 @@ def test_neurons_count_with_filter() -> None:
         "RETURN count(n) AS total"
     )
     assert params == {"ids": ["a"], "min_out_degree": 2}
-
-
-# -- edges_query --------------------------------------------------------------------------
-
-
-def test_edges_query_without_filter() -> None:
-    text, params = edges_query(None)
-    assert text == (
-        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
-        "RETURN n.id AS id, [(n)-[r:CONNECTS_TO]->(m:Neuron) "
-        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
-    )
-    assert params == {}
-
-
-def test_edges_query_with_filter() -> None:
-    text, params = edges_query(NeuronFilter(region="head"))
-    assert text == (
-        "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL"
-        " AND n.region = $region\n"
-        "RETURN n.id AS id, [(n)-[r:CONNECTS_TO]->(m:Neuron) "
-        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
-    )
-    assert params == {"region": "head"}
 
 
 # -- connections_query --------------------------------------------------------------------
@@ -357,7 +333,8 @@ def test_user_values_never_appear_in_query_text() -> None:
         filter_conditions(f),
         neurons_page(f, 10, HOSTILE),
         neurons_count(f),
-        edges_query(f),
+        graph_queries(f)[0::2],
+        graph_queries(f)[1:],
     ]
     for text_or_conds, params in built:
         text = "\n".join(text_or_conds) if isinstance(text_or_conds, list) else text_or_conds
