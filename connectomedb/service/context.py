@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
+import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -131,3 +132,7 @@ class Context(BaseContext):
 
     async def _outputs(self, k: OutputKey, ids: list[str]) -> dict[str, Any]:
         return await self.jobs.neuron_outputs(k[0], k[1], k[2] or None, ids)
+
+
+#: What resolvers receive as ``info``: the request's :class:`Context` and no root value.
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -352,7 +352,7 @@ RETURN collect(DISTINCT n.neurotransmitter) AS nts, collect(DISTINCT n[$label]) 
 class FeatureReader:
     """Columns of per-neuron features (id, neurotransmitter, a label property, the
     totals) for chosen neurons of one dataset, by internal id or by id (sync driver);
-    ``queries`` counts the queries run."""
+    ``queries`` counts the feature reads run."""
 
     def __init__(self, driver: neo4j.Driver, database: str, dataset: str, label: str) -> None:
         if label not in LEVELS:
@@ -361,7 +361,6 @@ class FeatureReader:
         self.queries = 0
 
     def _read(self, text: str, **params: Any) -> dict[str, Any]:
-        self.queries += 1
         recs, _, _ = self.driver.execute_query(
             text,
             {"dataset": self.dataset, "label": self.label, **params},
@@ -376,7 +375,9 @@ class FeatureReader:
         return list(rec["nts"]), list(rec["labels"])
 
     def by_key(self, keys: list[int]) -> dict[str, list[Any]]:
+        self.queries += 1
         return self._read(FEATURES_BY_KEY, keys=keys)
 
     def by_id(self, ids: list[str]) -> dict[str, list[Any]]:
+        self.queries += 1
         return self._read(FEATURES_BY_ID, ids=ids)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Final, Literal
 
-import numpy as np
-
 from connectomedb.errors import BadInput
 from connectomedb.schema.graph import (
     CONNECTS_TO,
@@ -234,41 +232,6 @@ def type_connectivity_queries(level: str) -> tuple[str, str]:
     return sizes, pairs
 
 
-def edges_query(f: NeuronFilter | None, level: str | None = None) -> tuple[str, dict[str, Any]]:
-    """The selected neurons, each with its downstream neuron ids (at least
-    ``$min_weight`` synapses) and, given a level (one of LEVELS), its group there; the
-    caller keeps only targets inside the selection."""
-    conds, params = filter_conditions(f)
-    where = " AND ".join(["n.dataset = $dataset", "n.id IS NOT NULL", *conds])
-    group = ""
-    if level is not None:
-        if level not in LEVELS:
-            raise BadInput(f"level must be one of {', '.join(LEVELS)}")
-        group = f"n.`{level}` AS grp, "
-    text = (
-        f"MATCH (n:{NEURON}) WHERE {where}\n"
-        f"RETURN n.id AS id, {group}[(n)-[r:{CONNECTS_TO}]->(m:{NEURON}) "
-        "WHERE r.synapse_count >= $min_weight | m.id] AS targets"
-    )
-    return text, params
-
-
-@dataclass(frozen=True)
-class Subgraph:
-    """Neurons as indices 0..n-1 (``ids[i]`` is neuron i) and the connections among them.
-
-    Shapes:
-        pre, post: (m,) int64 node indices.
-        groups: (n,) int64 group index per neuron (``group_names[g]``), when asked for.
-    """
-
-    ids: list[str]
-    pre: np.ndarray
-    post: np.ndarray
-    groups: np.ndarray | None = None
-    group_names: tuple[str | None, ...] = ()
-
-
 class NeuronRepository:
     """Reads of one dataset's cells and connectivity (async). The caller has checked access."""
 
@@ -369,22 +332,3 @@ class NeuronRepository:
             "type_pairs", pairs_q, dataset=self.dataset, min_weight=min_weight
         )
         return {r["grp"]: int(r["size"]) for r in sizes}, pairs
-
-    async def subgraph(
-        self, f: NeuronFilter | None, min_weight: int, level: str | None = None
-    ) -> Subgraph:
-        """The selected neurons and the directed connections among them, in one query."""
-        text, params = edges_query(f, level)
-        recs = await self.store.read(
-            "edges", text, dataset=self.dataset, min_weight=min_weight, **params
-        )
-        ids = [r["id"] for r in recs]
-        index = {cid: i for i, cid in enumerate(ids)}
-        pairs = [(index[r["id"]], index[t]) for r in recs for t in r["targets"] if t in index]
-        arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-        if level is None:
-            return Subgraph(ids, arr[:, 0], arr[:, 1])
-        names = tuple(sorted({r["grp"] for r in recs}, key=lambda g: (g is None, str(g))))
-        gi = {g: i for i, g in enumerate(names)}
-        groups = np.array([gi[r["grp"]] for r in recs], dtype=np.int64)
-        return Subgraph(ids, arr[:, 0], arr[:, 1], groups, names)

@@ -15,12 +15,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from connectomedb.analytics.planted import merge_neurons
-from connectomedb.analytics.pull import pull_graph
 from connectomedb.loaders.csvbundle import NeuprintBundle
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.datasets import delete_dataset
+from connectomedb.store.graph import read_graph
 from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 from tests.factories import write_csv
@@ -73,7 +73,7 @@ def merged(
 ) -> Iterator[tuple[str, set[str]]]:
     """A copy of Cook 2019 with ten planted merge errors between neurons of different
     classes (:func:`merge_neurons`), loaded as a neuPrint bundle."""
-    g = pull_graph(driver, settings.neo4j_database, world.cook, level="class")
+    g = read_graph(driver, settings.neo4j_database, world.cook, level="class")
     m = merge_neurons(g.n, g.pre, g.post, g.weight, g.groups, k=10, seed=0)
     ids = [g.ids[i] for i in m.keep]
     body = {v: i + 1 for i, v in enumerate(ids)}

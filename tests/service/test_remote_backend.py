@@ -8,16 +8,17 @@ import pytest
 import torch
 from torch_geometric.loader import NeighborLoader
 
-from connectomedb.analytics.pull import labels, pull_graph, to_pyg
+from connectomedb.analytics.features import labels, to_pyg
 from connectomedb.analytics.remote import ReadOnly, remote_backend
 from connectomedb.settings import Settings
+from connectomedb.store.graph import read_graph
 from tests.oracles import cook_graphs
 from tests.service.conftest import World
 
 
 def test_the_pull_is_the_sheet(world: World, driver: neo4j.Driver, settings: Settings) -> None:
     chem, _, neurons = cook_graphs(str(settings.data_cache))
-    g = pull_graph(driver, settings.neo4j_database, world.cook, min_weight=3)
+    g = read_graph(driver, settings.neo4j_database, world.cook, min_weight=3)
     assert g.ids == sorted(g.ids) and set(g.ids) <= neurons and len(g.ids) == 302
     got = {(g.ids[a], g.ids[b]): w for a, b, w in zip(g.pre, g.post, g.weight, strict=True)}
     want = {
@@ -26,7 +27,7 @@ def test_the_pull_is_the_sheet(world: World, driver: neo4j.Driver, settings: Set
         if a in g.ids and b in g.ids and d["synapse_count"] >= 3
     }
     assert got == want
-    k = pull_graph(driver, settings.neo4j_database, world.cook, seeds=["AVAL"], hops=1)
+    k = read_graph(driver, settings.neo4j_database, world.cook, seeds=["AVAL"], hops=1)
     near = {"AVAL"} | {
         v for a, b in chem.edges for v in (a, b) if "AVAL" in (a, b) and v in neurons
     }
@@ -37,7 +38,7 @@ def test_the_pull_is_the_sheet(world: World, driver: neo4j.Driver, settings: Set
 def test_neighbor_loader_batches_equal_in_memory(
     world: World, driver: neo4j.Driver, settings: Settings, seed: int
 ) -> None:
-    g = pull_graph(driver, settings.neo4j_database, world.cook)
+    g = read_graph(driver, settings.neo4j_database, world.cook)
     data = to_pyg(g, "class")
     features, graph = remote_backend(
         driver, settings.neo4j_database, world.cook, label_level="class"

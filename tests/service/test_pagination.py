@@ -1,11 +1,23 @@
-"""Opaque page cursors in ``connectomedb.service.types`` (no server, no database)."""
+"""Cursors, page sizes and the generic connection of ``connectomedb.service.pagination``
+(no server, no database)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+import strawberry
 
 from connectomedb.errors import BadInput
-from connectomedb.service.types import decode_cursor, decode_offset, encode_cursor
+from connectomedb.service.pagination import (
+    Connection,
+    OffsetPage,
+    decode_cursor,
+    decode_offset,
+    encode_cursor,
+    page_size,
+)
+from connectomedb.settings import Settings
 
 # -- encode_cursor: url-safe base64 of "<kind>:<value>", worked out by hand ------------------
 
@@ -117,3 +129,94 @@ def test_decode_offset_rejects_garbage(garbage: str) -> None:
 def test_decode_offset_rejects_superscript_digit() -> None:
     with pytest.raises(BadInput):
         decode_offset(encode_cursor("o", "²"))
+
+
+# -- page sizes -------------------------------------------------------------------------------
+
+
+def test_page_size_allows_zero_to_the_limit() -> None:
+    settings = Settings(max_page_size=5)
+    assert page_size(settings, 0) == 0
+    assert page_size(settings, 5) == 5
+    for first in (-1, 6):
+        with pytest.raises(BadInput, match="first must be between 0 and 5"):
+            page_size(settings, first)
+
+
+# -- the generic connection over an offset list -----------------------------------------------
+
+LETTERS = ["a", "b", "c"]
+
+
+def _fetch(page: OffsetPage) -> list[str]:
+    """What a store query with SKIP page.skip LIMIT page.limit returns."""
+    return LETTERS[page.skip : page.skip + page.limit]
+
+
+def test_offset_page_walks_a_tiny_list() -> None:
+    settings = Settings(max_page_size=10)
+    first = OffsetPage.of(settings, 2, None)
+    assert (first.skip, first.limit) == (0, 3)
+    c1 = first.connection(_fetch(first), str.upper)
+    assert [(e.cursor, e.node) for e in c1.edges] == [("bzow", "A"), ("bzox", "B")]  # o:0, o:1
+    assert c1.page_info.has_next_page is True
+    assert c1.page_info.end_cursor == "bzox"
+
+    second = OffsetPage.of(settings, 2, c1.page_info.end_cursor)
+    assert second.skip == 2
+    c2 = second.connection(_fetch(second), str.upper)
+    assert [(e.cursor, e.node) for e in c2.edges] == [("bzoy", "C")]  # o:2
+    assert c2.page_info.has_next_page is False
+    assert c2.page_info.end_cursor == "bzoy"
+
+
+def test_offset_page_that_ends_exactly_has_no_next_page() -> None:
+    page = OffsetPage.of(Settings(max_page_size=10), 3, None)
+    c = page.connection(_fetch(page), str.upper)
+    assert [e.node for e in c.edges] == ["A", "B", "C"]
+    assert c.page_info.has_next_page is False
+
+
+def test_empty_offset_page_has_no_end_cursor() -> None:
+    page = OffsetPage.of(Settings(max_page_size=10), 0, None)
+    c = page.connection(_fetch(page), str.upper)
+    assert c.edges == []
+    assert c.page_info.has_next_page is True  # rows remain after an empty page
+    assert c.page_info.end_cursor is None
+
+
+@strawberry.type
+class Letter:
+    name: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def letters(self, first: int, after: str | None = None) -> Connection[Letter]:
+        page = OffsetPage.of(Settings(max_page_size=10), first, after)
+        return page.connection(_fetch(page), lambda s: Letter(name=s))
+
+
+def test_connection_specialisations_are_named_after_their_node() -> None:
+    sdl = strawberry.Schema(query=Query).as_str()
+    assert "type LetterConnection {\n  edges: [LetterEdge!]!\n  pageInfo: PageInfo!\n}" in sdl
+    assert "type LetterEdge {\n  cursor: String!\n  node: Letter!\n}" in sdl
+
+
+def test_connection_pages_through_graphql() -> None:
+    schema = strawberry.Schema(query=Query)
+    q = """query($after: String) { letters(first: 2, after: $after) {
+        edges { cursor node { name } } pageInfo { hasNextPage endCursor } } }"""
+    seen, after, pages = [], None, 0
+    while True:
+        r = asyncio.run(schema.execute(q, variable_values={"after": after}))
+        assert r.errors is None, r.errors
+        assert r.data is not None
+        page = r.data["letters"]
+        seen += [e["node"]["name"] for e in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["a", "b", "c"] and pages == 2

@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the settings, one Store per request and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from connectomedb.errors import Unauthenticated
+from connectomedb.settings import Settings
+from connectomedb.store.access import AccessRepository, Principal
+from connectomedb.store.graphdb import Store
+
+#: Response header with the number of Neo4j queries a request ran (authentication included).
+QUERY_COUNT_HEADER = "X-Neo4j-Queries"
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+def store_of(request: Request, settings: SettingsDep) -> Store:
+    """One Store per request: it counts that request's queries."""
+    return Store(
+        request.app.state.driver,
+        settings.neo4j_database,
+        settings.query_timeout_s,
+        settings.max_queries_per_request,
+    )
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
+    return token.strip()
+
+
+async def principal_of(request: Request, store: StoreDep) -> Principal:
+    return await AccessRepository(store).authenticate(bearer_token(request))
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_of)]

@@ -1,0 +1,1 @@
+"""Query and Mutation fields, one module per domain; ``service.schema`` merges them."""

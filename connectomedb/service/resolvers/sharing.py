@@ -1,0 +1,115 @@
+"""Users, labs, API tokens, and who may read a dataset. The rules live in
+``store.access``; these fields pass the caller along."""
+
+from __future__ import annotations
+
+import strawberry
+
+from connectomedb.errors import NotFound
+from connectomedb.service.context import Info
+from connectomedb.service.permissions import ChangesDataset
+from connectomedb.service.types.datasets import Dataset, Visibility
+from connectomedb.service.types.sharing import ApiToken, Lab, LabRole, NewApiToken, Role, User
+
+
+@strawberry.type
+class SharingQueries:
+    @strawberry.field(
+        description="The signed-in user, their labs and tokens (null when anonymous)."
+    )
+    async def me(self, info: Info) -> User | None:
+        p = info.context.principal
+        if p.user_id is None:
+            return None
+        u = await info.context.access.user(p.user_id)
+        tokens = await info.context.access.tokens(p.user_id)
+        return User(
+            id=u["id"],
+            name=u.get("name") or u["id"],
+            admin=bool(u.get("admin")),
+            labs=[LabRole(lab=m["lab"], role=Role(m["role"])) for m in u["labs"]],
+            tokens=[ApiToken.from_row(t) for t in tokens],
+        )
+
+    @strawberry.field(description="A lab and its members (for its members and site admins).")
+    async def lab(self, info: Info, id: strawberry.ID) -> Lab:
+        p = info.context.principal
+        if not (p.admin or str(id) in p.labs):
+            raise NotFound(f"lab {str(id)!r} not found")
+        return Lab.from_row(await info.context.access.lab(str(id)))
+
+
+@strawberry.type
+class SharingMutations:
+    @strawberry.mutation(description="Site admins: create a user (then give them a token).")
+    async def create_user(
+        self, info: Info, id: strawberry.ID, name: str = "", admin: bool = False
+    ) -> User:
+        u = await info.context.access.create_user(info.context.principal, str(id), name, admin)
+        return User(id=u["id"], name=u["name"], admin=bool(u["admin"]), labs=[], tokens=[])
+
+    @strawberry.mutation(description="Site admins: create a lab; the creator becomes its admin.")
+    async def create_lab(self, info: Info, id: strawberry.ID, name: str = "") -> Lab:
+        return Lab.from_row(
+            await info.context.access.create_lab(info.context.principal, str(id), name)
+        )
+
+    @strawberry.mutation(description="Lab admins: add a user to the lab or change their role.")
+    async def add_member(
+        self, info: Info, lab: strawberry.ID, user: strawberry.ID, role: Role
+    ) -> Lab:
+        return Lab.from_row(
+            await info.context.access.add_member(
+                info.context.principal, str(lab), str(user), role.value
+            )
+        )
+
+    @strawberry.mutation
+    async def remove_member(self, info: Info, lab: strawberry.ID, user: strawberry.ID) -> Lab:
+        return Lab.from_row(
+            await info.context.access.remove_member(info.context.principal, str(lab), str(user))
+        )
+
+    @strawberry.mutation(
+        description="Admins of the owner lab: let another lab read the dataset.",
+        extensions=[ChangesDataset()],
+    )
+    async def share_dataset(
+        self, info: Info, dataset: strawberry.ID, lab: strawberry.ID
+    ) -> Dataset:
+        ctx = info.context
+        d = await ctx.access.share(ctx.principal, str(dataset), str(lab))
+        return Dataset.from_access(d, ctx.principal)
+
+    @strawberry.mutation(extensions=[ChangesDataset()])
+    async def unshare_dataset(
+        self, info: Info, dataset: strawberry.ID, lab: strawberry.ID
+    ) -> Dataset:
+        ctx = info.context
+        d = await ctx.access.unshare(ctx.principal, str(dataset), str(lab))
+        return Dataset.from_access(d, ctx.principal)
+
+    @strawberry.mutation(extensions=[ChangesDataset()])
+    async def set_dataset_visibility(
+        self, info: Info, dataset: strawberry.ID, visibility: Visibility
+    ) -> Dataset:
+        ctx = info.context
+        d = await ctx.access.set_visibility(ctx.principal, str(dataset), visibility.value)
+        return Dataset.from_access(d, ctx.principal)
+
+    @strawberry.mutation(
+        description="A new API token for yourself (site admins: for any user); shown once."
+    )
+    async def create_api_token(
+        self, info: Info, name: str = "", user: strawberry.ID | None = None
+    ) -> NewApiToken:
+        t = await info.context.access.create_token(
+            info.context.principal, name, str(user) if user is not None else None
+        )
+        return NewApiToken(id=t["id"], name=t["name"], user=t["user"], token=t["token"])
+
+    @strawberry.mutation
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiToken:
+        return ApiToken.from_row(
+            await info.context.access.revoke_token(info.context.principal, str(id))
+        )

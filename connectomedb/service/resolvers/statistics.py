@@ -1,0 +1,272 @@
+"""What the wiring shows among selected neurons: network statistics, motif search, and
+reciprocity, feed-forward loops and motif censuses against named null models.
+
+One module, because the schema lists these fields interleaved and they share
+:func:`_subgraph`, the one read of a selected subgraph."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import strawberry
+
+from connectomedb.analytics.statistics import network_statistics
+from connectomedb.errors import BadInput
+from connectomedb.motifs.census import (
+    CENSUS_SIZES,
+    census_against_null,
+    census_rows,
+    motif_connections,
+)
+from connectomedb.motifs.language import automorphisms, parse_motif
+from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
+from connectomedb.service import inputs
+from connectomedb.service.context import Info
+from connectomedb.service.inputs import NeuronFilterInput
+from connectomedb.service.pagination import OffsetPage, PageInfo
+from connectomedb.service.permissions import ReadsDataset
+from connectomedb.service.types.connectivity import CLASS, Level
+from connectomedb.service.types.statistics import (
+    DEGREE_PRESERVING,
+    CensusClass,
+    FeedForwardLoops,
+    GroupReciprocityEntry,
+    MotifBinding,
+    MotifCensus,
+    MotifMatch,
+    MotifSearchResult,
+    NetworkStatistics,
+    NullModel,
+    ReciprocityByGroup,
+)
+from connectomedb.store.graph import Graph, GraphReader
+from connectomedb.store.motifs import MotifRepository
+
+
+@strawberry.type
+class StatisticsQueries:
+    @strawberry.field(
+        description="Sparsity, degrees, reciprocity (with its enrichment over an "
+        "Erdős–Rényi graph of the same density; with groupLevel, also within and between "
+        "the groups of that level), convergence, divergence and clustering of the neurons "
+        "selected by filter (neurons only; non-neuronal cells are left out).",
+        extensions=[ReadsDataset()],
+    )
+    async def network_statistics(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+        group_level: Level | None = None,
+    ) -> NetworkStatistics:
+        g = await _subgraph(info, str(dataset), filter, min_weight, group_level)
+        s = await asyncio.to_thread(network_statistics, g.n, g.pre, g.post)
+        by_group = await _reciprocity(g, group_level, min_weight) if group_level else None
+        return NetworkStatistics.from_result(s, min_weight, by_group)
+
+    @strawberry.field(
+        description="Find a motif written in the DotMotif language (A -> B [synapse_count "
+        '>= 3]; A !> C; A.class = "sensory"; A.type != B.type) among the neurons. With '
+        "excludeAutomorphisms, a match and its relabellings by the motif's symmetries "
+        "(automorphisms) count once.",
+        extensions=[ReadsDataset()],
+    )
+    async def motif_search(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        motif: str,
+        first: int = 100,
+        after: str | None = None,
+        count_only: bool = False,
+        exclude_automorphisms: bool = False,
+    ) -> MotifSearchResult:
+        spec = parse_motif(motif)
+        repo = MotifRepository(info.context.store, str(dataset))
+        autos = automorphisms(spec)
+        excluded = autos if exclude_automorphisms else []
+        if count_only:
+            return MotifSearchResult(
+                variables=list(spec.nodes),
+                automorphisms=len(autos) + 1,
+                count=await repo.count(spec, excluded),
+                matches=[],
+                page_info=PageInfo(has_next_page=False, end_cursor=None),
+            )
+        page = OffsetPage.of(info.context.settings, first, after)
+        rows = await repo.matches(spec, page.skip, page.limit, excluded)
+        matches, page_info = page.edges(
+            rows,
+            lambda c, row: MotifMatch(
+                cursor=c,
+                bindings=[
+                    MotifBinding(variable=v, neuron=strawberry.ID(nid))
+                    for v, nid in zip(spec.nodes, row, strict=True)
+                ],
+            ),
+        )
+        return MotifSearchResult(
+            variables=list(spec.nodes),
+            automorphisms=len(autos) + 1,
+            count=None,
+            matches=matches,
+            page_info=page_info,
+        )
+
+    @strawberry.field(
+        description="Reciprocal pairs within and between groups of neurons (type, class, "
+        "...) against independent connections at each group pair's observed densities.",
+        extensions=[ReadsDataset()],
+    )
+    async def reciprocity_by_group(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        level: Level = CLASS,
+        min_weight: int = 1,
+        filter: NeuronFilterInput | None = None,
+    ) -> ReciprocityByGroup:
+        g = await _subgraph(info, str(dataset), filter, min_weight, level)
+        return await _reciprocity(g, level, min_weight)
+
+    @strawberry.field(
+        description="Feed-forward loops (triad class 030T) among the selected neurons against "
+        "samples of a null model (default: degree- and reciprocity-preserving swaps).",
+        extensions=[ReadsDataset()],
+    )
+    async def feed_forward_loops(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        null_model: NullModel = DEGREE_PRESERVING,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+        samples: int = 100,
+        seed: int = 0,
+        type_level: Level = CLASS,
+    ) -> FeedForwardLoops:
+        census = await _motif_census(
+            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level
+        )
+        c = next(x for x in census.classes if x.name == "030T")
+        return FeedForwardLoops(
+            observed=c.observed,
+            null_model=null_model,
+            null_description=census.null_description,
+            samples=samples,
+            seed=seed,
+            null_mean=c.null_mean,
+            null_std=c.null_std,
+            z=c.z,
+            p_greater=c.p_greater,
+            p_less=c.p_less,
+        )
+
+    @strawberry.field(
+        description="The census of induced subgraphs of the selected neurons: size 3, the 16 "
+        "triad classes; size 4, the 199 connected 4-node classes (igraph class numbers, each "
+        "with a representative's edges). Each class against samples of a null model; runs "
+        "within the census time budget or answers TIMEOUT.",
+        extensions=[ReadsDataset()],
+    )
+    async def motif_census(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        null_model: NullModel,
+        filter: NeuronFilterInput | None = None,
+        min_weight: int = 1,
+        size: int = 3,
+        samples: int = 100,
+        seed: int = 0,
+        type_level: Level = CLASS,
+    ) -> MotifCensus:
+        if size not in CENSUS_SIZES:
+            raise BadInput(f"size must be one of {', '.join(map(str, CENSUS_SIZES))}")
+        return await _motif_census(
+            info, str(dataset), null_model, filter, min_weight, samples, seed, type_level, size
+        )
+
+
+async def _motif_census(
+    info: Info,
+    ds: str,
+    null_model: NullModel,
+    filter: NeuronFilterInput | None,
+    min_weight: int,
+    samples: int,
+    seed: int,
+    type_level: Level,
+    size: int = 3,
+) -> MotifCensus:
+    settings = info.context.settings
+    if not 1 <= samples <= settings.max_census_samples:
+        raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
+    sbm = null_model.value == "cell_type_sbm"
+    g = await _subgraph(info, ds, filter, min_weight, type_level if sbm else None)
+    r = await asyncio.to_thread(
+        census_against_null,
+        g.n,
+        g.pre,
+        g.post,
+        null_model.value,
+        samples,
+        seed,
+        g.groups if sbm else None,
+        time.monotonic() + settings.census_time_budget_s,
+        size,
+    )
+    return MotifCensus(
+        neurons=g.n,
+        connections=motif_connections(g.pre, g.post),
+        size=size,
+        null_model=null_model,
+        null_description=r.null_description,
+        samples=samples,
+        seed=seed,
+        min_weight=min_weight,
+        type_level=type_level if sbm else None,
+        classes=[CensusClass(**row) for row in census_rows(r)],
+    )
+
+
+async def _reciprocity(g: Graph, level: Level, min_weight: int) -> ReciprocityByGroup:
+    rows = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
+    return ReciprocityByGroup(
+        level=level,
+        min_weight=min_weight,
+        null_model=RECIPROCITY_NULL,
+        entries=[
+            GroupReciprocityEntry(
+                group_a=g.group_names[r.a],
+                group_b=g.group_names[r.b],
+                pairs=r.pairs,
+                connections_ab=r.connections_ab,
+                connections_ba=r.connections_ba,
+                reciprocal_pairs=r.reciprocal_pairs,
+                expected=r.expected,
+                enrichment=r.enrichment,
+            )
+            for r in rows
+        ],
+    )
+
+
+async def _subgraph(
+    info: Info,
+    ds: str,
+    filter: NeuronFilterInput | None,
+    weight: int,
+    level: Level | None,
+) -> Graph:
+    """The selected neurons of a dataset (its read check done by the field) and the
+    connections among them with at least ``weight`` synapses, with groups at ``level``
+    when given (:mod:`connectomedb.store.graph`, as every job reads it)."""
+    return await GraphReader(info.context.store).read(
+        ds,
+        inputs.neuron_filter(info.context.settings, filter),
+        inputs.min_weight(weight),
+        level.value if level else None,
+    )

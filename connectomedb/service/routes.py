@@ -1,0 +1,117 @@
+"""Plain HTTP beside GraphQL: /health, the files of model runs, and a small JSON mirror of
+the hottest reads under /rest (same Cypher, same read check)."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from connectomedb.errors import NotFound
+from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, SettingsDep, StoreDep
+from connectomedb.service.pagination import page_size
+from connectomedb.service.permissions import readable_dataset, readable_row
+from connectomedb.store.access import AccessRepository
+from connectomedb.store.graphdb import Store
+from connectomedb.store.jobs import JobRepository
+from connectomedb.store.neurons import NeuronRepository
+
+log = logging.getLogger("connectomedb.api")
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health(store: StoreDep) -> JSONResponse:
+    try:
+        await store.read("health", "RETURN 1 AS ok")
+    except Exception:  # the point is to answer, whatever the failure
+        log.exception("health check failed")
+        return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "neo4j": "up"})
+
+
+@router.get("/runs/{run_id}/files/{name}")
+async def run_file(
+    run_id: str, name: str, store: StoreDep, principal: PrincipalDep, settings: SettingsDep
+) -> FileResponse:
+    """A file a run wrote (its ModelRun lists them), for readers of its dataset."""
+    from connectomedb.simulate.files import run_file as find
+
+    r = await readable_row(
+        await JobRepository(store).run(run_id),
+        partial(AccessRepository(store).dataset, principal),
+        f"model run {run_id!r}",
+    )
+    path, media = find(settings.artifacts, r["metrics"], name)
+    return FileResponse(path, media_type=media, filename=name)
+
+
+# Every route below reads one dataset: the router runs the read check before each of them.
+rest = APIRouter(prefix="/rest/datasets/{dataset}", dependencies=[Depends(readable_dataset)])
+
+
+def neurons_of(dataset: str, store: StoreDep) -> NeuronRepository:
+    return NeuronRepository(store, dataset)
+
+
+NeuronsDep = Annotated[NeuronRepository, Depends(neurons_of)]
+
+
+def _count_queries(response: Response, store: Store) -> None:
+    response.headers[QUERY_COUNT_HEADER] = str(store.queries)
+
+
+@rest.get("/neurons/{neuron}")
+async def rest_neuron(
+    dataset: str, neuron: str, repo: NeuronsDep, store: StoreDep, response: Response
+) -> dict[str, Any]:
+    cells = await repo.cells([neuron])
+    _count_queries(response, store)
+    if neuron not in cells:
+        raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
+    return cells[neuron]
+
+
+@rest.get("/neurons/{neuron}/{direction}")
+async def rest_partners(
+    dataset: str,
+    neuron: str,
+    direction: str,
+    repo: NeuronsDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    min_weight: Annotated[int, Query(ge=1)] = 1,
+    first: Annotated[int, Query(ge=0)] = 10,
+) -> dict[str, Any]:
+    if direction not in ("upstream", "downstream"):
+        raise NotFound(f"no such list {direction!r}")
+    page_size(settings, first)
+    cells = await repo.cells([neuron])
+    if neuron not in cells:
+        raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
+    found = await repo.partners(direction, [neuron], min_weight, 0, first)  # type: ignore[arg-type]
+    _count_queries(response, store)
+    return {"neuron": cells[neuron], direction: found.get(neuron, [])}
+
+
+@rest.get("/neurons")
+async def rest_neurons(
+    repo: NeuronsDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    first: Annotated[int, Query(ge=0)] = 100,
+    after: str | None = None,
+) -> dict[str, Any]:
+    page_size(settings, first)
+    rows, more = await repo.page(None, first, after)
+    _count_queries(response, store)
+    return {"neurons": rows, "has_next_page": more}
+
+
+router.include_router(rest)

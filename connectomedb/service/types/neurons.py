@@ -1,0 +1,274 @@
+"""A cell and what hangs off it: partners, gap junctions, synapses, annotations and the
+outputs of model runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from connectomedb.service import inputs
+from connectomedb.service.context import Info
+from connectomedb.service.pagination import Connection, OffsetPage, PageInfo
+from connectomedb.store.neurons import NeuronFilter
+
+
+@strawberry.enum
+class PartnerDirection(Enum):
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+
+
+@strawberry.type(description="A cell of a connectome: a neuron or a non-neuronal partner.")
+class Neuron:
+    dataset: strawberry.ID
+    id: strawberry.ID
+    name: str
+    kind: str
+    type: str | None
+    cell_class: str | None = strawberry.field(name="class")
+    superclass: str | None
+    side: str | None
+    region: str | None
+    neurotransmitter: str | None
+    sign: int | None
+    in_degree: int = strawberry.field(description="presynaptic partners (chemical)")
+    out_degree: int = strawberry.field(description="postsynaptic partners (chemical)")
+    pre_synapses: int = strawberry.field(description="synapses as presynaptic cell")
+    post_synapses: int = strawberry.field(description="synapses as postsynaptic cell")
+    gap_junction_degree: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Neuron:
+        return cls(
+            dataset=row["dataset"],
+            id=row["id"],
+            name=row.get("name") or row["id"],
+            kind=row.get("kind") or "neuron",
+            type=row.get("type"),
+            cell_class=row.get("class"),
+            superclass=row.get("superclass"),
+            side=row.get("side"),
+            region=row.get("region"),
+            neurotransmitter=row.get("neurotransmitter"),
+            sign=row.get("sign"),
+            in_degree=row.get("in_degree") or 0,
+            out_degree=row.get("out_degree") or 0,
+            pre_synapses=row.get("pre_synapses") or 0,
+            post_synapses=row.get("post_synapses") or 0,
+            gap_junction_degree=row.get("gap_junction_degree") or 0,
+        )
+
+    async def _partners(
+        self, info: Info, direction: str, weight: int, first: int, after: str | None
+    ) -> Connection[Partner]:
+        page = OffsetPage.of(info.context.settings, first, after)
+        rows = await info.context.partners.load(
+            (
+                str(self.dataset),
+                direction,
+                str(self.id),
+                inputs.min_weight(weight),
+                page.skip,
+                page.limit,
+            )
+        )
+        return page.connection(rows, Partner.from_row)
+
+    @strawberry.field(description="Presynaptic partners, most synapses first.")
+    async def upstream(
+        self, info: Info, min_weight: int = 1, first: int = 10, after: str | None = None
+    ) -> Connection[Partner]:
+        return await self._partners(info, "upstream", min_weight, first, after)
+
+    @strawberry.field(description="Postsynaptic partners, most synapses first.")
+    async def downstream(
+        self, info: Info, min_weight: int = 1, first: int = 10, after: str | None = None
+    ) -> Connection[Partner]:
+        return await self._partners(info, "downstream", min_weight, first, after)
+
+    @strawberry.field(description="Gap-junction partners, most gap junctions first.")
+    async def gap_junctions(
+        self, info: Info, first: int = 10, after: str | None = None
+    ) -> GapJunctionConnection:
+        page = OffsetPage.of(info.context.settings, first, after)
+        rows = await info.context.gap_junctions.load(
+            (str(self.dataset), str(self.id), page.skip, page.limit)
+        )
+        edges, page_info = page.edges(
+            rows,
+            lambda c, r: GapJunctionEdge(
+                cursor=c, partner=Neuron.from_row(r["cell"]), count=r["count"]
+            ),
+        )
+        return GapJunctionConnection(edges=edges, page_info=page_info)
+
+    @strawberry.field(description="Synapse nodes where the dataset has them (ordered by id).")
+    async def synapses(
+        self,
+        info: Info,
+        direction: PartnerDirection = PartnerDirection.DOWNSTREAM,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[Synapse]:
+        page = OffsetPage.of(info.context.settings, first, after)
+        rows = await info.context.synapses.load(
+            (str(self.dataset), direction.value, str(self.id), page.skip, page.limit)
+        )
+        return page.connection(rows, Synapse.from_row)
+
+    @strawberry.field(description="Current annotations, or every one ever made with history: true.")
+    async def annotations(self, info: Info, history: bool = False) -> list[Annotation]:
+        rows = await info.context.annotations.load((str(self.dataset), str(self.id), history))
+        return [Annotation.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="The cell-type prediction of a celltype_gnn run (default: the latest)."
+    )
+    async def predictions(self, info: Info, run: strawberry.ID | None = None) -> Prediction | None:
+        o = await self._output(info, "celltype_gnn", run)
+        return Prediction(run=o["run"], label=o["label"], confidence=o["score"]) if o else None
+
+    @strawberry.field(description="The vector of an embedding run (default: the latest).")
+    async def embedding(self, info: Info, run: strawberry.ID | None = None) -> Embedding | None:
+        o = await self._output(info, "embedding", run)
+        return Embedding(run=o["run"], vector=o["vector"], layout=o["layout"]) if o else None
+
+    @strawberry.field(description="The score of an anomaly run (default: the latest).")
+    async def anomaly_score(
+        self, info: Info, run: strawberry.ID | None = None
+    ) -> AnomalyScore | None:
+        o = await self._output(info, "anomaly", run)
+        return AnomalyScore(run=o["run"], score=o["score"]) if o else None
+
+    async def _output(self, info: Info, kind: str, run: strawberry.ID | None) -> Any:
+        return await info.context.outputs.load(
+            (str(self.dataset), kind, str(run) if run else "", str(self.id))
+        )
+
+
+@strawberry.type
+class NeuronConnection(Connection[Neuron]):
+    """A page of neurons (keyset cursors on the id) that can count the whole selection."""
+
+    _dataset: strawberry.Private[str]
+    _filter: strawberry.Private[NeuronFilter | None]
+
+    @strawberry.field(description="Neurons matching the filter (one extra query, only when asked).")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.neurons(self._dataset).count(self._filter)
+
+
+@strawberry.type(description="A model's cell-type label for one neuron and its confidence.")
+class Prediction:
+    run: strawberry.ID
+    label: str
+    confidence: float = strawberry.field(description="the predicted label's probability")
+
+
+@strawberry.type
+class Embedding:
+    run: strawberry.ID
+    vector: list[float]
+    layout: list[float] = strawberry.field(description="2-D position for plots")
+
+
+@strawberry.type
+class AnomalyScore:
+    run: strawberry.ID
+    score: float
+
+
+@strawberry.type
+class Partner:
+    neuron: Neuron
+    synapse_count: int
+    weight: float | None
+    psd_area_total: float | None
+    nt_type: str | None
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> Partner:
+        return cls(
+            neuron=Neuron.from_row(r["cell"]),
+            synapse_count=r["synapse_count"],
+            weight=r.get("weight"),
+            psd_area_total=r.get("psd_area_total"),
+            nt_type=r.get("nt_type"),
+        )
+
+
+@strawberry.type
+class GapJunctionEdge:
+    """Not an ``Edge[Neuron]``: the public shape names the node ``partner`` and adds the
+    number of gap junctions."""
+
+    cursor: str
+    partner: Neuron
+    count: int
+
+
+@strawberry.type
+class GapJunctionConnection:
+    edges: list[GapJunctionEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Synapse:
+    id: strawberry.ID
+    pre: strawberry.ID
+    post: strawberry.ID
+    kind: str | None
+    confidence: float | None
+    psd_area: float | None
+    neurotransmitter: str | None
+    region: str | None
+    x: float | None
+    y: float | None
+    z: float | None
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> Synapse:
+        s = r["s"]
+        loc = s.get("location")
+        return cls(
+            id=s["id"],
+            pre=r["pre"],
+            post=r["post"],
+            kind=s.get("kind"),
+            confidence=s.get("confidence"),
+            psd_area=s.get("psd_area"),
+            neurotransmitter=s.get("neurotransmitter"),
+            region=s.get("region"),
+            x=loc.x if loc is not None else None,
+            y=loc.y if loc is not None else None,
+            z=loc.z if loc is not None else None,
+        )
+
+
+@strawberry.type
+class Annotation:
+    id: strawberry.ID
+    neuron: strawberry.ID
+    key: str
+    value: str
+    author: str
+    created_at: datetime
+    superseded_by: strawberry.ID | None
+    current: bool
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> Annotation:
+        return cls(
+            id=r["id"],
+            neuron=r["neuron"],
+            key=r["key"],
+            value=r["value"],
+            author=r["author"],
+            created_at=r["created_at"],
+            superseded_by=r.get("superseded_by"),
+            current=r.get("superseded_by") is None,
+        )
