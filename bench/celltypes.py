@@ -27,6 +27,7 @@ from connectomedb.analytics.features import labels
 from connectomedb.analytics.planted import merge_neurons
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.writer import DatasetWriter
+from connectomedb.schema.jobs import JobRequest
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
 from connectomedb.store.graph import Graph, read_graph
@@ -62,7 +63,7 @@ def main() -> None:
             DatasetWriter(driver, db).load(make_source(source, settings.data_cache))
         queue = f"bench_{uuid.uuid4().hex[:8]}"
         params = {"label_level": level, "seeds": args.seeds, "epochs": args.epochs}
-        job = q.submit(ds, "celltype_gnn", params, None, 1, queue)
+        job = q.submit(JobRequest(ds, "celltype_gnn", params, None, 1, queue))
         t = time.perf_counter()
         Worker(driver, db, "bench", 300, 0.1, queue).run_once()
         j = q.job(job["id"])

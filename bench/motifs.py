@@ -149,7 +149,7 @@ def main() -> None:
     if c is not None:
         compare("cook2019", *c, args.skip_networkx_above)
         t = time.perf_counter()
-        r = census_against_null(*c, "degree_preserving", args.samples, seed=1)
+        r = census_against_null(*c, null_model="degree_preserving", samples=args.samples, seed=1)
         print(
             f"null_census_s_cook2019_degree_preserving_{args.samples}: {time.perf_counter() - t:.1f}"
         )

@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -54,37 +54,23 @@ class Console(Protocol):
 
 @dataclass(frozen=True)
 class Layout:
-    """Paths of one local Neo4j home."""
+    """Paths of one local Neo4j home: the home and its folders, each named as Neo4j
+    names it (``import_dir`` is ``import``)."""
 
     home: Path
+    lib: Path = field(init=False)
+    plugins: Path = field(init=False)
+    conf: Path = field(init=False)
+    data: Path = field(init=False)
+    logs: Path = field(init=False)
+    import_dir: Path = field(init=False)
+    run: Path = field(init=False)
 
-    @property
-    def lib(self) -> Path:
-        return self.home / "lib"
-
-    @property
-    def plugins(self) -> Path:
-        return self.home / "plugins"
-
-    @property
-    def conf(self) -> Path:
-        return self.home / "conf"
-
-    @property
-    def data(self) -> Path:
-        return self.home / "data"
-
-    @property
-    def logs(self) -> Path:
-        return self.home / "logs"
-
-    @property
-    def import_dir(self) -> Path:
-        return self.home / "import"
-
-    @property
-    def run(self) -> Path:
-        return self.home / "run"
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not f.init:
+                name = "import" if f.name == "import_dir" else f.name
+                object.__setattr__(self, f.name, self.home / name)
 
     @property
     def pid_file(self) -> Path:

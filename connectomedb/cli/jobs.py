@@ -63,10 +63,23 @@ def scheduler(
         run_scheduler(q, tick, stop)
 
 
+@job_app.command("kinds")
+def job_kinds() -> None:
+    """The job kinds a worker runs, with what each computes."""
+    from rich.table import Table
+
+    from connectomedb.jobs.registry import KINDS
+
+    table = Table("kind", "what it computes", "needs")
+    for k in KINDS.values():
+        table.add_row(k.name, k.description, f"the {k.extra} extra" if k.extra else "")
+    console.print(table)
+
+
 @job_app.command("submit")
 def job_submit(
     dataset_id: str,
-    kind: str,
+    kind: Annotated[str, typer.Argument(help="a job kind (see `connectomedb job kinds`)")],
     params: Annotated[
         str, typer.Option(help="parameters as JSON, or @FILE to read them from a file")
     ] = "{}",
@@ -77,6 +90,7 @@ def job_submit(
     import json
 
     from connectomedb.jobs.registry import check_params
+    from connectomedb.schema.jobs import JobRequest
     from connectomedb.store.datasets import DatasetRepository
     from connectomedb.store.jobs import JobQueue
 
@@ -97,9 +111,8 @@ def job_submit(
         checked = check_params(kind, raw)
         if not DatasetRepository(d, s.neo4j_database).exists(dataset_id):
             raise NotFound(f"dataset {dataset_id!r} not found")
-        j = JobQueue(d, s.neo4j_database).submit(
-            dataset_id, kind, checked, None, max_attempts, queue
-        )
+        req = JobRequest(dataset_id, kind, checked, None, max_attempts, queue)
+        j = JobQueue(d, s.neo4j_database).submit(req)
         console.print(j["id"])
 
 

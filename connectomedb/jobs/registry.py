@@ -55,7 +55,8 @@ class Kind:
 
 
 def _doc(params: type[Params]) -> str:
-    return " ".join((params.__doc__ or "").split())
+    """The parameter model's docstring as one line of plain text."""
+    return " ".join((params.__doc__ or "").replace("``", "").split())
 
 
 KINDS: Final[Mapping[str, Kind]] = MappingProxyType(

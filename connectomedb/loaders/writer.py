@@ -118,6 +118,17 @@ def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         t.join(timeout=30)
 
 
+@dataclass
+class _Cells:
+    """The written cells, as the later phases need them: position by id, element id by
+    position, per-cell counts (``stats``) and the dataset's totals, both added to."""
+
+    index: dict[str, int]
+    eids: list[str]
+    stats: dict[str, np.ndarray]
+    totals: dict[str, int]
+
+
 class DatasetWriter:
     """Writes one Source as one dataset.
 
@@ -211,11 +222,10 @@ class DatasetWriter:
             "gap_junction_total": 0,
             "synapses": 0,
         }
-        self._write_connections(source, ds, _done(state, "connections"), index, eids, stats, totals)
-        self._write_gap_junctions(
-            source, ds, _done(state, "gap_junctions"), index, eids, stats, totals
-        )
-        self._write_synapses(source, ds, _done(state, "synapses"), index, eids, totals)
+        cells = _Cells(index, eids, stats, totals)
+        self._write_connections(source, ds, _done(state, "connections"), cells)
+        self._write_gap_junctions(source, ds, _done(state, "gap_junctions"), cells)
+        self._write_synapses(source, ds, _done(state, "synapses"), cells)
         n_neurons = sum(1 for k in kinds if k == "neuron")
         res.counts = {
             "neurons": n_neurons,
@@ -401,15 +411,9 @@ class DatasetWriter:
         return a, b, c
 
     def _write_connections(
-        self,
-        source: Source,
-        ds: str,
-        done: frozenset[int],
-        index: dict[str, int],
-        eids: list[str],
-        stats: dict[str, np.ndarray],
-        totals: dict[str, int],
+        self, source: Source, ds: str, done: frozenset[int], cells: _Cells
     ) -> None:
+        index, eids, stats, totals = cells.index, cells.eids, cells.stats, cells.totals
         n = max(len(index), 1)
         seen_pairs: set[int] = set()
         aggregate = source.aggregate_connections
@@ -457,18 +461,11 @@ class DatasetWriter:
         )
 
     def _write_gap_junctions(
-        self,
-        source: Source,
-        ds: str,
-        done: frozenset[int],
-        index: dict[str, int],
-        eids: list[str],
-        stats: dict[str, np.ndarray],
-        totals: dict[str, int],
+        self, source: Source, ds: str, done: frozenset[int], cells: _Cells
     ) -> None:
-        n = max(len(index), 1)
-        seen: set[int] = set()
-        pair = self._pair
+        seen: set[int] = set()  # unordered pairs already written
+        index, eids, stats, totals = cells.index, cells.eids, cells.stats, cells.totals
+        n, pair = max(len(index), 1), self._pair
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             rows = []
@@ -492,15 +489,8 @@ class DatasetWriter:
 
         self._run_batches(ds, "gap_junctions", iter(source.gap_junctions()), done, prepare)
 
-    def _write_synapses(
-        self,
-        source: Source,
-        ds: str,
-        done: frozenset[int],
-        index: dict[str, int],
-        eids: list[str],
-        totals: dict[str, int],
-    ) -> None:
+    def _write_synapses(self, source: Source, ds: str, done: frozenset[int], cells: _Cells) -> None:
+        index, eids, totals = cells.index, cells.eids, cells.totals
         # Ids are checked for duplicates within a batch here and across batches by the
         # synapse_key constraint (a set of every id would grow with the file).
         batch_ids: dict[int, dict[str, Where]] = {}

@@ -224,6 +224,7 @@ def census_against_null(
     n: int,
     pre: np.ndarray,
     post: np.ndarray,
+    *,
     null_model: str,
     samples: int,
     seed: int,

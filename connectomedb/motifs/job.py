@@ -34,12 +34,11 @@ def run(ctx: JobContext, p: CensusParams) -> RunResult:
         g.n,
         g.pre,
         g.post,
-        p.null_model,
-        p.samples,
-        p.seed,
-        g.groups if sbm else None,
-        None,
-        p.size,
+        null_model=p.null_model,
+        samples=p.samples,
+        seed=p.seed,
+        types=g.groups if sbm else None,
+        size=p.size,
         progress=lambda i: ctx.progress(0.05 + 0.95 * i / p.samples, f"sample {i}"),
     )
     return RunResult(

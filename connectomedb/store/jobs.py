@@ -29,9 +29,11 @@ from connectomedb.schema.jobs import (
     CANCELLED,
     DEFAULT_QUEUE,
     FAILED,
+    NEW_JOB_STATE,
     QUEUED,
     RUNNING,
     SUCCEEDED,
+    JobRequest,
     new_id,
 )
 from connectomedb.store.graphdb import Store
@@ -43,12 +45,11 @@ log = logging.getLogger("connectomedb.jobs")
 LOCK_JOB: Final = "MATCH (j:Job {id: $id}) SET j.lock_seq = coalesce(j.lock_seq, 0) + 1"
 READ_JOB: Final = "MATCH (j:Job {id: $id}) RETURN j {.*, now: timestamp()} AS job"
 
-SUBMIT: Final = """
-CREATE (j:Job {id: $id, kind: $kind, params: $params, dataset: $dataset,
-               requested_by: $user, queue: $queue, status: 'queued', progress: 0.0, message: '',
-               attempts: 0, max_attempts: $max_attempts, cancel_requested: false,
-               created_at: timestamp()})
-RETURN j {.*} AS job"""
+SUBMIT: Final = f"""
+CREATE (j:Job {{id: $id, kind: $kind, params: $params, dataset: $dataset,
+               requested_by: $user, queue: $queue, max_attempts: $max_attempts,
+               {NEW_JOB_STATE}}})
+RETURN j {{.*}} AS job"""
 
 CANDIDATES: Final = """
 MATCH (j:Job) WHERE j.queue = $queue AND NOT j.cancel_requested
@@ -115,28 +116,33 @@ MATCH (x) WHERE (x:Job OR x:Schedule OR x:ModelRun) AND x.dataset = $dataset
 CALL (x) { DETACH DELETE x } IN TRANSACTIONS OF 1000 ROWS"""
 
 
-def submit_args(
-    dataset: str,
-    kind: str,
-    params: dict[str, Any],
-    user: str | None,
-    max_attempts: int,
-    queue: str,
-) -> dict[str, Any]:
+def submit_args(req: JobRequest) -> dict[str, Any]:
     """The parameters of :data:`SUBMIT` for a new job (its params stored as JSON text)."""
     return {
         "id": new_id("job"),
-        "kind": kind,
-        "params": json.dumps(params, sort_keys=True),
-        "dataset": dataset,
-        "user": user,
-        "max_attempts": max_attempts,
-        "queue": queue,
+        "kind": req.kind,
+        "params": json.dumps(req.params, sort_keys=True),
+        "dataset": req.dataset,
+        "user": req.user,
+        "max_attempts": req.max_attempts,
+        "queue": req.queue,
     }
 
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
+
+
+def _finish(
+    tx: neo4j.ManagedTransaction,
+    job_id: str,
+    status: str,
+    message: str,
+    error: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Mark a locked job finished with ``status`` (:data:`FINISH`)."""
+    tx.run(FINISH, id=job_id, status=status, error=error, message=message, run_id=run_id).consume()
 
 
 class LeaseLost(Exception):
@@ -161,20 +167,10 @@ class JobQueue:
         return dict(rec["job"]) if rec else None
 
     # -- submit (CLI and tests) ----------------------------------------------------------
-    def submit(
-        self,
-        dataset: str,
-        kind: str,
-        params: dict[str, Any],
-        user: str | None,
-        max_attempts: int,
-        queue: str = DEFAULT_QUEUE,
-    ) -> dict[str, Any]:
-        rec = self.driver.execute_query(
-            SUBMIT,
-            submit_args(dataset, kind, params, user, max_attempts, queue),
-            database_=self.database,
-        ).records[0]
+    def submit(self, req: JobRequest) -> dict[str, Any]:
+        rec = self.driver.execute_query(SUBMIT, submit_args(req), database_=self.database).records[
+            0
+        ]
         return dict(rec["job"])
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -207,9 +203,7 @@ class JobQueue:
                     )
                 else:
                     continue
-                tx.run(
-                    FINISH, id=j["id"], status=status, error=error, message=message, run_id=None
-                ).consume()
+                _finish(tx, j["id"], status, message, error)
                 done += 1
             return done
 
@@ -291,14 +285,7 @@ class JobQueue:
         def work(tx: neo4j.ManagedTransaction) -> str:
             self._mine(tx, job)
             write_run(tx, run_id, job, result, code_version, batch)
-            tx.run(
-                FINISH,
-                id=job["id"],
-                status=SUCCEEDED,
-                error=None,
-                message="done",
-                run_id=run_id,
-            ).consume()
+            _finish(tx, job["id"], SUCCEEDED, "done", run_id=run_id)
             return run_id
 
         return self._write(work)  # type: ignore[no-any-return]
@@ -312,9 +299,7 @@ class JobQueue:
             if retry and j["attempts"] < j["max_attempts"] and not j["cancel_requested"]:
                 tx.run(REQUEUE, id=job["id"], error=error).consume()
                 return QUEUED
-            tx.run(
-                FINISH, id=job["id"], status=FAILED, error=error, message="failed", run_id=None
-            ).consume()
+            _finish(tx, job["id"], FAILED, "failed", error)
             return FAILED
 
         return self._write(work)  # type: ignore[no-any-return]
@@ -322,14 +307,7 @@ class JobQueue:
     def record_cancelled(self, job: dict[str, Any]) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
             self._mine(tx, job)
-            tx.run(
-                FINISH,
-                id=job["id"],
-                status=CANCELLED,
-                error=None,
-                message="cancelled at a progress point",
-                run_id=None,
-            ).consume()
+            _finish(tx, job["id"], CANCELLED, "cancelled at a progress point")
 
         self._write(work)
 
@@ -350,18 +328,8 @@ class JobRepository(ScheduleRepository, RunRepository):
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def submit(
-        self,
-        dataset: str,
-        kind: str,
-        params: dict[str, Any],
-        user: str | None,
-        max_attempts: int,
-        queue: str = DEFAULT_QUEUE,
-    ) -> dict[str, Any]:
-        recs = await self.store.write(
-            "submit_job", SUBMIT, **submit_args(dataset, kind, params, user, max_attempts, queue)
-        )
+    async def submit(self, req: JobRequest) -> dict[str, Any]:
+        recs = await self.store.write("submit_job", SUBMIT, **submit_args(req))
         return dict(recs[0]["job"])
 
     async def job(self, job_id: str) -> dict[str, Any] | None:

@@ -256,40 +256,40 @@ class NeuronRepository:
         recs = await self.store.read("get_cells", GET_CELLS, dataset=self.dataset, ids=ids)
         return {r["n"]["id"]: r["n"] for r in recs}
 
+    async def _per_neuron(
+        self, name: str, text: str, key: str, ids: list[str], **params: Any
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One page of a list per neuron (partners, synapses) for many neurons in one query:
+        neuron id -> its page."""
+        recs = await self.store.read(name, text, dataset=self.dataset, ids=ids, **params)
+        return {r["nid"]: r[key] for r in recs}
+
     async def partners(
         self, direction: Direction, ids: list[str], min_weight: int, skip: int, limit: int
     ) -> dict[str, list[dict[str, Any]]]:
-        recs = await self.store.read(
+        return await self._per_neuron(
             f"{direction}_partners",
             partners_query(direction),
-            dataset=self.dataset,
-            ids=ids,
+            "partners",
+            ids,
             min_weight=min_weight,
             skip=skip,
             limit=limit,
         )
-        return {r["nid"]: r["partners"] for r in recs}
 
     async def gap_junctions(
         self, ids: list[str], skip: int, limit: int
     ) -> dict[str, list[dict[str, Any]]]:
-        recs = await self.store.read(
-            "gap_junctions", GAP_JUNCTIONS, dataset=self.dataset, ids=ids, skip=skip, limit=limit
+        return await self._per_neuron(
+            "gap_junctions", GAP_JUNCTIONS, "partners", ids, skip=skip, limit=limit
         )
-        return {r["nid"]: r["partners"] for r in recs}
 
     async def synapses(
         self, direction: Direction, ids: list[str], skip: int, limit: int
     ) -> dict[str, list[dict[str, Any]]]:
-        recs = await self.store.read(
-            f"{direction}_synapses",
-            SYNAPSES[direction],
-            dataset=self.dataset,
-            ids=ids,
-            skip=skip,
-            limit=limit,
+        return await self._per_neuron(
+            f"{direction}_synapses", SYNAPSES[direction], "synapses", ids, skip=skip, limit=limit
         )
-        return {r["nid"]: r["synapses"] for r in recs}
 
     async def connections(
         self,

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import neo4j
 
-from connectomedb.schema.jobs import DEFAULT_QUEUE, new_id
+from connectomedb.schema.jobs import NEW_JOB_STATE, JobRequest, new_id
 from connectomedb.store.graphdb import Store
 
 CREATE_SCHEDULE: Final = """
@@ -33,16 +33,14 @@ LOCK_SCHEDULE: Final = "MATCH (s:Schedule {id: $id}) SET s.lock_seq = coalesce(s
 
 READ_SCHEDULE: Final = "MATCH (s:Schedule {id: $id}) RETURN s {.*, now: timestamp()} AS schedule"
 
-ENQUEUE_DUE: Final = """
-MATCH (s:Schedule {id: $id})
+ENQUEUE_DUE: Final = f"""
+MATCH (s:Schedule {{id: $id}})
 UNWIND $due AS due
-MERGE (j:Job {schedule_due: s.id + '@' + toString(due)})
-ON CREATE SET j.id = 'job_' + s.id + '_' + toString(due), j.kind = s.kind,
-    j.params = s.params, j.dataset = s.dataset, j.requested_by = s.created_by,
-    j.queue = s.queue,
-    j.status = 'queued', j.progress = 0.0, j.message = '', j.attempts = 0,
-    j.max_attempts = s.max_attempts, j.cancel_requested = false,
-    j.created_at = timestamp(), j.schedule = s.id, j.due = due, j.enqueued_by = $tick
+MERGE (j:Job {{schedule_due: s.id + '@' + toString(due)}})
+ON CREATE SET j += {{id: 'job_' + s.id + '_' + toString(due), kind: s.kind,
+    params: s.params, dataset: s.dataset, requested_by: s.created_by, queue: s.queue,
+    max_attempts: s.max_attempts, {NEW_JOB_STATE},
+    schedule: s.id, due: due, enqueued_by: $tick}}
 WITH s, count(CASE WHEN j.enqueued_by = $tick THEN 1 END) AS n
 SET s.next_due = $next_due, s.last_due = $last_due
 RETURN n"""
@@ -98,29 +96,21 @@ class ScheduleRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def create_schedule(
-        self,
-        dataset: str,
-        kind: str,
-        params: dict[str, Any],
-        cron: str,
-        user: str | None,
-        next_due: int,
-        max_attempts: int,
-        queue: str = DEFAULT_QUEUE,
-    ) -> dict[str, Any]:
+    async def create_schedule(self, req: JobRequest, cron: str, next_due: int) -> dict[str, Any]:
+        """A schedule enqueuing ``req`` at each due time of ``cron``, the first at
+        ``next_due``."""
         recs = await self.store.write(
             "create_schedule",
             CREATE_SCHEDULE,
             id=new_id("sched"),
-            dataset=dataset,
-            kind=kind,
-            params=json.dumps(params, sort_keys=True),
+            dataset=req.dataset,
+            kind=req.kind,
+            params=json.dumps(req.params, sort_keys=True),
             cron=cron,
-            user=user,
+            user=req.user,
             next_due=next_due,
-            max_attempts=max_attempts,
-            queue=queue,
+            max_attempts=req.max_attempts,
+            queue=req.queue,
         )
         return dict(recs[0]["schedule"])
 

@@ -61,3 +61,22 @@ def test_show_of_a_missing_job() -> None:
     res = cli("job", "show", "t_no_such_job")
     assert res.exit_code == 1
     assert res.stderr.strip() == "error: job 't_no_such_job' not found"
+
+
+def test_kinds_lists_the_registry() -> None:
+    from connectomedb.jobs.registry import KINDS
+
+    res = cli("job", "kinds")
+    assert res.exit_code == 0, res.output
+    listed = [line.split()[1] for line in res.stdout.splitlines() if line.startswith("│ ")]
+    assert [k for k in listed if k in KINDS] == list(KINDS)
+
+
+def test_submit_of_an_unknown_kind_names_the_known_ones() -> None:
+    from connectomedb.jobs.registry import kind_names
+
+    res = cli("job", "submit", "t_no_such_dataset", "bake")
+    assert res.exit_code == 1
+    assert (
+        res.stderr.strip() == f"error: unknown job kind 'bake' (known: {', '.join(kind_names())})"
+    )

@@ -175,9 +175,9 @@ def test_cell_type_sbm_keeps_blocks_in_expectation() -> None:
 def test_seeded_runs_repeat_exactly(cook, model: str) -> None:
     n, pre, post = cook
     types = np.arange(n) % 4
-    one = census_against_null(n, pre, post, model, 5, seed=11, types=types)
-    two = census_against_null(n, pre, post, model, 5, seed=11, types=types)
-    other = census_against_null(n, pre, post, model, 5, seed=12, types=types)
+    one = census_against_null(n, pre, post, null_model=model, samples=5, seed=11, types=types)
+    two = census_against_null(n, pre, post, null_model=model, samples=5, seed=11, types=types)
+    other = census_against_null(n, pre, post, null_model=model, samples=5, seed=12, types=types)
     assert one == two and one != other
     assert [c.name for c in one.classes] == list(TRIAD_CLASSES)
 
@@ -185,7 +185,7 @@ def test_seeded_runs_repeat_exactly(cook, model: str) -> None:
 def test_census_statistics_by_hand() -> None:
     """A null that is the graph itself has no spread: z is None, both p-values are 1."""
     pre, post = np.array([0, 1, 2]), np.array([1, 2, 0])
-    r = census_against_null(3, pre, post, "degree_preserving", 3, seed=0)
+    r = census_against_null(3, pre, post, null_model="degree_preserving", samples=3, seed=0)
     cyc = {c.name: c for c in r.classes}["030C"]
     assert (cyc.observed, cyc.null_mean, cyc.null_std, cyc.z, cyc.p_greater, cyc.p_less) == (
         1,
@@ -201,7 +201,9 @@ def test_census_statistics_by_hand() -> None:
 def test_a_passed_deadline_is_a_timeout(cook) -> None:
     n, pre, post = cook
     with pytest.raises(Timeout, match="fewer samples"):
-        census_against_null(n, pre, post, "erdos_renyi", 10, seed=0, deadline=0.0)
+        census_against_null(
+            n, pre, post, null_model="erdos_renyi", samples=10, seed=0, deadline=0.0
+        )
 
 
 # -- size 4 -----------------------------------------------------------------------------
@@ -262,11 +264,13 @@ def test_size4_census_equals_brute_force_on_cook2019_hubs(cook) -> None:
 
 def test_size4_census_against_a_null_keeps_the_degrees_statistics(cook) -> None:
     n, pre, post = cook
-    r = census_against_null(n, pre, post, "degree_preserving", samples=3, seed=1, size=4)
+    r = census_against_null(n, pre, post, null_model="degree_preserving", samples=3, seed=1, size=4)
     assert r.size == 4 and len(r.classes) == 199
     observed = motif_census(4, n, pre, post)
     assert [c.observed for c in r.classes] == observed.tolist()
-    again = census_against_null(n, pre, post, "degree_preserving", samples=3, seed=1, size=4)
+    again = census_against_null(
+        n, pre, post, null_model="degree_preserving", samples=3, seed=1, size=4
+    )
     assert again == r
 
 

@@ -18,6 +18,7 @@ from connectomedb.analytics.planted import merge_neurons
 from connectomedb.loaders.csvbundle import NeuprintBundle
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.writer import DatasetWriter
+from connectomedb.schema.jobs import JobRequest
 from connectomedb.settings import Settings
 from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.graph import read_graph
@@ -32,7 +33,7 @@ def _run(driver: neo4j.Driver, settings: Settings, ds: str, kind: str, params: d
     """Submit one job on a queue of its own, run it in this process, return its run."""
     queue = f"q_{uuid.uuid4().hex[:8]}"
     q = JobQueue(driver, settings.neo4j_database)
-    job = q.submit(ds, kind, params, None, 1, queue)
+    job = q.submit(JobRequest(ds, kind, params, None, 1, queue))
     Worker(driver, settings.neo4j_database, "test", 60, 0.1, queue).run_once()
     j = q.job(job["id"])
     assert j["status"] == "succeeded", j.get("error")

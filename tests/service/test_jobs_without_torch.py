@@ -97,9 +97,7 @@ def torchless_api() -> Iterator[str]:
         assert out.startswith("torch is hidden"), (out, err[-2000:])
 
 
-def test_every_kind_is_validated_and_queued_without_torch(
-    world: World, torchless_api: str
-) -> None:
+def test_every_kind_is_validated_and_queued_without_torch(world: World, torchless_api: str) -> None:
     carol = Client(torchless_api, world.tokens["carol"])
     queue = f"q_{uuid.uuid4().hex[:8]}"  # no worker serves it: the jobs stay queued
     assert set(EXAMPLES) == set(kind_names())

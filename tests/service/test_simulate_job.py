@@ -20,6 +20,7 @@ import torch
 
 from connectomedb.loaders.base import Row, Source, Where
 from connectomedb.loaders.writer import DatasetWriter
+from connectomedb.schema.jobs import JobRequest
 from connectomedb.schema.models import DatasetMeta
 from connectomedb.settings import Settings
 from connectomedb.simulate.engine import Drive, GapJunctions, LIFParams, simulate, weight_matrix
@@ -41,7 +42,7 @@ def _run_kind(
 ) -> dict:
     queue = f"q_{uuid.uuid4().hex[:8]}"
     q = JobQueue(driver, settings.neo4j_database)
-    job = q.submit(ds, kind, params, None, 1, queue)
+    job = q.submit(JobRequest(ds, kind, params, None, 1, queue))
     Worker(driver, settings.neo4j_database, "sim", 120, 0.1, queue, tmp).run_once()
     return q.job(job["id"])
 
@@ -439,7 +440,7 @@ def test_spike_trains_rates_and_plots_over_the_api(
         "trials": 2,
         "stimuli": [{"ids": ["ASHL", "ASHR"], "kind": "current", "amplitude_mv": 15.0}],
     }
-    job = q.submit(world.cook, "simulate", params, None, 1, queue)
+    job = q.submit(JobRequest(world.cook, "simulate", params, None, 1, queue))
     Worker(driver, settings.neo4j_database, "sim", 120, 0.1, queue, settings.artifacts).run_once()
     j = q.job(job["id"])
     assert j["status"] == "succeeded", j.get("error")

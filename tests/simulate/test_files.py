@@ -31,9 +31,7 @@ def _fixture() -> tuple[Graph, list[SimResult], list[dict]]:
     return g, [r], [summary]
 
 
-def _save(
-    folder: Path, g: Graph, results: list[SimResult], summaries: list[dict]
-) -> list[str]:
+def _save(folder: Path, g: Graph, results: list[SimResult], summaries: list[dict]) -> list[str]:
     """As the simulate job saves: its files, written into a folder only when complete."""
     return job._whole_folder(folder, lambda tmp: job._write(tmp, g, results, summaries, 10.0))
 

@@ -22,6 +22,7 @@ import neo4j
 import pytest
 
 from connectomedb.jobs.cron import next_after
+from connectomedb.schema.jobs import JobRequest
 from connectomedb.settings import Settings
 from connectomedb.store.jobs import DELETE_DATASET_JOBS, JobQueue
 from connectomedb.store.schedules import CREATE_SCHEDULE
@@ -82,7 +83,8 @@ def test_four_workers_run_two_hundred_jobs_each_once(
 ) -> None:
     ds, queue, q = space
     ids = {
-        q.submit(ds, "probe", {"seconds": 0, "steps": 1}, None, 3, queue)["id"] for _ in range(200)
+        q.submit(JobRequest(ds, "probe", {"seconds": 0, "steps": 1}, None, 3, queue))["id"]
+        for _ in range(200)
     }
     workers = [
         _spawn("worker", "--queue", queue, "--exit-when-idle", "--poll", "0.2", "--id", f"w{i}")
@@ -104,7 +106,7 @@ def test_a_killed_workers_job_is_finished_by_another_after_the_lease(
     driver: neo4j.Driver, space: tuple[str, str, JobQueue]
 ) -> None:
     ds, queue, q = space
-    job = q.submit(ds, "probe", {"seconds": 4, "steps": 40}, None, 3, queue)
+    job = q.submit(JobRequest(ds, "probe", {"seconds": 4, "steps": 40}, None, 3, queue))
     _kill_mid_job(q, job["id"], queue, "--id", "doomed")
     held = q.job(job["id"])
     assert held["status"] == "running" and held["worker"] == "doomed"
@@ -170,9 +172,9 @@ def test_cancel_a_queued_and_a_running_job(
     driver: neo4j.Driver, space: tuple[str, str, JobQueue]
 ) -> None:
     ds, queue, q = space
-    queued = q.submit(ds, "probe", {}, None, 3, queue)
+    queued = q.submit(JobRequest(ds, "probe", {}, None, 3, queue))
     assert q.cancel(queued["id"])["status"] == "cancelled"
-    running = q.submit(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue)
+    running = q.submit(JobRequest(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue))
     w = _spawn("worker", "--queue", queue, "--lease", "3", "--poll", "0.2", "--exit-when-idle")
     _wait(lambda: q.job(running["id"])["progress"] > 0, 60, "the job to start")
     asked = q.cancel(running["id"])
@@ -188,8 +190,12 @@ def test_failures_are_retried_then_fail_with_the_last_error(
     driver: neo4j.Driver, space: tuple[str, str, JobQueue]
 ) -> None:
     ds, queue, q = space
-    job = q.submit(ds, "census", {"samples": 1}, None, 2, queue)  # the dataset does not exist
-    bad = q.submit(ds, "probe", {"seconds": -1}, None, 2, queue)  # refused input: no retry
+    job = q.submit(
+        JobRequest(ds, "census", {"samples": 1}, None, 2, queue)
+    )  # the dataset does not exist
+    bad = q.submit(
+        JobRequest(ds, "probe", {"seconds": -1}, None, 2, queue)
+    )  # refused input: no retry
     w = _spawn("worker", "--queue", queue, "--poll", "0.2", "--exit-when-idle")
     out, err = w.communicate(timeout=120)
     assert w.returncode == 0, err[-2000:]
@@ -208,7 +214,7 @@ def test_a_cancel_outlives_the_worker_that_never_saw_it(
     job is cancelled (by the cancel itself or by another worker's reaper), never run
     again, and never left running."""
     ds, queue, q = space
-    job = q.submit(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue)
+    job = q.submit(JobRequest(ds, "probe", {"seconds": 60, "steps": 600}, None, 3, queue))
     _kill_mid_job(q, job["id"], queue)
     asked = q.cancel(job["id"])
     assert asked["cancel_requested"]

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from connectomedb.jobs.cron import check_cron, next_after
 from connectomedb.jobs.registry import check_params
+from connectomedb.schema.jobs import JobRequest
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
 from connectomedb.service.pagination import Connection, OffsetPage
@@ -93,16 +94,8 @@ class JobMutations:
         queue: str = DEFAULT_QUEUE,
     ) -> Job:
         await info.context.editable(str(dataset), "running jobs on")
-        checked = check_params(kind.value, inputs.json_object(params))
-        row = await info.context.jobs.submit(
-            str(dataset),
-            kind.value,
-            checked,
-            info.context.principal.user_id,
-            inputs.max_attempts(max_attempts),
-            inputs.queue_name(queue),
-        )
-        return Job.from_row(row)
+        req = _request(info, dataset, kind, params, max_attempts, queue)
+        return Job.from_row(await info.context.jobs.submit(req))
 
     @strawberry.mutation(
         description="Cancel a job (editor role): a queued one at once, a running one at its "
@@ -129,17 +122,27 @@ class JobMutations:
         queue: str = DEFAULT_QUEUE,
     ) -> Schedule:
         await info.context.editable(str(dataset), "scheduling jobs on")
-        checked = check_params(kind.value, inputs.json_object(params))
+        req = _request(info, dataset, kind, params, max_attempts, queue)
         expr = check_cron(cron)
         now = await info.context.jobs.now()  # the server's clock, as leases and ticks
-        row = await info.context.jobs.create_schedule(
-            str(dataset),
-            kind.value,
-            checked,
-            expr,
-            info.context.principal.user_id,
-            next_after(expr, now),
-            inputs.max_attempts(max_attempts),
-            inputs.queue_name(queue),
-        )
+        row = await info.context.jobs.create_schedule(req, expr, next_after(expr, now))
         return Schedule.from_row(row)
+
+
+def _request(
+    info: Info,
+    dataset: strawberry.ID,
+    kind: JobKind,
+    params: JSON | None,
+    max_attempts: int,
+    queue: str,
+) -> JobRequest:
+    """A new job's request from a mutation's arguments, every one checked."""
+    return JobRequest(
+        str(dataset),
+        kind.value,
+        check_params(kind.value, inputs.json_object(params)),
+        info.context.principal.user_id,
+        inputs.max_attempts(max_attempts),
+        inputs.queue_name(queue),
+    )

@@ -77,17 +77,13 @@ class SharingMutations:
     async def share_dataset(
         self, info: Info, dataset: strawberry.ID, lab: strawberry.ID
     ) -> Dataset:
-        ctx = info.context
-        d = await ctx.access.share(ctx.principal, str(dataset), str(lab))
-        return Dataset.from_access(d, ctx.principal)
+        return await _sharing(info, dataset, lab, share=True)
 
     @strawberry.mutation(extensions=[ChangesDataset()])
     async def unshare_dataset(
         self, info: Info, dataset: strawberry.ID, lab: strawberry.ID
     ) -> Dataset:
-        ctx = info.context
-        d = await ctx.access.unshare(ctx.principal, str(dataset), str(lab))
-        return Dataset.from_access(d, ctx.principal)
+        return await _sharing(info, dataset, lab, share=False)
 
     @strawberry.mutation(extensions=[ChangesDataset()])
     async def set_dataset_visibility(
@@ -113,3 +109,10 @@ class SharingMutations:
         return ApiToken.from_row(
             await info.context.access.revoke_token(info.context.principal, str(id))
         )
+
+
+async def _sharing(info: Info, dataset: strawberry.ID, lab: strawberry.ID, share: bool) -> Dataset:
+    ctx = info.context
+    change = ctx.access.share if share else ctx.access.unshare
+    d = await change(ctx.principal, str(dataset), str(lab))
+    return Dataset.from_access(d, ctx.principal)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import asdict
+from functools import partial
 
 import strawberry
 
@@ -26,6 +28,7 @@ from connectomedb.service.context import Info
 from connectomedb.service.inputs import NeuronFilterInput
 from connectomedb.service.pagination import OffsetPage, PageInfo
 from connectomedb.service.permissions import ReadsDataset
+from connectomedb.service.types import from_row
 from connectomedb.service.types.connectivity import CLASS, Level
 from connectomedb.service.types.statistics import (
     DEGREE_PRESERVING,
@@ -207,16 +210,18 @@ async def _motif_census(
     sbm = null_model.value == "cell_type_sbm"
     g = await _subgraph(info, ds, filter, min_weight, type_level if sbm else None)
     r = await asyncio.to_thread(
-        census_against_null,
-        g.n,
-        g.pre,
-        g.post,
-        null_model.value,
-        samples,
-        seed,
-        g.groups if sbm else None,
-        time.monotonic() + settings.census_time_budget_s,
-        size,
+        partial(
+            census_against_null,
+            g.n,
+            g.pre,
+            g.post,
+            null_model=null_model.value,
+            samples=samples,
+            seed=seed,
+            types=g.groups if sbm else None,
+            deadline=time.monotonic() + settings.census_time_budget_s,
+            size=size,
+        )
     )
     return MotifCensus(
         neurons=g.n,
@@ -239,15 +244,11 @@ async def _reciprocity(g: Graph, level: Level, min_weight: int) -> ReciprocityBy
         min_weight=min_weight,
         null_model=RECIPROCITY_NULL,
         entries=[
-            GroupReciprocityEntry(
+            from_row(
+                GroupReciprocityEntry,
+                asdict(r),
                 group_a=g.group_names[r.a],
                 group_b=g.group_names[r.b],
-                pairs=r.pairs,
-                connections_ab=r.connections_ab,
-                connections_ba=r.connections_ba,
-                reciprocal_pairs=r.reciprocal_pairs,
-                expected=r.expected,
-                enrichment=r.enrichment,
             )
             for r in rows
         ],

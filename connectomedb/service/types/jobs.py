@@ -16,6 +16,7 @@ from connectomedb.jobs.registry import kind_names
 from connectomedb.schema.jobs import STATUSES
 from connectomedb.service.context import Info
 from connectomedb.service.pagination import Connection, OffsetPage
+from connectomedb.service.types import from_row
 from connectomedb.store.jobs import DEFAULT_QUEUE, ms_to_datetime
 
 # Generated from the one definition of each (mypy cannot see members made from data,
@@ -30,6 +31,15 @@ def _json(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+def _template(r: dict[str, Any]) -> dict[str, Any]:
+    """What a job and a schedule store alike: the kind, its parameters, the queue."""
+    return {
+        "kind": JobKind(r["kind"]),
+        "params": _json(r["params"]),
+        "queue": r.get("queue") or DEFAULT_QUEUE,
+    }
+
+
 @strawberry.type
 class NeuronOutput:
     neuron: strawberry.ID
@@ -40,13 +50,7 @@ class NeuronOutput:
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> NeuronOutput:
-        return cls(
-            neuron=r["neuron"],
-            label=r["label"],
-            score=r["score"],
-            vector=r["vector"],
-            layout=r["layout"],
-        )
+        return from_row(cls, r)
 
 
 @strawberry.type(description="Spike times (ms) of one neuron in one condition and trial.")
@@ -90,17 +94,13 @@ class ModelRun:
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> ModelRun:
-        return cls(
-            id=r["id"],
+        return from_row(
+            cls,
+            r,
             kind=JobKind(r["kind"]),
-            dataset=r["dataset"],
-            job=r["job"],
             params=_json(r["params"]),
             metrics=_json(r["metrics"]),
-            seed=r.get("seed"),
-            code_version=r["code_version"],
-            requested_by=r.get("requested_by"),
-            created_at=ms_to_datetime(r["created_at"]),  # type: ignore[arg-type]
+            created_at=ms_to_datetime(r["created_at"]),
             output_count=r.get("outputs") or 0,
         )
 
@@ -201,25 +201,17 @@ class Job:
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> Job:
-        return cls(
-            id=r["id"],
-            kind=JobKind(r["kind"]),
-            dataset=r["dataset"],
+        return from_row(
+            cls,
+            r,
+            **_template(r),
             status=JobStatus(r["status"]),
             progress=float(r.get("progress") or 0.0),
             message=r.get("message") or "",
-            attempts=r["attempts"],
-            max_attempts=r["max_attempts"],
-            params=_json(r["params"]),
-            error=r.get("error"),
-            requested_by=r.get("requested_by"),
-            queue=r.get("queue") or DEFAULT_QUEUE,
             cancel_requested=bool(r.get("cancel_requested")),
-            schedule=r.get("schedule"),
-            created_at=ms_to_datetime(r["created_at"]),  # type: ignore[arg-type]
+            created_at=ms_to_datetime(r["created_at"]),
             started_at=ms_to_datetime(r.get("started_at")),
             finished_at=ms_to_datetime(r.get("finished_at")),
-            run_id=r.get("run_id"),
         )
 
     @strawberry.field(description="The run this job produced (once it succeeded).")
@@ -245,15 +237,11 @@ class Schedule:
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> Schedule:
-        return cls(
-            id=r["id"],
-            dataset=r["dataset"],
-            kind=JobKind(r["kind"]),
-            params=_json(r["params"]),
-            cron=r["cron"],
+        return from_row(
+            cls,
+            r,
+            **_template(r),
             enabled=bool(r["enabled"]),
-            queue=r.get("queue") or DEFAULT_QUEUE,
-            next_due=ms_to_datetime(r["next_due"]),  # type: ignore[arg-type]
+            next_due=ms_to_datetime(r["next_due"]),
             last_due=ms_to_datetime(r.get("last_due")),
-            created_by=r.get("created_by"),
         )

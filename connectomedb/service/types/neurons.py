@@ -12,6 +12,7 @@ import strawberry
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
 from connectomedb.service.pagination import Connection, OffsetPage, PageInfo
+from connectomedb.service.types import from_row
 from connectomedb.store.neurons import NeuronFilter
 
 
@@ -42,23 +43,15 @@ class Neuron:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Neuron:
-        return cls(
-            dataset=row["dataset"],
-            id=row["id"],
+        counts = ("in_degree", "out_degree", "pre_synapses", "post_synapses")
+        return from_row(
+            cls,
+            row,
             name=row.get("name") or row["id"],
             kind=row.get("kind") or "neuron",
-            type=row.get("type"),
             cell_class=row.get("class"),
-            superclass=row.get("superclass"),
-            side=row.get("side"),
-            region=row.get("region"),
-            neurotransmitter=row.get("neurotransmitter"),
-            sign=row.get("sign"),
-            in_degree=row.get("in_degree") or 0,
-            out_degree=row.get("out_degree") or 0,
-            pre_synapses=row.get("pre_synapses") or 0,
-            post_synapses=row.get("post_synapses") or 0,
             gap_junction_degree=row.get("gap_junction_degree") or 0,
+            **{k: row.get(k) or 0 for k in counts},
         )
 
     async def _partners(
@@ -191,13 +184,7 @@ class Partner:
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> Partner:
-        return cls(
-            neuron=Neuron.from_row(r["cell"]),
-            synapse_count=r["synapse_count"],
-            weight=r.get("weight"),
-            psd_area_total=r.get("psd_area_total"),
-            nt_type=r.get("nt_type"),
-        )
+        return from_row(cls, r, neuron=Neuron.from_row(r["cell"]))
 
 
 @strawberry.type
