@@ -5,6 +5,7 @@ failures are retried up to max_attempts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -229,3 +230,26 @@ def test_a_cancel_outlives_the_worker_that_never_saw_it(
     assert j["attempts"] == 1 and j["runs"] == [] and j.get("lease_until") is None
     late = q.cancel(job["id"])  # cancelling a finished job changes nothing
     assert late["status"] == "cancelled"
+
+
+def test_a_kind_this_worker_cannot_import_fails_at_once_with_what_to_install(
+    driver: neo4j.Driver,
+    settings: Settings,
+    space: tuple[str, str, JobQueue],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As on a worker without the analytics extra: the kind's module does not import."""
+    from connectomedb.jobs import registry
+    from connectomedb.workers import worker
+
+    ds, queue, q = space
+    real = registry.KINDS["simulate"]
+    missing = dataclasses.replace(real, run="connectomedb_without_torch.simulate:run")
+    monkeypatch.setattr(worker, "get_kind", lambda name: missing)
+    params = {"stimuli": [{"ids": ["a"]}]}
+    job = q.submit(JobRequest(ds, "simulate", params, None, 3, queue))
+    worker.Worker(driver, settings.neo4j_database, "no-torch", 30, 0.1, queue).run_once()
+    j = q.job(job["id"])
+    assert (j["status"], j["attempts"]) == ("failed", 1)  # no retry: it cannot work here
+    assert "cannot run simulate jobs" in j["error"]
+    assert "pip install 'connectomedb[analytics]'" in j["error"]
