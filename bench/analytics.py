@@ -4,8 +4,8 @@ GraphSAGE epoch over the Neo4j remote backend against the in-memory Data.
 Loads a synthetic connectome (1e5 neurons, 1e6 connections, 20 planted types; kept
 between runs) when it is missing, then prints ``name: value`` lines:
 
-- ``pull_edges_per_s``: :func:`connectomedb.store.graph.read_graph` (one query, two
-  flat lists per neuron, numpy on our side);
+- ``pull_edges_per_s``: :func:`connectomedb.store.graph.read_graph` (a node query and
+  three edge queries side by side, each one record of flat columns, numpy on our side);
 - ``plain_edges_per_s``: one row per connection through the driver, appended to Python
   lists; ``ratio_pull_over_plain``;
 - ``epoch_s_in_memory`` / ``epoch_s_remote``: one epoch of mini-batch GraphSAGE training

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "connectomedb"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("connectomedb", "connectomedb.settings", "connectomedb.errors"),
     ("connectomedb.schema", "connectomedb.jobs.contract"),
-    ("connectomedb.store", "connectomedb.localneo4j"),
+    ("connectomedb.store", "connectomedb.localneo4j", "connectomedb.neo4jhome"),
     ("connectomedb.loaders",),
     ("connectomedb.motifs", "connectomedb.analytics", "connectomedb.simulate"),
     ("connectomedb.jobs",),
@@ -28,10 +28,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 
 def layer_of(module: str) -> int:
+    """The layer of the longest prefix that names ``module`` or a package above it (the
+    root package names only its own ``__init__``: a new package needs its layer)."""
     best, level = -1, -1
     for i, prefixes in enumerate(LAYERS):
         for p in prefixes:
-            if (module == p or module.startswith(p + ".")) and len(p) > best:
+            inside = module.startswith(p + ".") and p != "connectomedb"
+            if (module == p or inside) and len(p) > best:
                 best, level = len(p), i
     if level < 0:
         raise ValueError(f"{module} is in no layer")
@@ -144,6 +147,8 @@ def test_the_checks_catch_an_upward_import_and_a_cycle() -> None:
     assert layer_of("connectomedb.jobs.registry") == 5
     with pytest.raises(ValueError):
         layer_of("elsewhere.module")
+    with pytest.raises(ValueError, match="in no layer"):
+        layer_of("connectomedb.neuroai.rnn")  # a new package must be given its layer
 
 
 def test_imports_are_resolved_to_modules() -> None:

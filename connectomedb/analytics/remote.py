@@ -155,7 +155,8 @@ class Neo4jFeatureStore(FeatureStore):
 
 class Neo4jGraphStore(GraphStore):
     """The chemical connections (at least ``min_weight`` synapses) among a dataset's
-    neurons as one COO edge index, pulled in one query the first time it is asked for."""
+    neurons as one COO edge index, read once by :func:`~connectomedb.store.graph.read_graph`
+    when the store is made."""
 
     def __init__(
         self, driver: neo4j.Driver, database: str, dataset: str, min_weight: int = 1

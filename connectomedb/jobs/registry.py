@@ -46,12 +46,16 @@ class Kind:
         try:
             fn: Run = getattr(importlib.import_module(module), function)
         except ImportError as e:
-            hint = f" (pip install 'connectomedb[{self.extra}]')" if self.extra else ""
-            raise ConfigError(
-                f"this worker cannot run {self.name} jobs: {e}{hint}; run them on a worker "
-                "that has it installed"
-            ) from e
+            raise self.missing(e) from e
         return fn
+
+    def missing(self, e: ImportError) -> ConfigError:
+        """The error for a package this Python lacks, raised by the kind's import or run."""
+        hint = f" (pip install 'connectomedb[{self.extra}]')" if self.extra else ""
+        return ConfigError(
+            f"this worker cannot run {self.name} jobs: {e}{hint}; run them on a worker "
+            "that has it installed"
+        )
 
 
 def _doc(params: type[Params]) -> str:

@@ -361,7 +361,7 @@ class DatasetWriter:
                     keys = set().union(*group)  # only the properties this batch has
                     stmts.append((ingest.create_cells(label, keys), {"rows": group, "dataset": ds}))
             if not stmts:
-                stmts.append(("RETURN 1", {"dataset": ds}))
+                stmts.append((ingest.NOTHING, {"dataset": ds}))
             return stmts
 
         self._run_batches(ds, "neurons", iter(source.neurons()), done, prepare)

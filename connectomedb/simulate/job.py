@@ -210,14 +210,13 @@ def _drive(
     return drive, rates > 0, on
 
 
-def _pull(ctx: JobContext, min_weight: int, strength: str, level: str | None = None) -> Graph:
+def _pull(ctx: JobContext, min_weight: int, strength: str) -> Graph:
     """The dataset with the chosen strength proxy as each connection's weight."""
     g = read_graph(
         ctx.driver,
         ctx.database,
         ctx.dataset,
         min_weight=min_weight,
-        level=level,
         strength=STRENGTH_PROPERTY[strength],
     )
     if strength == "psd_area" and (missing := int((g.weight < 0).sum())):
@@ -523,7 +522,7 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     from connectomedb.simulate.fit import fit_gains
     from connectomedb.simulate.rate import RateParams
 
-    g = _pull(ctx, p.min_weight, p.strength, p.level)
+    g = _pull(ctx, p.min_weight, p.strength)
     rule = _rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
     x = np.zeros(g.n)
@@ -533,8 +532,10 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     for t in p.targets:
         observed[_select(g, t)] = t.rate_hz  # a later target overrides an earlier one
     target_idx = np.flatnonzero(~np.isnan(observed))
-    groups = g.groups
-    group_names = [v if v is not None else "(none)" for v in g.group_names]
+    labels = [v if v is not None else "(none)" for v in g.props[p.level]]
+    group_names = sorted(set(labels))
+    index = {v: i for i, v in enumerate(group_names)}
+    groups = np.array([index[v] for v in labels], dtype=np.int64)
     w = sp.csr_matrix(
         (sign[g.pre] * p.w_syn * g.weight.astype(np.float64), (g.post, g.pre)), shape=(g.n, g.n)
     )

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Final
 
 import neo4j
@@ -64,14 +65,14 @@ class Graph:
     def m(self) -> int:
         return int(self.pre.size)
 
-    @property
+    @cached_property
     def group_names(self) -> tuple[str | None, ...]:
         """The groups at ``level`` in order (None, unknown, last)."""
         if self.level is None:
             raise BadInput("this graph was read without a level")
         return tuple(sorted(set(self.props[self.level]), key=lambda g: (g is None, str(g))))
 
-    @property
+    @cached_property
     def groups(self) -> np.ndarray:
         """Group index per neuron at ``level`` into :attr:`group_names`."""
         index = {g: i for i, g in enumerate(self.group_names)}

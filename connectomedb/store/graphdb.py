@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 import neo4j
 from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired
@@ -46,6 +46,10 @@ def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
     )
 
 
+#: the cheapest query there is: does the database answer?
+PING: Final = "RETURN 1 AS ok"
+
+
 class Store:
     """Runs parameterised queries for one request (or one job); ``queries`` counts them.
 
@@ -78,6 +82,10 @@ class Store:
 
     async def read(self, name: str, text: str, /, **params: Any) -> list[dict[str, Any]]:
         return await self._run(name, text, params, neo4j.RoutingControl.READ)
+
+    async def ping(self) -> None:
+        """Raises unless the database answers a query."""
+        await self.read("health", PING)
 
     async def write(self, name: str, text: str, /, **params: Any) -> list[dict[str, Any]]:
         return await self._run(name, text, params, neo4j.RoutingControl.WRITE)

@@ -27,6 +27,9 @@ from connectomedb.schema.graph import (
 #: The phases of a load, in order; each keeps its committed batch numbers in ``done_<phase>``.
 PHASES: Final = ("neurons", "connections", "gap_junctions", "synapses")
 #: SET items that clear every phase's committed batches (a new, failed or deleting dataset).
+#: a batch with nothing to write still records its number (in the same transaction)
+NOTHING: Final = "RETURN 1"
+
 RESET_DONE: Final = ", ".join(f"d.done_{phase} = []" for phase in PHASES)
 
 #: The writer reads a dataset's state with it to resume a load; store/datasets.py uses it too.

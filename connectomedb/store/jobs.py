@@ -16,7 +16,6 @@ The worker side (claim, renew, finish, fail) and the CLI use the sync driver
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -39,8 +38,6 @@ from connectomedb.schema.jobs import (
 from connectomedb.store.graphdb import Store
 from connectomedb.store.runs import RunRepository, write_run
 from connectomedb.store.schedules import ScheduleRepository
-
-log = logging.getLogger("connectomedb.jobs")
 
 LOCK_JOB: Final = "MATCH (j:Job {id: $id}) SET j.lock_seq = coalesce(j.lock_seq, 0) + 1"
 READ_JOB: Final = "MATCH (j:Job {id: $id}) RETURN j {.*, now: timestamp()} AS job"
@@ -150,7 +147,7 @@ class LeaseLost(Exception):
 
 
 class JobQueue:
-    """The worker and scheduler side of the queue (sync driver)."""
+    """The worker side of the queue, and submit/show/cancel for the CLI (sync driver)."""
 
     def __init__(self, driver: neo4j.Driver, database: str) -> None:
         self.driver = driver

@@ -158,7 +158,10 @@ class Worker:
         try:
             k = get_kind(job["kind"])
             params = k.params.model_validate(json.loads(job["params"]))
-            result = k.load()(ctx, params)
+            try:
+                result = k.load()(ctx, params)
+            except ImportError as e:  # a package its computation imports when it needs it
+                raise k.missing(e) from e
             beat.stop()  # the lease stays ours until it expires; one writer at a time
             beat.check()
             run_id = self.queue.succeed(job, result, __version__)

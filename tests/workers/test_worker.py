@@ -232,19 +232,30 @@ def test_a_cancel_outlives_the_worker_that_never_saw_it(
     assert late["status"] == "cancelled"
 
 
+def _needs_a_missing_package(ctx: Any, p: Any) -> Any:
+    import connectomedb_missing_package  # noqa: F401  (as torch on a worker without it)
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "connectomedb_without_torch.simulate:run",  # the kind's module does not import
+        "tests.workers.test_worker:_needs_a_missing_package",  # it imports while it runs
+    ],
+)
 def test_a_kind_this_worker_cannot_import_fails_at_once_with_what_to_install(
     driver: neo4j.Driver,
     settings: Settings,
     space: tuple[str, str, JobQueue],
     monkeypatch: pytest.MonkeyPatch,
+    run: str,
 ) -> None:
-    """As on a worker without the analytics extra: the kind's module does not import."""
+    """As on a worker without the analytics extra."""
     from connectomedb.jobs import registry
     from connectomedb.workers import worker
 
     ds, queue, q = space
-    real = registry.KINDS["simulate"]
-    missing = dataclasses.replace(real, run="connectomedb_without_torch.simulate:run")
+    missing = dataclasses.replace(registry.KINDS["simulate"], run=run)
     monkeypatch.setattr(worker, "get_kind", lambda name: missing)
     params = {"stimuli": [{"ids": ["a"]}]}
     job = q.submit(JobRequest(ds, "simulate", params, None, 3, queue))
