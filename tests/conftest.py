@@ -11,6 +11,7 @@ import pytest
 
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
+from tests.world import world  # noqa: F401  (the live API and its users, for every package)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import Client, World
+from tests.world import Client, World
 
 GHOST = "t_no_such_dataset"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.service.conftest import World
+from tests.world import World
 
 ANNOTATE = """mutation($ds: ID!, $n: ID!, $k: String!, $v: String!) {
   annotateNeuron(dataset: $ds, neuron: $n, key: $k, value: $v) { id key value author current } }"""

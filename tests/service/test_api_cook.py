@@ -9,7 +9,7 @@ import pytest
 
 from connectomedb.settings import Settings
 from tests.oracles import cook_graphs
-from tests.service.conftest import World
+from tests.world import World
 
 NEURON_FIELDS = "id name class inDegree outDegree"
 

@@ -10,7 +10,7 @@ import pytest
 
 from connectomedb.settings import Settings
 from connectomedb.workers.worker import Worker
-from tests.service.conftest import World
+from tests.world import World
 
 SUBMIT = """mutation($ds: ID!, $kind: JobKind!, $params: JSON, $queue: String!) {
   submitJob(dataset: $ds, kind: $kind, params: $params, queue: $queue) {

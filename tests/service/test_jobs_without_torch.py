@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from connectomedb.jobs.registry import kind_names
-from tests.service.conftest import Client, World, free_port
+from tests.world import Client, World, free_port
 
 SERVER = """
 import importlib.abc, sys

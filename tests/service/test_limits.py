@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.service.conftest import World
+from tests.world import World
 
 PAGE = """query($ds: ID!, $first: Int!) {
   neurons(dataset: $ds, first: $first) { edges { node { id

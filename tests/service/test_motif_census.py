@@ -8,7 +8,7 @@ import numpy as np
 
 from connectomedb.settings import Settings
 from tests.oracles import cook_graphs, quad_census_brute_force, quad_codes
-from tests.service.conftest import Client, LiveServer, World
+from tests.world import Client, LiveServer, World
 
 CENSUS = """query($ds: ID!, $null: NullModel!, $n: Int!, $seed: Int!, $w: Int!) {
   motifCensus(dataset: $ds, nullModel: $null, samples: $n, seed: $seed, minWeight: $w) {

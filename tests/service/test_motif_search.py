@@ -13,7 +13,7 @@ from dotmotif.executors import NetworkXExecutor
 
 from connectomedb.settings import Settings
 from tests.oracles import cook_graphs
-from tests.service.conftest import World
+from tests.world import World
 
 SEARCH = """query($ds: ID!, $m: String!, $first: Int!, $after: String) {
   motifSearch(dataset: $ds, motif: $m, first: $first, after: $after) {

@@ -12,7 +12,7 @@ from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.access import SET_OWNER_IF_NONE
 from tests.factories import DEFAULT_SYNAPSES, neuprint_bundle
-from tests.service.conftest import World
+from tests.world import World
 
 SYN = """query($ds: ID!, $n: ID!, $d: PartnerDirection!, $after: String) {
   neuron(dataset: $ds, id: $n) { synapses(direction: $d, first: 2, after: $after) {

@@ -10,7 +10,7 @@ from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
 from connectomedb.store.access import DATASET_ACCESS, SET_VISIBILITY
-from tests.service.conftest import Client, LiveServer
+from tests.world import Client, LiveServer
 
 
 def test_slow_query_answers_timeout(

@@ -29,8 +29,8 @@ from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 from tests.oracles import cook_graphs, edge_arrays
-from tests.service.conftest import World
 from tests.simulate.shiu import agree, mixed, their_poisson_rates
+from tests.world import World
 
 
 def _run(driver: neo4j.Driver, settings: Settings, ds: str, params: dict, tmp: Path) -> dict:

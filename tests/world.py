@@ -1,5 +1,6 @@
-"""A live API server (uvicorn in a thread, real HTTP) over the real Neo4j, with Cook 2019
-loaded as a private dataset of lab A and a cast of users in labs A and B."""
+"""The ``world`` fixture: a live API server (uvicorn in a thread, real HTTP) over the real
+Neo4j, with Cook 2019 loaded as a private dataset of lab A and a cast of users in labs A
+and B (registered for every test package by ``tests/conftest.py``)."""
 
 from __future__ import annotations
 

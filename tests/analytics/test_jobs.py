@@ -26,7 +26,7 @@ from connectomedb.store.jobs import JobQueue
 from connectomedb.workers.worker import Worker
 from tests.factories import write_csv
 from tests.oracles import cook_graphs
-from tests.service.conftest import World
+from tests.world import World
 
 
 def _run(driver: neo4j.Driver, settings: Settings, ds: str, kind: str, params: dict) -> dict:

@@ -13,7 +13,7 @@ from connectomedb.analytics.remote import ReadOnly, remote_backend
 from connectomedb.settings import Settings
 from connectomedb.store.graph import read_graph
 from tests.oracles import cook_graphs
-from tests.service.conftest import World
+from tests.world import World
 
 
 def test_the_pull_is_the_sheet(world: World, driver: neo4j.Driver, settings: Settings) -> None:
