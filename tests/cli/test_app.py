@@ -34,6 +34,7 @@ COMMANDS = {
     "lab create",
     "lab add-member",
     "schema export",
+    "job kinds",
     "job submit",
     "job show",
     "job cancel",
