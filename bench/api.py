@@ -75,13 +75,14 @@ def ensure_dataset(settings: Settings) -> list[str]:
         driver.close()
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, **env: str) -> subprocess.Popen[bytes]:
+    """``connectomedb serve`` on ``port`` in its own process (``env``: more variables)."""
     exe = Path(sys.executable).with_name("connectomedb")
     proc = subprocess.Popen(
         [str(exe), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api import free_port  # noqa: E402
+from api import free_port, start_server  # noqa: E402
 
 STATS = """query($ds: ID!) { networkStatistics(dataset: $ds) { connections reciprocity } }"""
 STATS_BY_TYPE = """query($ds: ID!) { networkStatistics(dataset: $ds, groupLevel: TYPE) {
@@ -58,26 +57,6 @@ def ensure(settings: Settings, n: int, m: int) -> str:
     finally:
         driver.close()
     return ds
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).with_name("connectomedb")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CONNECTOMEDB_QUERY_TIMEOUT_S": "120"}
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the API did not start")
 
 
 def timed(client: httpx.Client, query: str, ds: str, repeat: int) -> tuple[float, dict]:
@@ -108,7 +87,7 @@ def main() -> None:
     )
     ds = ensure(Settings(), args.neurons, args.connections)
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, CONNECTOMEDB_QUERY_TIMEOUT_S="120")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
             t, data = timed(client, STATS, ds, args.repeat)

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import neo4j
 import pytest
 
 from connectomedb.errors import BadInput
 from connectomedb.settings import Settings
-from connectomedb.store.access import AccessRepository
-from connectomedb.store.graphdb import Store, make_async_driver
-
-
-def _run(settings: Settings, fn: Callable[[AccessRepository], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        d = make_async_driver(settings)
-        try:
-            return await fn(AccessRepository(Store(d, settings.neo4j_database, 30)))
-        finally:
-            await d.close()
-
-    return asyncio.run(go())
+from tests.world import run_access
 
 
 @pytest.fixture
@@ -35,19 +21,19 @@ def lab(driver: neo4j.Driver) -> Iterator[str]:
 
 
 def test_ensure_lab_creates_once(driver: neo4j.Driver, settings: Settings, lab: str) -> None:
-    first = _run(settings, lambda repo: repo.ensure_lab(lab))
+    first = run_access(settings, lambda repo: repo.ensure_lab(lab))
     assert (first["id"], first["name"]) == (lab, lab)
-    second = _run(settings, lambda repo: repo.ensure_lab(lab))
+    second = run_access(settings, lambda repo: repo.ensure_lab(lab))
     assert second == first  # the same node, created_at included
     recs, _, _ = driver.execute_query("MATCH (l:Lab {id: $id}) RETURN count(l) AS c", id=lab)
     assert recs[0]["c"] == 1
 
 
 def test_ensure_lab_keeps_an_existing_name(settings: Settings, lab: str) -> None:
-    _run(settings, lambda repo: repo.create_lab(None, lab, "The T lab"))
-    assert _run(settings, lambda repo: repo.ensure_lab(lab))["name"] == "The T lab"
+    run_access(settings, lambda repo: repo.create_lab(None, lab, "The T lab"))
+    assert run_access(settings, lambda repo: repo.ensure_lab(lab))["name"] == "The T lab"
 
 
 def test_ensure_lab_refuses_a_bad_id(settings: Settings) -> None:
     with pytest.raises(BadInput, match="lab id 'bad lab' is not valid"):
-        _run(settings, lambda repo: repo.ensure_lab("bad lab"))
+        run_access(settings, lambda repo: repo.ensure_lab("bad lab"))
