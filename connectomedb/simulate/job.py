@@ -40,7 +40,8 @@ from connectomedb.simulate.params import (
     Stimulus,
     Target,
 )
-from connectomedb.store.graph import Graph, dataset_species, read_gap_junctions, read_graph
+from connectomedb.store.datasets import DatasetRepository
+from connectomedb.store.graph import Graph, read_gap_junctions, read_graph
 from connectomedb.store.runs import run_scores
 
 
@@ -112,7 +113,7 @@ def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
 def _rule(ctx: JobContext, asked: str) -> str:
     if asked != "auto":
         return asked
-    species = dataset_species(ctx.driver, ctx.database, ctx.dataset).lower()
+    species = DatasetRepository(ctx.driver, ctx.database).get(ctx.dataset).species.lower()
     if "drosophila" in species:
         return "drosophila"
     if "elegans" in species:

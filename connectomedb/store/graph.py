@@ -22,7 +22,8 @@ import neo4j
 import numpy as np
 
 from connectomedb.errors import BadInput, NotFound
-from connectomedb.schema.graph import CONNECTS_TO, DATASET, GAP_JUNCTION, LEVELS, NEURON
+from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, LEVELS, NEURON
+from connectomedb.store.datasets import DatasetRepository
 from connectomedb.store.graphdb import Store
 from connectomedb.store.neurons import NeuronFilter, filter_conditions
 
@@ -131,14 +132,10 @@ def neighbourhood_query(hops: int) -> str:
     )
 
 
-DATASET_EXISTS: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) RETURN d.id AS id"
-
 #: neurons and the connections leaving them (the out-degrees stored at load time)
 DATASET_SIZE: Final = f"""
 MATCH (n:{NEURON} {{dataset: $dataset}})
 RETURN count(n) AS neurons, sum(n.out_degree) AS connections"""
-
-DATASET_SPECIES: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) RETURN d.species AS species"
 
 GAP_JUNCTIONS: Final = f"""
 MATCH (n:{NEURON} {{dataset: $dataset}})-[r:{GAP_JUNCTION}]-(m:{NEURON})
@@ -252,7 +249,7 @@ def read_graph(
             nodes, edges = s.execute_read(all_of)
         g = assemble(dataset, nodes, edges, level)
         assert g is not None
-    if not g.ids and f is None and not read(DATASET_EXISTS, dataset=dataset):
+    if not g.ids and f is None and not DatasetRepository(driver, database).exists(dataset):
         raise NotFound(f"dataset {dataset!r} not found")
     return g
 
@@ -298,14 +295,6 @@ def dataset_size(driver: neo4j.Driver, database: str, dataset: str) -> tuple[int
         DATASET_SIZE, dataset=dataset, database_=database, routing_=neo4j.RoutingControl.READ
     )
     return int(recs[0]["neurons"]), int(recs[0]["connections"] or 0)
-
-
-def dataset_species(driver: neo4j.Driver, database: str, dataset: str) -> str:
-    """The species a dataset names ('' when none)."""
-    recs, _, _ = driver.execute_query(
-        DATASET_SPECIES, dataset=dataset, database_=database, routing_=neo4j.RoutingControl.READ
-    )
-    return str(recs[0]["species"] or "") if recs else ""
 
 
 def read_gap_junctions(
