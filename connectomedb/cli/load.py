@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 #: Sources built from the command's options; the rest come from ``loaders.registry``.
 _OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic")
+#: Functional data loaded onto a dataset (``--onto``): measurement sets.
+_FUNCTIONAL_SOURCES: Final = ("randi2023", "bentley2016", "table")
 
 
 def _bundle(name: str, path: Path | None, dataset_id: str | None) -> Source:
@@ -99,8 +101,22 @@ def load(
         str | None, typer.Option(help="owner lab (created if missing; default: settings)")
     ] = None,
     public: Annotated[bool, typer.Option(help="make the dataset readable by everyone")] = False,
+    onto: Annotated[
+        str | None, typer.Option(help="functional data: the dataset whose neurons it describes")
+    ] = None,
+    table: Annotated[
+        str, typer.Option(help="table: 'pairwise' (stimulated, responder, ...) or 'neuron'")
+    ] = "pairwise",
+    name: Annotated[str | None, typer.Option(help="table: the set's name")] = None,
+    condition: Annotated[str | None, typer.Option(help="table: strain or condition")] = None,
+    citation: Annotated[str | None, typer.Option(help="table: where it was published")] = None,
 ) -> None:
-    """Load a connectome as a dataset (resumes an interrupted load of the same input)."""
+    """Load a connectome as a dataset (resumes an interrupted load of the same input), or
+    functional data onto one (--onto)."""
+    if source in _FUNCTIONAL_SOURCES or onto is not None:
+        meta = {"name": name, "condition": condition, "citation": citation}
+        _load_functional(source, onto, path, dataset_id, table, meta, replace, batch_size)
+        return
     from connectomedb.loaders.writer import DatasetWriter
     from connectomedb.store.access import check_id
     from connectomedb.store.datasets import DatasetRepository
@@ -151,6 +167,88 @@ def load(
     }[res.status]
     console.print(f"[green]{res.dataset}[/green] {verb} in {dt:.1f} s")
     _print_counts(res.counts)
+
+
+def _functional_sources(
+    source: str,
+    path: Path | None,
+    set_id: str | None,
+    table: str,
+    meta: dict[str, str | None],
+    data_cache: Path,
+) -> list[Any]:
+    from connectomedb.loaders import functional as fn
+    from connectomedb.loaders.wheels import WORMNEUROATLAS, WORMNEUROATLAS_VERSION, fetch_wheel
+
+    if source == "table":
+        if path is None or not set_id:
+            raise BadInput("`load table` needs --path to the CSV file and --id for the set")
+        if table not in ("pairwise", "neuron"):
+            raise BadInput("--table must be 'pairwise' or 'neuron'")
+        cls = fn.PairTable if table == "pairwise" else fn.NeuronTable
+        return [cls(path, set_id, **meta)]
+    if source not in ("randi2023", "bentley2016"):
+        raise BadInput(
+            f"{source!r} is not functional data; choose one of {', '.join(_FUNCTIONAL_SOURCES)}"
+        )
+    if set_id:
+        raise BadInput(f"`load {source}` names its sets itself; --id is for tables")
+    wheel = fetch_wheel(WORMNEUROATLAS, WORMNEUROATLAS_VERSION, data_cache)
+    if source == "randi2023":
+        return [fn.RandiAtlasSource(wheel, strain) for strain in fn.RANDI_STRAINS]
+    return [fn.BentleySource(wheel, family) for family in fn.BENTLEY_FILES]
+
+
+def _load_functional(
+    source: str,
+    onto: str | None,
+    path: Path | None,
+    set_id: str | None,
+    table: str,
+    meta: dict[str, str | None],
+    replace: bool,
+    batch_size: int | None,
+) -> None:
+    from connectomedb.loaders.functional import MeasurementLoader
+    from connectomedb.store.driver import init_schema, missing_schema
+
+    with connect() as (s, d), exit_on_error():
+        if not onto:
+            raise BadInput(f"`load {source}` needs --onto: the dataset whose neurons it describes")
+        sources = _functional_sources(source, path, set_id, table, meta, s.data_cache)
+        if missing_schema(d, s.neo4j_database):
+            init_schema(d, s.neo4j_database)
+        for src in sources:
+            t0 = time.perf_counter()
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                loader = MeasurementLoader(
+                    d, s.neo4j_database, batch_size or s.batch_size, RichProgress(bar)
+                )
+                res = loader.load(src, onto, replace=replace)
+            dt = time.perf_counter() - t0
+            verb = "loaded" if res.status == "loaded" else "already loaded (unchanged input)"
+            console.print(
+                f"[green]{res.set}[/green] onto {res.dataset} {verb} in {dt:.1f} s: "
+                f"{res.count:,} {src.meta.kind} rows"
+            )
+            if res.unmatched:
+                names = ", ".join(
+                    f"{k} ({v} rows)" if v else k for k, v in sorted(res.unmatched.items())
+                )
+                err.print(
+                    f"[yellow]{len(res.unmatched)} names match no neuron of {onto} "
+                    f"(their rows were not loaded):[/yellow] {names}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 def _print_counts(counts: dict[str, int]) -> None:

@@ -1,7 +1,8 @@
 """Data files shipped inside pinned PyPI wheels, read without installing the package.
 
 Some public connectomes are distributed as package data (``cect`` for C. elegans,
-``graspologic`` for the larval Drosophila mushroom body). Installing those packages
+``graspologic`` for the larval Drosophila mushroom body, ``wormneuroatlas`` for the
+C. elegans signal propagation atlas and extrasynaptic connectomes). Installing those packages
 would pin much of our environment, so the wheel is downloaded once with
 ``pip download --no-deps --only-binary=:all:`` into a cache folder and the data
 files are read straight from the wheel's zip archive. Each wheel is pinned by version
@@ -27,12 +28,17 @@ CECT = "cect"
 CECT_VERSION = "0.3.5"
 GRASPOLOGIC = "graspologic"
 GRASPOLOGIC_VERSION = "3.4.4"
+WORMNEUROATLAS = "wormneuroatlas"
+WORMNEUROATLAS_VERSION = "0.0.7.3"
 
 #: sha256 of the pinned wheel files as published on PyPI.
 WHEEL_SHA256: dict[tuple[str, str], str] = {
     (CECT, CECT_VERSION): "ea47f7a6b0d69a8d0bd3b0ade4037b7cc32d31ad0449f823d7ec153d6fd25057",
     (GRASPOLOGIC, GRASPOLOGIC_VERSION): (
         "4ea5cd50f10eaff3fa90f18a8f66b1f5f42c724ac6aeb95e9f081632fc8d2d00"
+    ),
+    (WORMNEUROATLAS, WORMNEUROATLAS_VERSION): (
+        "166289031784c9565f6b9205e30dc718bafbc092db3b46f1aef73d93dc4d1325"
     ),
 }
 

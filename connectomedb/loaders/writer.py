@@ -42,7 +42,7 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
     def phase(self, name: str, total: int | None) -> None:
         pass
 
@@ -154,7 +154,7 @@ class DatasetWriter:
         self.database = database
         self.batch_size = self._requested_batch_size = batch_size
         self.writers = writers
-        self.progress = progress or _NoProgress()
+        self.progress = progress or NoProgress()
         self._columns: dict[str, str] = {}
 
     # -- public ---------------------------------------------------------------

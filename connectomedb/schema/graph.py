@@ -69,6 +69,7 @@ CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "job_schedule_due": ("Job", ("schedule_due",)),
     "schedule_id": ("Schedule", ("id",)),
     "model_run_id": ("ModelRun", ("id",)),
+    "measurement_set_key": ("MeasurementSet", ("dataset", "id")),
 }
 
 #: name -> (label, properties) for every range index on nodes.

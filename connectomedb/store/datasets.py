@@ -7,6 +7,7 @@ from typing import Any, Final
 import neo4j
 
 from connectomedb.errors import BadInput, NotFound
+from connectomedb.schema.functional import MEASUREMENT_SET
 from connectomedb.schema.graph import CELL, CELL_TYPE, DATASET, SYNAPSE
 from connectomedb.schema.models import Dataset
 from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY, VISIBILITIES
@@ -49,6 +50,12 @@ MATCH (a:Annotation) WHERE a.dataset = $dataset
 CALL (a) { DETACH DELETE a } IN TRANSACTIONS OF 10000 ROWS
 """
 
+#: measurement sets (their relationships with the cells go with the cells)
+DELETE_MEASUREMENT_SETS: Final = f"""
+MATCH (m:{MEASUREMENT_SET}) WHERE m.dataset = $dataset AND m.id IS NOT NULL
+CALL (m) {{ DETACH DELETE m }} IN TRANSACTIONS OF 100 ROWS
+"""
+
 DELETE_DATASET_NODE: Final = f"MATCH (d:{DATASET} {{id: $dataset}}) DETACH DELETE d"
 
 #: Dataset node property for each load count (the names LoadResult.counts uses).
@@ -78,6 +85,7 @@ def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j
             DELETE_RELATIONSHIPS,
             DELETE_CELLS,
             DELETE_CELL_TYPES,
+            DELETE_MEASUREMENT_SETS,
         ):
             s.run(q, dataset=ds).consume()
 

@@ -157,7 +157,7 @@ def _within(f: NeuronFilter | None, ids: list[str]) -> NeuronFilter:
     return replace(f or NeuronFilter(), ids=tuple(ids))
 
 
-def _key_index(keys: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def key_index(keys: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """A lookup from internal node ids to positions in ``keys`` (-1 where absent)."""
     order = np.argsort(keys)
     sorted_keys = keys[order]
@@ -177,7 +177,7 @@ def assemble(
     """The graph from the node record and the edge records; None when a connection
     leaves a neuron the node query did not see (the dataset changed in between)."""
     keys = np.asarray(nodes["key"], dtype=np.int64)
-    index_of = _key_index(keys)
+    index_of = key_index(keys)
     pair = np.concatenate(
         [np.asarray(e["pair"], dtype=np.int64) for e in edges] or [np.zeros(0, np.int64)]
     )
@@ -310,7 +310,7 @@ def read_gap_junctions(
     )
     pair = np.asarray(recs[0]["pair"], dtype=np.int64)
     count = np.asarray(recs[0]["count"], dtype=np.float64)
-    index_of = _key_index(g.keys)
+    index_of = key_index(g.keys)
     a, b = index_of(pair // PACK), index_of(pair % PACK)
     keep = (a >= 0) & (b >= 0)
     a, b, count = a[keep], b[keep], count[keep]
