@@ -12,12 +12,14 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from connectomedb.errors import Forbidden, Unauthenticated
+from connectomedb.errors import BadInput, Forbidden, Unauthenticated
+from connectomedb.schema.functional import MeasurementSet
 from connectomedb.settings import Settings
 from connectomedb.store.access import AccessRepository, DatasetAccess, Principal, can_edit
 from connectomedb.store.annotations import AnnotationRepository
 from connectomedb.store.graphdb import Store
 from connectomedb.store.jobs import JobRepository
+from connectomedb.store.measurements import MeasurementRepository
 from connectomedb.store.neurons import NeuronRepository
 
 K = TypeVar("K", bound=tuple[Any, ...])
@@ -34,6 +36,12 @@ AnnotationKey = tuple[str, str, bool]
 CellKey = tuple[str, str]
 #: (dataset, job kind, model run or "", cell id)
 OutputKey = tuple[str, str, str, str]
+#: (dataset, direction, measurement set, max q, cell id, skip, limit)
+ResponseKey = tuple[str, str, str, float | None, str, int, int]
+#: (dataset, measurement set or "", cell id)
+MeasuredKey = tuple[str, str, str]
+#: (dataset, direction, measurement set or "", cell id, skip, limit)
+ExtrasynapticKey = tuple[str, str, str, str, int, int]
 
 
 def grouped_loader(
@@ -89,6 +97,16 @@ class Context(BaseContext):
         self.outputs: DataLoader[OutputKey, dict[str, Any] | None] = DataLoader(
             grouped_loader(lambda k: k[:3], lambda k: k[3], self._outputs, None)
         )
+        self.responses: DataLoader[ResponseKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: (*k[:4], *k[5:]), lambda k: k[4], self._responses, [])
+        )
+        self.measured: DataLoader[MeasuredKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: k[:2], lambda k: k[2], self._measured, [])
+        )
+        self.extrasynaptic: DataLoader[ExtrasynapticKey, list[dict[str, Any]]] = DataLoader(
+            grouped_loader(lambda k: (*k[:3], *k[4:]), lambda k: k[3], self._extrasynaptic, [])
+        )
+        self._sets: dict[tuple[str, str], asyncio.Task[MeasurementSet]] = {}
 
     # -- access ---------------------------------------------------------------------------
     async def dataset(self, dataset: str) -> DatasetAccess:
@@ -112,6 +130,22 @@ class Context(BaseContext):
     def neurons(self, dataset: str) -> NeuronRepository:
         return NeuronRepository(self.store, dataset)
 
+    def measurements(self, dataset: str) -> MeasurementRepository:
+        return MeasurementRepository(self.store, dataset)
+
+    async def measurement_set(self, dataset: str, set_id: str, kind: str) -> MeasurementSet:
+        """A ready measurement set of a dataset the caller reads (looked up once per
+        request); NotFound when there is none, BadInput when it holds another kind."""
+        await self.dataset(dataset)
+        task = self._sets.get((dataset, set_id))
+        if task is None:
+            task = asyncio.ensure_future(self.measurements(dataset).get(set_id))
+            self._sets[(dataset, set_id)] = task
+        m = await task
+        if m.kind != kind:
+            raise BadInput(f"measurement set {set_id!r} holds {m.kind} data, not {kind}")
+        return m
+
     # -- batch functions ---------------------------------------------------------------
     async def _partners(self, k: PartnerKey, ids: list[str]) -> dict[str, Any]:
         ds, direction, _, min_weight, skip, limit = k
@@ -132,6 +166,19 @@ class Context(BaseContext):
 
     async def _outputs(self, k: OutputKey, ids: list[str]) -> dict[str, Any]:
         return await self.jobs.neuron_outputs(k[0], k[1], k[2] or None, ids)
+
+    async def _responses(self, k: ResponseKey, ids: list[str]) -> dict[str, Any]:
+        ds, direction, set_id, max_q, _, skip, limit = k
+        return await self.measurements(ds).responses(direction, set_id, ids, max_q, skip, limit)
+
+    async def _measured(self, k: MeasuredKey, ids: list[str]) -> dict[str, Any]:
+        return await self.measurements(k[0]).properties(k[1] or None, ids)
+
+    async def _extrasynaptic(self, k: ExtrasynapticKey, ids: list[str]) -> dict[str, Any]:
+        ds, direction, set_id, _, skip, limit = k
+        return await self.measurements(ds).extrasynaptic(
+            direction, set_id or None, ids, skip, limit
+        )
 
 
 #: What resolvers receive as ``info``: the request's :class:`Context` and no root value.

@@ -3,6 +3,7 @@ limits answers BAD_INPUT before any query runs."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import fields
 from typing import Any
@@ -58,6 +59,13 @@ def id_list(settings: Settings, name: str, ids: list[strawberry.ID] | None) -> l
 def min_weight(value: int) -> int:
     if value < 1:
         raise BadInput("minWeight must be at least 1")
+    return value
+
+
+def q_bound(value: float | None) -> float | None:
+    """A q-value bound: a number in [0, 1], or none."""
+    if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+        raise BadInput("maxQ must lie between 0 and 1")
     return value
 
 

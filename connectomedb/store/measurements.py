@@ -411,14 +411,13 @@ def read_property(
     keys = np.asarray(recs[0]["key"], dtype=np.int64)
     values = list(recs[0]["value"])
     at = key_index(g.keys)(keys)
-    vector = any(isinstance(v, list) for v in values)
-    if vector:
+    shape: tuple[int, ...] = (g.n,)
+    if any(isinstance(v, list) for v in values):
         dims = {len(v) if isinstance(v, list) else 1 for v in values}
         if len(dims) != 1:
             raise BadInput(f"property {name!r} holds vectors of different lengths {sorted(dims)}")
-        out = np.full((g.n, dims.pop()), np.nan)
-    else:
-        out = np.full(g.n, np.nan)
+        shape = (g.n, dims.pop())
+    out = np.full(shape, np.nan)
     for i, v in zip(at, values, strict=True):
         if i >= 0:
             out[i] = v

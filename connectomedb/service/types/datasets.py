@@ -8,6 +8,8 @@ from typing import Any
 
 import strawberry
 
+from connectomedb.schema.functional import MeasurementSet as MeasurementSetModel
+from connectomedb.service.context import Info
 from connectomedb.store.access import DatasetAccess, Principal
 
 
@@ -46,6 +48,14 @@ class Dataset:
     gap_junction_total: int
     synapse_count: int
 
+    @strawberry.field(
+        description="Functional data loaded beside the wiring: pairwise measurements, "
+        "per-neuron properties and extrasynaptic layers, each with its provenance."
+    )
+    async def measurement_sets(self, info: Info) -> list[MeasurementSet]:
+        rows = await info.context.measurements(str(self.id)).sets()
+        return [MeasurementSet.from_model(m) for m in rows]
+
     @classmethod
     def from_access(cls, d: DatasetAccess, who: Principal) -> Dataset:
         """Lab ids are shown only to those labs: the owner to members of the owner lab
@@ -76,4 +86,48 @@ class Dataset:
             gap_junction_count=int(p.get("gap_junction_count") or 0),
             gap_junction_total=int(p.get("gap_junction_total") or 0),
             synapse_count=int(p.get("synapse_count") or 0),
+        )
+
+
+@strawberry.enum
+class MeasurementKind(Enum):
+    PAIRWISE = "pairwise"
+    NEURON = "neuron"
+    EXTRASYNAPTIC = "extrasynaptic"
+
+
+@strawberry.type(description="A measurement set of a dataset and its provenance.")
+class MeasurementSet:
+    id: strawberry.ID
+    kind: MeasurementKind
+    name: str
+    condition: str
+    description: str
+    source: str
+    source_files: list[str]
+    citation: str
+    license: str
+    properties: list[str] = strawberry.field(description="per-neuron property names")
+    count: int = strawberry.field(description="pairs, neurons or links stored")
+    unmatched: list[str] = strawberry.field(
+        description="names in the input that match no neuron of the dataset (not loaded)"
+    )
+    created_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: MeasurementSetModel) -> MeasurementSet:
+        return cls(
+            id=strawberry.ID(m.id),
+            kind=MeasurementKind(m.kind),
+            name=m.name,
+            condition=m.condition,
+            description=m.description,
+            source=m.source,
+            source_files=list(m.source_files),
+            citation=m.citation,
+            license=m.license,
+            properties=list(m.properties),
+            count=m.count,
+            unmatched=list(m.unmatched),
+            created_at=m.created_at,
         )

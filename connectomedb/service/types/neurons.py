@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -136,6 +136,101 @@ class Neuron:
         o = await self._output(info, "anomaly", run)
         return AnomalyScore(run=o["run"], score=o["score"]) if o else None
 
+    async def _responses(
+        self,
+        info: Info,
+        direction: str,
+        set_id: strawberry.ID,
+        max_q: float | None,
+        first: int,
+        after: str | None,
+    ) -> Connection[Response]:
+        page = OffsetPage.of(info.context.settings, first, after)
+        await info.context.measurement_set(str(self.dataset), str(set_id), "pairwise")
+        rows = await info.context.responses.load(
+            (
+                str(self.dataset),
+                direction,
+                str(set_id),
+                inputs.q_bound(max_q),
+                str(self.id),
+                page.skip,
+                page.limit,
+            )
+        )
+        return page.connection(rows, lambda r: Response.of(self, direction, str(set_id), r))
+
+    @strawberry.field(
+        description="This neuron's responses to the stimulation of other neurons in a pairwise "
+        "measurement set (stimulated -> this neuron), lowest q-value first."
+    )
+    async def responses_to(
+        self,
+        info: Info,
+        set_id: Annotated[strawberry.ID, strawberry.argument(name="set")],
+        max_q: float | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Response]:
+        return await self._responses(info, "to", set_id, max_q, first, after)
+
+    @strawberry.field(
+        description="The responses that stimulating this neuron evoked in others in a "
+        "pairwise measurement set (this neuron -> responder), lowest q-value first."
+    )
+    async def responses_from(
+        self,
+        info: Info,
+        set_id: Annotated[strawberry.ID, strawberry.argument(name="set")],
+        max_q: float | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Response]:
+        return await self._responses(info, "from", set_id, max_q, first, after)
+
+    @strawberry.field(
+        description="Per-neuron properties measured for this neuron, one entry per set and "
+        "property (all sets, or the one named)."
+    )
+    async def measurements(
+        self,
+        info: Info,
+        set_id: Annotated[strawberry.ID | None, strawberry.argument(name="set")] = None,
+    ) -> list[MeasuredValue]:
+        if set_id is not None:
+            await info.context.measurement_set(str(self.dataset), str(set_id), "neuron")
+        rows = await info.context.measured.load(
+            (str(self.dataset), str(set_id) if set_id else "", str(self.id))
+        )
+        return [v for r in rows for v in MeasuredValue.of(r)]
+
+    @strawberry.field(
+        description="Extrasynaptic (e.g. monoamine, neuropeptide) partners: predicted "
+        "signalling from expression, not measured connections."
+    )
+    async def extrasynaptic(
+        self,
+        info: Info,
+        direction: PartnerDirection = PartnerDirection.DOWNSTREAM,
+        set_id: Annotated[strawberry.ID | None, strawberry.argument(name="set")] = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[ExtrasynapticLink]:
+        page = OffsetPage.of(info.context.settings, first, after)
+        if set_id is not None:
+            await info.context.measurement_set(str(self.dataset), str(set_id), "extrasynaptic")
+        rows = await info.context.extrasynaptic.load(
+            (
+                str(self.dataset),
+                direction.value,
+                str(set_id) if set_id else "",
+                str(self.id),
+                page.skip,
+                page.limit,
+            )
+        )
+        return page.connection(rows, ExtrasynapticLink.from_row)
+
     async def _output(self, info: Info, kind: str, run: strawberry.ID | None) -> Any:
         return await info.context.outputs.load(
             (str(self.dataset), kind, str(run) if run else "", str(self.id))
@@ -185,6 +280,68 @@ class Partner:
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> Partner:
         return from_row(cls, r, neuron=Neuron.from_row(r["cell"]))
+
+
+@strawberry.type(
+    description="One measured pair of a pairwise set: the response of the responder to the "
+    "stimulation of the stimulated neuron."
+)
+class Response:
+    set: strawberry.ID
+    stimulated: Neuron
+    responder: Neuron
+    amplitude: float | None = strawberry.field(description="mean response (e.g. dF/F)")
+    q: float | None = strawberry.field(description="q-value of a response")
+    q_eq: float | None = strawberry.field(
+        description="q-value of the equivalence test for no response, where measured"
+    )
+    trials: int | None
+
+    @classmethod
+    def of(cls, me: Neuron, direction: str, set_id: str, r: dict[str, Any]) -> Response:
+        other = Neuron.from_row(r["cell"])
+        stim, resp = (other, me) if direction == "to" else (me, other)
+        return from_row(cls, r, set=strawberry.ID(set_id), stimulated=stim, responder=resp)
+
+
+@strawberry.type(description="One per-neuron property of a measurement set.")
+class MeasuredValue:
+    set: strawberry.ID
+    name: str
+    value: float | None = strawberry.field(description="the value, when a number")
+    vector: list[float] | None = strawberry.field(description="the value, when a vector")
+
+    @classmethod
+    def of(cls, r: dict[str, Any]) -> list[MeasuredValue]:
+        values = r["values"]
+        out = []
+        for name in r["names"] or []:
+            v = values.get(name)
+            if v is None:
+                continue
+            vec = isinstance(v, list)
+            out.append(
+                cls(
+                    set=strawberry.ID(r["set"]),
+                    name=name,
+                    value=None if vec else float(v),
+                    vector=[float(x) for x in v] if vec else None,
+                )
+            )
+        return out
+
+
+@strawberry.type
+class ExtrasynapticLink:
+    set: strawberry.ID
+    partner: Neuron
+    transmitter: str
+    receptor: str
+    family: str | None
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> ExtrasynapticLink:
+        return from_row(cls, r, partner=Neuron.from_row(r["cell"]))
 
 
 @strawberry.type
