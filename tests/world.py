@@ -18,7 +18,16 @@ import neo4j
 import pytest
 import uvicorn
 
+from connectomedb.loaders.functional import (
+    BENTLEY_FILES,
+    RANDI_STRAINS,
+    BentleySource,
+    MeasurementLoad,
+    MeasurementLoader,
+    RandiAtlasSource,
+)
 from connectomedb.loaders.registry import make_source
+from connectomedb.loaders.wheels import WORMNEUROATLAS, WORMNEUROATLAS_VERSION, fetch_wheel
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.service.app import create_app
 from connectomedb.settings import Settings
@@ -157,3 +166,14 @@ def world(driver: neo4j.Driver, settings: Settings) -> Iterator[World]:
             tag=tag,
         )
         driver.execute_query("MATCH (a:Annotation {dataset: $ds}) DETACH DELETE a", ds=cook)
+
+
+@pytest.fixture(scope="session")
+def atlas(world: World, driver: neo4j.Driver, settings: Settings) -> dict[str, MeasurementLoad]:
+    """The signal propagation atlas (both strains) and Bentley 2016's extrasynaptic
+    connectomes loaded onto the world's Cook 2019, by set id."""
+    wheel = fetch_wheel(WORMNEUROATLAS, WORMNEUROATLAS_VERSION, settings.data_cache)
+    loader = MeasurementLoader(driver, settings.neo4j_database)
+    sources = [RandiAtlasSource(wheel, s) for s in RANDI_STRAINS]
+    sources += [BentleySource(wheel, f) for f in BENTLEY_FILES]
+    return {src.meta.id: loader.load(src, world.cook) for src in sources}
