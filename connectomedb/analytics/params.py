@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from connectomedb.jobs.contract import Params
 from connectomedb.schema.graph import Level
@@ -55,3 +55,47 @@ class CellTypeParams(Params):
     hidden: int = Field(default=64, ge=4, le=1024)
     epochs: int = Field(default=200, ge=1, le=10_000)
     min_weight: int = Field(default=1, ge=1)
+
+
+class StructureFunctionParams(GraphJobParams):
+    """How much the wiring predicts function: for a pairwise measurement set, the
+    probability of a functional connection (q below q_threshold) given a direct chemical
+    connection, a gap junction, a two-hop path or none, odds ratios with CIs, rank
+    correlations of synapse count and path-summed weight with response strength, and the
+    cross-validated variance explained by wiring features, each against a null
+    (label_permutation or degree_preserving); for a per-neuron property, connection
+    probability by property similarity ("like-to-like") with the slope's permutation
+    p-value. Plots as PNG files."""
+
+    measurements: str | None = Field(
+        default=None, description="a pairwise measurement set of the dataset"
+    )
+    properties: str | None = Field(
+        default=None, description="a per-neuron measurement set (like-to-like)"
+    )
+    property: str | None = Field(
+        default=None,
+        description="the property of the per-neuron set (default: every property it holds)",
+    )
+    q_threshold: float = Field(default=0.05, gt=0, lt=1)
+    null: Literal["label_permutation", "degree_preserving"] = "label_permutation"
+    null_samples: int = Field(default=100, ge=1, le=10_000)
+    folds: int = Field(default=5, ge=2, le=20)
+    amplitude: Literal["abs", "signed"] = Field(
+        default="abs", description="functional strength: |amplitude| or signed amplitude"
+    )
+    bins: int = Field(default=10, ge=2, le=100)
+    permutations: int = Field(default=1000, ge=1, le=100_000)
+    circular_period: float | None = Field(
+        default=None, gt=0, description="scalar properties on a circle (e.g. 180 for orientation)"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> StructureFunctionParams:
+        if self.measurements is None and self.properties is None:
+            raise ValueError(
+                "give measurements (a pairwise set), properties (a neuron set), or both"
+            )
+        if self.property is not None and self.properties is None:
+            raise ValueError("property names a property of the properties set: give properties")
+        return self

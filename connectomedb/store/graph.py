@@ -288,6 +288,11 @@ class GraphReader:
             assert g is not None
         return g
 
+    async def gap_junctions(self, g: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`read_gap_junctions` on the async store (read right after ``g``)."""
+        recs = await self.store.read("gap_junctions", GAP_JUNCTIONS, dataset=g.dataset)
+        return gap_junctions_of(g, recs[0])
+
 
 def dataset_size(driver: neo4j.Driver, database: str, dataset: str) -> tuple[int, int]:
     """(neurons, connections leaving them) of a dataset, from the stored degrees."""
@@ -297,24 +302,30 @@ def dataset_size(driver: neo4j.Driver, database: str, dataset: str) -> tuple[int
     return int(recs[0]["neurons"]), int(recs[0]["connections"] or 0)
 
 
-def read_gap_junctions(
-    driver: neo4j.Driver, database: str, g: Graph
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The gap junctions among a graph's neurons, each unordered pair once, as (a, b,
-    count) with a < b indices into ``g.ids``. Read right after the graph: the pairs are
-    matched by its internal ids; pairs with a neuron outside it are dropped."""
+def gap_junctions_of(g: Graph, rec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gap junctions of a :data:`GAP_JUNCTIONS` record among ``g``'s neurons, each
+    unordered pair once, as (a, b, count) with a < b indices into ``g.ids``; pairs with a
+    neuron outside ``g`` are dropped."""
     if g.keys is None:
         raise BadInput("this graph carries no internal ids")
-    recs, _, _ = driver.execute_query(
-        GAP_JUNCTIONS, dataset=g.dataset, database_=database, routing_=neo4j.RoutingControl.READ
-    )
-    pair = np.asarray(recs[0]["pair"], dtype=np.int64)
-    count = np.asarray(recs[0]["count"], dtype=np.float64)
+    pair = np.asarray(rec["pair"], dtype=np.int64)
+    count = np.asarray(rec["count"], dtype=np.float64)
     index_of = key_index(g.keys)
     a, b = index_of(pair // PACK), index_of(pair % PACK)
     keep = (a >= 0) & (b >= 0)
     a, b, count = a[keep], b[keep], count[keep]
     return np.minimum(a, b), np.maximum(a, b), count
+
+
+def read_gap_junctions(
+    driver: neo4j.Driver, database: str, g: Graph
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gap junctions among a graph's neurons (:func:`gap_junctions_of`), read right
+    after the graph: the pairs are matched by its internal ids."""
+    recs, _, _ = driver.execute_query(
+        GAP_JUNCTIONS, dataset=g.dataset, database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    return gap_junctions_of(g, dict(recs[0]))
 
 
 # -- per-neuron features for PyG's remote backend --------------------------------------

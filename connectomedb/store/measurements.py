@@ -267,6 +267,11 @@ class MeasurementRepository:
             raise NotFound(f"measurement set {set_id!r} not found in {self.dataset!r}")
         return to_model({"dataset": self.dataset, **recs[0]["m"]})
 
+    async def pairs(self, g: Graph, set_id: str) -> Pairs:
+        """A pairwise set's pairs among ``g``'s neurons (read right after ``g``)."""
+        recs = await self.store.read("measured_pairs", READ_PAIRS, dataset=g.dataset, set=set_id)
+        return pairs_of(g, recs[0])
+
     async def responses(
         self,
         direction: str,
@@ -363,11 +368,29 @@ def ready_set(driver: neo4j.Driver, database: str, dataset: str, set_id: str) ->
     return to_model({"dataset": dataset, **recs[0]["m"]})
 
 
-def read_pairs(driver: neo4j.Driver, database: str, g: Graph, set_id: str) -> Pairs:
-    """A pairwise set's pairs among ``g``'s neurons (read right after ``g``: the pairs are
-    matched by its internal ids)."""
+def pairs_of(g: Graph, rec: dict[str, Any]) -> Pairs:
+    """The pairs of a :data:`READ_PAIRS` record among ``g``'s neurons (matched by its
+    internal ids)."""
     if g.keys is None:
         raise BadInput("this graph carries no internal ids")
+    pair = np.asarray(rec["pair"], dtype=np.int64)
+    index_of = key_index(g.keys)
+    s, t = index_of(pair // PACK), index_of(pair % PACK)
+    keep = (s >= 0) & (t >= 0)
+    col = lambda name: np.asarray(rec[name], dtype=np.float64)[keep]  # noqa: E731
+    return Pairs(
+        s[keep],
+        t[keep],
+        col("amplitude"),
+        col("q"),
+        col("q_eq"),
+        np.asarray(rec["trials"], dtype=np.int64)[keep],
+        int((~keep).sum()),
+    )
+
+
+def read_pairs(driver: neo4j.Driver, database: str, g: Graph, set_id: str) -> Pairs:
+    """A pairwise set's pairs among ``g``'s neurons (read right after ``g``)."""
     recs, _, _ = driver.execute_query(
         READ_PAIRS,
         dataset=g.dataset,
@@ -375,21 +398,7 @@ def read_pairs(driver: neo4j.Driver, database: str, g: Graph, set_id: str) -> Pa
         database_=database,
         routing_=neo4j.RoutingControl.READ,
     )
-    r = recs[0]
-    pair = np.asarray(r["pair"], dtype=np.int64)
-    index_of = key_index(g.keys)
-    s, t = index_of(pair // PACK), index_of(pair % PACK)
-    keep = (s >= 0) & (t >= 0)
-    col = lambda name: np.asarray(r[name], dtype=np.float64)[keep]  # noqa: E731
-    return Pairs(
-        s[keep],
-        t[keep],
-        col("amplitude"),
-        col("q"),
-        col("q_eq"),
-        np.asarray(r["trials"], dtype=np.int64)[keep],
-        int((~keep).sum()),
-    )
+    return pairs_of(g, dict(recs[0]))
 
 
 def read_property(
