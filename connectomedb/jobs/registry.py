@@ -15,7 +15,12 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from connectomedb.analytics.params import AnomalyParams, CellTypeParams, EmbeddingParams
+from connectomedb.analytics.params import (
+    AnomalyParams,
+    CellTypeParams,
+    EmbeddingParams,
+    StructureFunctionParams,
+)
 from connectomedb.errors import BadInput, ConfigError
 from connectomedb.jobs.contract import JobContext, Params, RunResult
 from connectomedb.jobs.probe import ProbeParams
@@ -89,6 +94,13 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 "connectomedb.analytics.jobs:celltype_gnn",
                 _doc(CellTypeParams),
                 "analytics",
+            ),
+            Kind(
+                "structure_function",
+                StructureFunctionParams,
+                "connectomedb.analytics.structure_function_job:run",
+                _doc(StructureFunctionParams),
+                "analytics",  # matplotlib, for the plots
             ),
             Kind(
                 "simulate",
