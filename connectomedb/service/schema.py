@@ -22,6 +22,7 @@ from connectomedb.service.permissions import require_dataset_checks
 from connectomedb.service.resolvers.annotations import AnnotationMutations
 from connectomedb.service.resolvers.connectivity import ConnectivityQueries
 from connectomedb.service.resolvers.datasets import DatasetQueries
+from connectomedb.service.resolvers.functional import FunctionalQueries
 from connectomedb.service.resolvers.jobs import JobMutations, JobQueries
 from connectomedb.service.resolvers.neurons import NeuronQueries
 from connectomedb.service.resolvers.sharing import SharingMutations, SharingQueries
@@ -37,6 +38,7 @@ Query = merge_types(
         NeuronQueries,
         ConnectivityQueries,
         StatisticsQueries,
+        FunctionalQueries,
         SharingQueries,
     ),
 )
