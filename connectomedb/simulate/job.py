@@ -1,13 +1,21 @@
 """The ``simulate`` job kind: the stored connectome as a LIF network (synapse counts or
 PSD areas as strengths, signs from the presynaptic neurotransmitter, gap junctions as
 electrical couplings), driven by Poisson input or step currents to chosen neurons,
-several trials as one batch, and optionally a sweep over a grid of parameters and
-stimulated sets. Per-neuron rates go to the ModelRun's outputs, population rates and a
-summary per condition to its metrics, spike trains and raster / rate plots to files
-the metrics name."""
+several trials as one batch, and optionally a sweep over a grid of parameters,
+stimulated sets and ablations. Per-neuron rates go to the ModelRun's outputs, population
+rates and a summary per condition to its metrics, spike trains and raster / rate plots
+to files the metrics name.
+
+An ablation removes neurons from the network (their chemical connections in and out,
+their gap junctions) and is compared with the intact network run with the same seed and
+stimuli. The engine draws the Poisson input from its own generator, apart from the
+network's state, so trial k of the intact and of the ablated network receive the same
+input spikes: the change is paired by trial (a t interval and a paired t-test over the
+trials). The rate model is deterministic: its change is exact."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
 import math
@@ -31,11 +39,13 @@ from connectomedb.simulate.engine import (
     weight_matrix,
 )
 from connectomedb.simulate.params import (
+    CONFIDENCE,
     F_POI,
     SHIU_2024,
     SIGN_RULES,
     STRENGTH_PROPERTY,
     FitParams,
+    Selector,
     SimulateParams,
     Stimulus,
     Target,
@@ -44,11 +54,15 @@ from connectomedb.store.datasets import DatasetRepository
 from connectomedb.store.graph import Graph, read_gap_junctions, read_graph
 from connectomedb.store.runs import run_scores
 
+#: at most this many rows per list in the metrics (ablated ids, readout neurons)
+MAX_ROWS = 1000
+
 
 @dataclass(frozen=True)
 class Condition:
-    """One point of a sweep: the stimuli (rate and amplitude overrides applied) and the
-    network parameters it runs with."""
+    """One point of a sweep: the stimuli (rate and amplitude overrides applied), the
+    network parameters it runs with, and the ablation set it removes (an index into
+    ``SimulateParams.ablation_sets``; None: the intact network)."""
 
     name: str
     stimuli: list[Stimulus]
@@ -56,12 +70,16 @@ class Condition:
     drive_weight_mv: float
     gap_coupling: float
     values: dict[str, float]
+    ablation: int | None = None
 
 
 def conditions(p: SimulateParams) -> list[Condition]:
-    """Every stimulus set crossed with every grid point, in order (sets outermost)."""
+    """Every stimulus set crossed with every grid point, in order (sets outermost); with
+    ablations, each point runs the intact network and then each ablation set."""
     sets = p.stimulus_sets or [p.stimuli]
     keys = list(p.grid)
+    many = len(p.ablation_sets) > 1
+    ablations: list[int | None] = [None, *range(len(p.ablation_sets))]
     out = []
     for si, stimuli in enumerate(sets):
         for combo in itertools.product(*(p.grid[k] for k in keys)):
@@ -79,16 +97,21 @@ def conditions(p: SimulateParams) -> list[Condition]:
             parts = ([f"set {si + 1}"] if len(sets) > 1 else []) + [
                 f"{k}={v:g}" for k, v in values.items()
             ]
-            out.append(
-                Condition(
-                    ", ".join(parts) or "baseline",
-                    changed,
-                    values.get("w_syn", p.w_syn),
-                    _drive_weight(values, p),
-                    values.get("gap_coupling", p.gap_coupling),
-                    values,
+            for a in ablations:
+                state = []
+                if p.ablation_sets:
+                    state = ["intact" if a is None else f"ablation {a + 1}" if many else "ablated"]
+                out.append(
+                    Condition(
+                        ", ".join(parts + state) or "baseline",
+                        changed,
+                        values.get("w_syn", p.w_syn),
+                        _drive_weight(values, p),
+                        values.get("gap_coupling", p.gap_coupling),
+                        values,
+                        a,
+                    )
                 )
-            )
     return out
 
 
@@ -153,7 +176,7 @@ def apply_gains(g: Graph, gain: dict[str, float | None]) -> Graph:
     return dataclasses.replace(g, weight=g.weight * scale[g.pre])
 
 
-def _select(g: Graph, s: Stimulus | Target) -> list[int]:
+def _select(g: Graph, s: Stimulus | Target | Selector, what: str = "stimulus") -> list[int]:
     index = {v: i for i, v in enumerate(g.ids)}
     missing = [x for x in (s.ids or []) if x not in index]
     wanted = set(s.ids) if s.ids is not None else None
@@ -166,7 +189,7 @@ def _select(g: Graph, s: Stimulus | Target) -> list[int]:
     ]
     if missing or not chosen:
         raise BadInput(
-            f"stimulus {s.model_dump(by_alias=True, exclude_none=True)} selects no neuron"
+            f"{what} {s.model_dump(by_alias=True, exclude_none=True)} selects no neuron"
             + (f" (unknown ids: {', '.join(missing)})" if missing else "")
         )
     return chosen
@@ -228,6 +251,224 @@ def _pull(ctx: JobContext, min_weight: int, strength: str) -> Graph:
     return g
 
 
+ABLATION_ORDER = "; with ablations each point runs the intact network first, then each ablation set"
+
+
+@dataclass(frozen=True)
+class Change:
+    """An ablation's effect per column of (trials, k) rates: the mean rate (Hz) intact
+    and ablated, the mean change (ablated - intact), its confidence interval and the
+    p-value of no change."""
+
+    intact: np.ndarray
+    ablated: np.ndarray
+    change: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    p: np.ndarray
+
+    def row(self, k: int) -> dict[str, float | None]:
+        return {
+            "intact_hz": float(self.intact[k]),
+            "ablated_hz": float(self.ablated[k]),
+            "change_hz": float(self.change[k]),
+            "ci_low_hz": float(self.low[k]),
+            "ci_high_hz": float(self.high[k]),
+            "p_value": None if math.isnan(self.p[k]) else float(self.p[k]),
+        }
+
+
+def paired_change(
+    intact: np.ndarray, ablated: np.ndarray, confidence: float = CONFIDENCE
+) -> Change:
+    """The change of each column, trial by trial (trial k of one run against trial k of
+    the other): its mean, the two-sided t interval of the mean and the paired t-test's
+    p-value, over the trials as independent replicates. With one trial (the
+    deterministic rate model) the interval is the change itself and the p-value nan;
+    where every trial changes by the same amount the interval is that amount and p is
+    1 for no change, 0 for any other.
+
+    Shapes:
+        intact, ablated: (trials, k); each field of the result: (k,).
+    """
+    from scipy import stats
+
+    d = ablated - intact
+    n = d.shape[0]
+    mean = d.mean(axis=0)
+    if n < 2:
+        return Change(
+            intact.mean(0),
+            ablated.mean(0),
+            mean,
+            mean.copy(),
+            mean.copy(),
+            np.full_like(mean, np.nan),
+        )
+    se = d.std(axis=0, ddof=1) / math.sqrt(n)
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * se
+    flat = se == 0
+    p = 2 * stats.t.sf(np.abs(mean / np.where(flat, 1.0, se)), n - 1)
+    p = np.where(flat, np.where(mean == 0, 1.0, 0.0), p)
+    return Change(intact.mean(0), ablated.mean(0), mean, mean - half, mean + half, p)
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """The ablations of a run: the neurons each set removes (a mask over the network),
+    the readout neurons and their groups ("all readout" first)."""
+
+    sets: list[list[Selector]]
+    removed: list[np.ndarray]
+    readout: np.ndarray
+    groups: list[tuple[str, np.ndarray]]
+
+    def removed_by(self, c: Condition) -> np.ndarray | None:
+        return None if c.ablation is None else self.removed[c.ablation]
+
+    def check_unstimulated(
+        self, g: Graph, conds: list[Condition], drives: list[tuple[Drive, np.ndarray, np.ndarray]]
+    ) -> None:
+        """Refuse a neuron both stimulated and ablated: dropping its input would change
+        the stimulus (and the Poisson draws, which pair the trials)."""
+        for c, (_, poisson, current) in zip(conds, drives, strict=True):
+            removed = self.removed_by(c)
+            if removed is None:
+                continue
+            both = np.flatnonzero(removed & (poisson | current))
+            if both.size:
+                raise BadInput(
+                    f"{c.name}: {', '.join(g.ids[i] for i in both[:10])}"
+                    + (f" and {both.size - 10} more" if both.size > 10 else "")
+                    + " both stimulated and ablated (an ablated neuron gets no input; "
+                    "leave it out of one of them)"
+                )
+
+    def summary(self, c: Condition) -> dict[str, Any]:
+        removed = self.removed_by(c)
+        return {
+            "ablation": None if c.ablation is None else c.ablation + 1,
+            "ablated_neurons": 0 if removed is None else int(removed.sum()),
+        }
+
+    def compare(
+        self, g: Graph, p: SimulateParams, conds: list[Condition], rates: list[np.ndarray]
+    ) -> tuple[dict[str, Any], list[tuple[str, list[str], Change]]]:
+        """Each ablated condition against the intact one of its point: the metrics, and
+        per comparison (title, readout ids, change per readout neuron) for the files.
+        ``rates``: (trials, n) per condition. Ablated neurons leave the readout."""
+        paired = p.model == "lif"
+        comparisons: list[dict[str, Any]] = []
+        table: list[tuple[str, list[str], Change]] = []
+        base = 0
+        for i, c in enumerate(conds):
+            if c.ablation is None:
+                base = i  # the intact network of this point comes before its ablations
+                continue
+            removed = self.removed[c.ablation]
+            keep = self.readout[~removed[self.readout]]
+            per = paired_change(rates[base][:, keep], rates[i][:, keep])
+            groups: list[dict[str, Any]] = []
+            for label, idx in self.groups:
+                left = idx[~removed[idx]]
+                if not left.size:
+                    groups.append({"group": label, "neurons": 0})
+                    continue
+                mean = paired_change(
+                    rates[base][:, left].mean(axis=1, keepdims=True),
+                    rates[i][:, left].mean(axis=1, keepdims=True),
+                )
+                groups.append({"group": label, "neurons": int(left.size), **mean.row(0)})
+            ids = [g.ids[k] for k in keep]
+            order = sorted(range(keep.size), key=lambda k: (-abs(per.change[k]), ids[k]))
+            gone = np.flatnonzero(removed)
+            plot = f"ablation-{len(comparisons)}.png"
+            comparisons.append(
+                {
+                    "condition": c.name,
+                    "intact": conds[base].name,
+                    "condition_index": i,
+                    "intact_index": base,
+                    "ablate": [
+                        s.model_dump(by_alias=True, exclude_none=True)
+                        for s in self.sets[c.ablation]
+                    ],
+                    "ablated_neurons": int(gone.size),
+                    "ablated_ids": sorted(g.ids[k] for k in gone)[:MAX_ROWS],
+                    "readout_neurons": int(keep.size),
+                    "groups": groups,
+                    # the most changed first, at most MAX_ROWS; all in ablation.csv
+                    "neurons": [{"id": ids[k], **per.row(k)} for k in order[:MAX_ROWS]],
+                    "plot": plot,
+                }
+            )
+            what = "; ".join(x.label() for x in self.sets[c.ablation])
+            table.append((f"{g.dataset}: {c.name} (ablated {what})", ids, per))
+        metrics = {
+            "pairing": "paired by trial" if paired else "deterministic",
+            "test": (
+                f"trial k of the intact and the ablated network get the same Poisson input "
+                f"(seed {p.seed}, drawn apart from the network), so the change is taken "
+                f"trial by trial: mean change over {p.trials} trials, its "
+                f"{CONFIDENCE:.0%} t interval and a paired t-test (two-sided)"
+                if paired
+                else "none: the rate model is deterministic, so the change is exact (its "
+                "interval is the change itself, no p-value)"
+            ),
+            "confidence": CONFIDENCE,
+            "trials": p.trials if paired else 1,
+            "readout": (
+                "every neuron, grouped by class"
+                if p.readout is None
+                else [s.model_dump(by_alias=True, exclude_none=True) for s in p.readout]
+            ),
+            "readout_neurons": int(self.readout.size),
+            "ablated_neurons": "rate 0, left out of the readout",
+            "comparisons": comparisons,
+            "table": "ablation.csv",
+        }
+        return metrics, table
+
+
+def _ablation(g: Graph, p: SimulateParams) -> Ablation | None:
+    """The masks of the ablation sets and the readout groups; every selector must
+    select a neuron."""
+    if not p.ablation_sets:
+        return None
+    removed = []
+    for group in p.ablation_sets:
+        mask = np.zeros(g.n, dtype=bool)
+        for s in group:
+            mask[_select(g, s, "ablate")] = True
+        removed.append(mask)
+    if p.readout is None:
+        readout = np.arange(g.n)
+        labels = np.array(
+            [v if v is not None else "(none)" for v in g.props["class"]], dtype=object
+        )
+        groups = [(f"class={v}", np.flatnonzero(labels == v)) for v in sorted(set(labels))]
+    else:
+        chosen = [np.asarray(_select(g, s, "readout"), dtype=np.int64) for s in p.readout]
+        readout = np.unique(np.concatenate(chosen))
+        groups = [(s.label(), idx) for s, idx in zip(p.readout, chosen, strict=True)]
+    return Ablation(p.ablation_sets, removed, readout, [("all readout", readout), *groups])
+
+
+def _kept(
+    a: np.ndarray, b: np.ndarray, values: np.ndarray, removed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The connections (or gap-junction pairs) a -> b that touch no removed neuron."""
+    if removed is None:
+        return a, b, values
+    keep = ~(removed[a] | removed[b])
+    return a[keep], b[keep], values[keep]
+
+
+def _folder(ctx: JobContext) -> Path:
+    """The run's folder in the artifact folder (one per attempt)."""
+    return (ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
+
+
 def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     g = _pull(ctx, p.min_weight, p.strength)
     if p.strength_run is not None:
@@ -244,6 +485,9 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     conds = conditions(p)
     # every condition's drive, built (and so every selection checked) before anything runs
     drives = [_drive(g, c, p, steps) for c in conds]
+    ablation = _ablation(g, p)
+    if ablation is not None:
+        ablation.check_unstimulated(g, conds, drives)
     common = {
         "neurons": g.n,
         "connections": g.m,
@@ -255,22 +499,28 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         "dt": p.dt,
     }
     if p.model == "rate":
-        return _rate_run(ctx, p, g, sign, steps, conds, drives, common)
-    folder = (ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
+        return _rate_run(ctx, p, g, sign, steps, conds, drives, common, ablation)
+    folder = _folder(ctx)
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     nbins = (steps + per_bin - 1) // per_bin
-    synapses: dict[float, Synapses] = {}
+    synapses: dict[tuple[float, int | None], Synapses] = {}
     results: list[SimResult] = []
     summaries: list[dict[str, Any]] = []
     last = [0.0]
     for ci, c in enumerate(conds):
-        if c.w_syn not in synapses:
+        removed = None if ablation is None else ablation.removed_by(c)
+        if (c.w_syn, c.ablation) not in synapses:
             synapses.clear()  # one weight matrix at a time
-            synapses[c.w_syn] = Synapses(weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn))
+            pre, post, strength = _kept(g.pre, g.post, g.weight, removed)
+            synapses[c.w_syn, c.ablation] = Synapses(
+                weight_matrix(g.n, pre, post, strength, sign, c.w_syn)
+            )
         drive, poisson, current = drives[ci]
         gaps = None
         if c.gap_coupling > 0 and gap_pairs[0].size:
-            gaps = GapJunctions(gap_pairs[0], gap_pairs[1], gap_pairs[2] * c.gap_coupling)
+            a, b, count = _kept(gap_pairs[0], gap_pairs[1], gap_pairs[2], removed)
+            if a.size:
+                gaps = GapJunctions(a, b, count * c.gap_coupling)
 
         def progress(done: int, ci: int = ci, c: Condition = c) -> None:
             frac = 0.05 + 0.85 * (ci + done / steps) / len(conds)
@@ -279,7 +529,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
                 ctx.progress(frac, f"{c.name}: {done} of {steps} steps")
 
         r = simulate(
-            synapses[c.w_syn],
+            synapses[c.w_syn, c.ablation],
             LIFParams(w_syn=c.w_syn, dt=p.dt),
             steps,
             drive,
@@ -308,10 +558,19 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
                 "population_rate_hz": [float(x) for x in per_trial.mean(axis=0)],
                 "spikes": int(r.step.size),
                 "_per_trial": per_trial,
+                **({} if ablation is None else ablation.summary(c)),
             }
         )
     ctx.progress(0.92, "writing spike trains and plots")
-    files = _whole_folder(folder, lambda tmp: _write(tmp, g, results, summaries, per_bin * p.dt))
+    compared = (
+        None if ablation is None else ablation.compare(g, p, conds, [r.rates for r in results])
+    )
+
+    def write(tmp: Path) -> list[str]:
+        files = _write(tmp, g, results, summaries, per_bin * p.dt)
+        return files + (_write_ablation(tmp, *compared) if compared else [])
+
+    files = _whole_folder(folder, write)
     for s in summaries:
         s.pop("_per_trial")
     first = summaries[0]
@@ -334,7 +593,8 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
             "per condition, in the order of conditions"
             if sweep
             else "score: mean rate (Hz) over trials; vector: rate per trial"
-        ),
+        )
+        + ("" if ablation is None else ABLATION_ORDER),
         # the first (or only) condition's figures at the top level
         **{
             k: first[k]
@@ -348,6 +608,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
             )
         },
         "conditions": summaries,
+        **({} if compared is None else {"ablation": compared[0]}),
         "artifact": str(folder / "spikes.npz"),
         "artifact_dir": str(folder),
         "files": files,
@@ -456,6 +717,37 @@ def _write(
     return files
 
 
+def _write_ablation(
+    folder: Path, metrics: dict[str, Any], table: list[tuple[str, list[str], Change]]
+) -> list[str]:
+    """Per comparison a plot of the change per readout neuron with its interval, and
+    every comparison's readout neurons in one CSV. Returns the file names."""
+    from connectomedb.simulate.plots import ablation_png
+
+    files = []
+    with (folder / "ablation.csv").open("w", newline="") as f:
+        out = csv.writer(f)
+        fields = ["intact_hz", "ablated_hz", "change_hz", "ci_low_hz", "ci_high_hz", "p_value"]
+        out.writerow(["condition", "intact", "neuron", *fields])
+        for c, (_, ids, per) in zip(metrics["comparisons"], table, strict=True):
+            for k, nid in enumerate(ids):
+                row = per.row(k)
+                out.writerow(
+                    [
+                        c["condition"],
+                        c["intact"],
+                        nid,
+                        *("" if row[x] is None else row[x] for x in fields),
+                    ]
+                )
+    files.append("ablation.csv")
+    label = f"{metrics['confidence']:.0%} CI, {metrics['pairing']}"
+    for c, (title, ids, per) in zip(metrics["comparisons"], table, strict=True):
+        ablation_png(folder / c["plot"], ids, per.change, per.low, per.high, title, label)
+        files.append(c["plot"])
+    return files
+
+
 def _rate_run(
     ctx: JobContext,
     p: SimulateParams,
@@ -465,16 +757,21 @@ def _rate_run(
     conds: list[Condition],
     drives: list[tuple[Drive, np.ndarray, np.ndarray]],
     common: dict[str, Any],
+    ablation: Ablation | None,
 ) -> RunResult:
     """The graded rate model: stimulus rates (Hz) as the input, the same signed weights
-    (mV per spike) times ``rate_gain`` (Hz per mV); deterministic, so one trial."""
+    (mV per spike) times ``rate_gain`` (Hz per mV); deterministic, so one trial. Only an
+    ablation writes files (its plots and table)."""
     from connectomedb.simulate.rate import RateParams, simulate_rates
 
     rp = RateParams(tau=p.rate_tau_ms, dt=p.dt, gain=p.rate_gain, r_max=p.rate_max_hz)
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     finals, summaries = [], []
     for ci, c in enumerate(conds):
-        w = weight_matrix(g.n, g.pre, g.post, g.weight, sign, c.w_syn)
+        pre, post, strength = _kept(
+            g.pre, g.post, g.weight, None if ablation is None else ablation.removed_by(c)
+        )
+        w = weight_matrix(g.n, pre, post, strength, sign, c.w_syn)
         drive, poisson, _ = drives[ci]
         assert drive.rates is not None
         out = simulate_rates(w, rp, steps, drive.rates)
@@ -488,9 +785,16 @@ def _rate_run(
                 "driven_neurons": int(poisson.sum()),
                 "mean_rate_hz": float(out.rates[0].mean()),
                 "population_rate_hz": [float(x) for x in out.population[0][per_bin - 1 :: per_bin]],
+                **({} if ablation is None else ablation.summary(c)),
             }
         )
     sweep = len(conds) > 1
+    extra: dict[str, Any] = {}
+    if ablation is not None:
+        compared = ablation.compare(g, p, conds, [f[None, :] for f in finals])
+        folder = _folder(ctx)
+        files = _whole_folder(folder, lambda tmp: _write_ablation(tmp, *compared))
+        extra = {"ablation": compared[0], "artifact_dir": str(folder), "files": files}
     return RunResult(
         metrics={
             "model": "graded rate model, tau dr/dt = -r + clip(gain (W r + input), 0, r_max)"
@@ -499,11 +803,13 @@ def _rate_run(
             **common,
             "bin_ms": per_bin * p.dt,
             "outputs": "score: rate (Hz) at the end"
-            + (" in the first condition; vector: per condition" if sweep else ""),
+            + (" in the first condition; vector: per condition" if sweep else "")
+            + ("" if ablation is None else ABLATION_ORDER),
             **{
                 k: summaries[0][k] for k in ("driven_neurons", "mean_rate_hz", "population_rate_hz")
             },
             "conditions": summaries,
+            **extra,
         },
         outputs=[
             Output(

@@ -46,6 +46,8 @@ MAX_CONDITIONS: Final = 64
 #: bounds on weights (mV) and on the population-rate bins of one condition
 MAX_MV: Final = 1000.0
 MAX_BINS: Final = 10_000
+#: the confidence level of an ablation's intervals
+CONFIDENCE: Final = 0.95
 #: parameters a sweep grid may vary
 GridKey = Literal["w_syn", "drive_weight_mv", "gap_coupling", "rate_hz", "amplitude_mv"]
 
@@ -94,11 +96,39 @@ class Target(BaseModel):
     rate_hz: float = Field(ge=0, le=1000)
 
 
+class Selector(BaseModel):
+    """The neurons selected by ids, type and/or class (all that are given must hold);
+    at least one of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    ids: list[str] | None = Field(default=None, min_length=1)
+    type: str | None = None
+    cell_class: str | None = Field(default=None, alias="class")
+
+    @model_validator(mode="after")
+    def _something(self) -> Selector:
+        if self.ids is None and self.type is None and self.cell_class is None:
+            raise ValueError("a selector needs ids, type or class")
+        if self.ids is not None and not all(self.ids):
+            raise ValueError("a selector's ids must not be empty strings")
+        return self
+
+    def label(self) -> str:
+        """``type=VA, class=motor, ids=VA1,VA2`` (at most five ids shown)."""
+        parts = [f"{k}={v}" for k, v in (("type", self.type), ("class", self.cell_class)) if v]
+        if self.ids:
+            more = f",... ({len(self.ids)})" if len(self.ids) > 5 else ""
+            parts.append("ids=" + ",".join(self.ids[:5]) + more)
+        return ", ".join(parts)
+
+
 class SimulateParams(Params):
     """The stored connectome as a LIF network (synapse counts or PSD areas as strengths,
     signs from the presynaptic neurotransmitter, gap junctions as electrical couplings),
     driven by Poisson input or step currents to chosen neurons, several trials as one
-    batch, and optionally a sweep over a grid of parameters and stimulated sets."""
+    batch, and optionally a sweep over a grid of parameters, stimulated sets and
+    ablations (each compared with the intact network)."""
 
     model: Literal["lif", "rate"] = "lif"
     seconds: float = Field(default=1.0, gt=0, le=10)
@@ -141,6 +171,38 @@ class SimulateParams(Params):
     rate_max_hz: float = Field(default=200.0, gt=0)
     grid: dict[GridKey, list[float]] = Field(default_factory=dict)
     stimulus_sets: list[list[Stimulus]] | None = None
+    ablate: list[Selector] | None = Field(
+        default=None,
+        min_length=1,
+        description="neurons removed from the network (each selector: ids, type and/or "
+        "class): all their chemical connections in and out and their gap junctions are "
+        "gone and they get no input, so they stay at rest (rate 0; they keep their place "
+        "in the outputs). The run also runs the intact network with the same seed and "
+        "stimuli and reports, per readout neuron and readout group, the mean rate intact "
+        "and ablated, the change and its 95% CI across trials (paired by trial: trial k "
+        "of both runs gets the same Poisson input). A neuron may not be both stimulated "
+        "and ablated. A LIF run needs at least 2 trials; the rate model is deterministic "
+        "(its change is exact)",
+    )
+    ablate_sets: list[list[Selector]] | None = Field(
+        default=None,
+        min_length=1,
+        description="several ablations, as a sweep axis: each set is one ablated "
+        "condition, crossed with the stimulus sets and the grid, and each compared with "
+        "the intact network of its grid point (run once per point); in place of ablate",
+    )
+    readout: list[Selector] | None = Field(
+        default=None,
+        min_length=1,
+        description="the neurons an ablation's effect is reported for, each selector a "
+        "group summarised by the mean change over its neurons; by default every neuron, "
+        "grouped by class. Ablated neurons are left out of the readout",
+    )
+
+    @property
+    def ablation_sets(self) -> list[list[Selector]]:
+        """The ablations asked for, one list of selectors per ablated condition."""
+        return self.ablate_sets or ([self.ablate] if self.ablate else [])
 
     @model_validator(mode="after")
     def _conditions(self) -> SimulateParams:
@@ -150,9 +212,19 @@ class SimulateParams(Params):
             raise ValueError("every stimulus set needs at least one stimulus")
         if any(not v for v in self.grid.values()):
             raise ValueError("every grid parameter needs at least one value")
+        self._ablation()
         sizes = [len(self.stimulus_sets or [self.stimuli])] + [len(v) for v in self.grid.values()]
+        if self.ablation_sets:  # each grid point runs intact and once per ablation
+            sizes.append(len(self.ablation_sets) + 1)
         if math.prod(sizes) > MAX_CONDITIONS:
-            raise ValueError(f"a sweep may have at most {MAX_CONDITIONS} conditions")
+            raise ValueError(
+                f"a sweep may have at most {MAX_CONDITIONS} conditions"
+                + (
+                    " (the intact network counts as one per grid point)"
+                    if self.ablation_sets
+                    else ""
+                )
+            )
         bounds = {
             "w_syn": (1e-12, MAX_MV),
             "drive_weight_mv": (1e-12, MAX_MV),
@@ -172,6 +244,38 @@ class SimulateParams(Params):
         ):
             raise ValueError("the rate model takes Poisson-rate stimuli only")
         return self
+
+    def _ablation(self) -> None:
+        """What can be refused before the network is read: the neurons themselves (by
+        type or class, or ids that do not exist) are checked by the job."""
+        if self.ablate is not None and self.ablate_sets is not None:
+            raise ValueError("give ablate, or ablate_sets for a sweep, not both")
+        if self.ablate_sets is not None and not all(self.ablate_sets):
+            raise ValueError("every ablation set needs at least one selector")
+        if not self.ablation_sets:
+            if self.readout is not None:
+                raise ValueError("readout is read only with ablate or ablate_sets")
+            return
+        if self.model == "lif" and self.trials < 2:
+            raise ValueError("an ablation's confidence interval needs at least 2 trials")
+        # ids alone select exactly those neurons; overlaps through type or class are
+        # found by the job
+        stimulated = {
+            i
+            for group in self.stimulus_sets or [self.stimuli]
+            for s in group
+            if s.type is None and s.cell_class is None
+            for i in s.ids or []
+        }
+        for group in self.ablation_sets:
+            ablated = {
+                i for s in group if s.type is None and s.cell_class is None for i in s.ids or []
+            }
+            if both := sorted(stimulated & ablated):
+                raise ValueError(
+                    f"{', '.join(both)}: both stimulated and ablated (an ablated neuron "
+                    "gets no input; leave it out of one of them)"
+                )
 
 
 class FitParams(Params):

@@ -73,3 +73,50 @@ def rate_png(path: Path, per_trial: np.ndarray, bin_ms: float, title: str) -> No
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, format="png")
+
+
+#: at most this many neurons in an ablation plot (the most changed ones)
+MAX_ABLATION_NEURONS = 60
+
+
+def ablation_png(
+    path: Path,
+    names: list[str],
+    change: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    title: str,
+    interval: str,
+) -> None:
+    """The change of rate (Hz) per readout neuron with its interval as a bar: one row
+    per neuron (the ``MAX_ABLATION_NEURONS`` most changed), most decreased at the top;
+    ``interval`` says what the bars are."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    shown = np.argsort(-np.abs(change), kind="stable")[:MAX_ABLATION_NEURONS]
+    shown = shown[np.argsort(change[shown], kind="stable")]
+    fig = Figure(figsize=(7, 1.5 + 0.16 * max(shown.size, 1)), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    y = np.arange(shown.size)
+    if shown.size:
+        ax.errorbar(
+            change[shown],
+            y,
+            xerr=np.vstack([change[shown] - low[shown], high[shown] - change[shown]]),
+            fmt="o",
+            markersize=3,
+            color="black",
+            ecolor="0.5",
+            capsize=2,
+        )
+        ax.set_yticks(y, [names[i] for i in shown], fontsize=6)
+    ax.axvline(0, color="0.3", linewidth=0.8, linestyle="--")
+    ax.set_ylim(-1, max(shown.size, 1))
+    ax.invert_yaxis()
+    ax.set_xlabel(f"change of rate, ablated - intact (Hz; bars: {interval})")
+    more = f", the {shown.size} most changed of {len(names)}" if shown.size < len(names) else ""
+    ax.set_title(f"{title}{more}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
