@@ -24,6 +24,7 @@ from connectomedb.loaders.functional import (
     BentleySource,
     MeasurementLoad,
     MeasurementLoader,
+    MeasurementSource,
     RandiAtlasSource,
 )
 from connectomedb.loaders.registry import make_source
@@ -174,6 +175,6 @@ def atlas(world: World, driver: neo4j.Driver, settings: Settings) -> dict[str, M
     connectomes loaded onto the world's Cook 2019, by set id."""
     wheel = fetch_wheel(WORMNEUROATLAS, WORMNEUROATLAS_VERSION, settings.data_cache)
     loader = MeasurementLoader(driver, settings.neo4j_database)
-    sources = [RandiAtlasSource(wheel, s) for s in RANDI_STRAINS]
+    sources: list[MeasurementSource] = [RandiAtlasSource(wheel, s) for s in RANDI_STRAINS]
     sources += [BentleySource(wheel, f) for f in BENTLEY_FILES]
     return {src.meta.id: loader.load(src, world.cook) for src in sources}
