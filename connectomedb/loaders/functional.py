@@ -26,6 +26,7 @@ import io
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -385,6 +386,7 @@ class MeasurementLoader:
         driver: a sync Neo4j driver.
         database: the Neo4j database name.
         batch_size: rows per write transaction.
+        writers: transactions written at once (pairs and links).
         progress: receives phase starts and row counts (e.g. a rich progress bar).
     """
 
@@ -394,9 +396,11 @@ class MeasurementLoader:
         database: str = "neo4j",
         batch_size: int = 10_000,
         progress: Progress | None = None,
+        writers: int = 3,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or writers < 1:
+            raise ValueError("batch_size and writers must be at least 1")
+        self.writers = writers
         self.store = MeasurementWriter(driver, database)
         self.batch_size = batch_size
         self.progress: Progress = progress or NoProgress()
@@ -476,39 +480,65 @@ class MeasurementLoader:
     def _write(
         self, source: MeasurementSource, onto: str, rows: list[dict[str, Any]], eid: dict[str, str]
     ) -> None:
+        """Batches of ``batch_size`` rows, up to ``writers`` transactions at once for pairs
+        and links (Neo4j's deadlock detection and the driver's retry handle lock
+        conflicts); one at a time for per-neuron values, which all hang off the set's
+        node."""
         kind = source.meta.kind
         set_id = source.meta.id
         self.progress.phase("writing", len(rows))
-        for start in range(0, len(rows), self.batch_size):
-            chunk = rows[start : start + self.batch_size]
+
+        def batch(chunk: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
             if kind == "pairwise":
-                batch = [
-                    {
-                        "s": eid[r["stimulated"]],
-                        "r": eid[r["responder"]],
-                        **{k: r.get(k) for k in PAIR_VALUE_COLUMNS},
-                    }
-                    for r in chunk
-                ]
-                self.store.write(WRITE_PAIRS, onto, set_id, batch)
-            elif kind == "extrasynaptic":
-                batch = [
-                    {
-                        "s": eid[r["source"]],
-                        "r": eid[r["target"]],
-                        "transmitter": r["transmitter"],
-                        "receptor": r["receptor"],
-                    }
-                    for r in chunk
-                ]
-                self.store.write(WRITE_EXTRASYNAPTIC, onto, set_id, batch, family=source.family)
-            else:
-                batch = [
+                return (
+                    WRITE_PAIRS,
+                    [
+                        {
+                            "s": eid[r["stimulated"]],
+                            "r": eid[r["responder"]],
+                            **{k: r.get(k) for k in PAIR_VALUE_COLUMNS},
+                        }
+                        for r in chunk
+                    ],
+                    {},
+                )
+            if kind == "extrasynaptic":
+                return (
+                    WRITE_EXTRASYNAPTIC,
+                    [
+                        {
+                            "s": eid[r["source"]],
+                            "r": eid[r["target"]],
+                            "transmitter": r["transmitter"],
+                            "receptor": r["receptor"],
+                        }
+                        for r in chunk
+                    ],
+                    {"family": source.family},
+                )
+            return (
+                WRITE_PROPERTIES,
+                [
                     {
                         "n": eid[r[NEURON_COLUMN]],
                         "values": {k: v for k, v in r["values"].items() if v is not None},
                     }
                     for r in chunk
-                ]
-                self.store.write(WRITE_PROPERTIES, onto, set_id, batch)
-            self.progress.advance(len(chunk))
+                ],
+                {},
+            )
+
+        def write(chunk: list[dict[str, Any]]) -> int:
+            text, rows_, extra = batch(chunk)
+            self.store.write(text, onto, set_id, rows_, **extra)
+            return len(chunk)
+
+        chunks = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        workers = 1 if kind == "neuron" else self.writers
+        if workers == 1 or len(chunks) < 2:
+            for chunk in chunks:
+                self.progress.advance(write(chunk))
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="cdb-measurements") as pool:
+            for n in pool.map(write, chunks):
+                self.progress.advance(n)
