@@ -1,10 +1,9 @@
 """The ``structure_function`` kind: how much a dataset's wiring predicts a measurement
-set, against a null, with plots. Torch-free: any worker runs it."""
+set, against a null, with plots. No torch; the plots need matplotlib (the analytics extra)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import numpy as np
 from connectomedb.analytics.params import StructureFunctionParams
 from connectomedb.analytics.structure_function import like_to_like, pairwise
 from connectomedb.errors import BadInput
-from connectomedb.jobs.contract import JobContext, RunResult
+from connectomedb.jobs.contract import JobContext, RunResult, run_folder, whole_folder
 from connectomedb.store.graph import Graph, read_gap_junctions, read_graph
 from connectomedb.store.measurements import read_pairs, read_property, ready_set
 
@@ -28,6 +27,18 @@ CAVEATS = (
 )
 
 
+def finite(v: Any) -> Any:
+    """``v`` with every infinite or NaN float replaced by None, so that it is strict JSON
+    (an odds ratio with a zero cell, or an unbounded interval end, reads as null)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [finite(x) for x in v]
+    return v
+
+
 def analyse(
     g: Graph,
     gaps: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -37,13 +48,14 @@ def analyse(
 ) -> dict[str, Any]:
     """The statistics of one run as JSON-able dicts (``pairwise`` and ``like_to_like``)."""
     out: dict[str, Any] = {}
+    wired = g.weight > 0  # a connection stored without synapses is no wiring
     if pairs is not None:
         tested = np.isfinite(pairs.q)  # a pair without a q-value was not tested
         res = pairwise(
             g.n,
-            g.pre,
-            g.post,
-            g.weight.astype(np.float64),
+            g.pre[wired],
+            g.post[wired],
+            g.weight[wired].astype(np.float64),
             *gaps,
             pairs.stim[tested],
             pairs.resp[tested],
@@ -56,39 +68,26 @@ def analyse(
             seed=p.seed,
             amplitude_mode=p.amplitude,
         )
-        out["pairwise"] = asdict(res)
+        out["pairwise"] = finite(asdict(res))
     if properties:
         out["like_to_like"] = {
-            name: asdict(
-                like_to_like(
-                    g.n,
-                    g.pre,
-                    g.post,
-                    values,
-                    bins=p.bins,
-                    permutations=p.permutations,
-                    seed=p.seed,
-                    circular_period=p.circular_period,
+            name: finite(
+                asdict(
+                    like_to_like(
+                        g.n,
+                        g.pre[wired],
+                        g.post[wired],
+                        values,
+                        bins=p.bins,
+                        permutations=p.permutations,
+                        seed=p.seed,
+                        circular_period=p.circular_period,
+                    )
                 )
             )
             for name, values in properties.items()
         }
     return out
-
-
-def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
-    """``write`` into a partial folder, renamed to ``folder`` when complete."""
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        files = write(partial)
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return files
 
 
 def run(ctx: JobContext, p: StructureFunctionParams) -> RunResult:
@@ -129,15 +128,13 @@ def run(ctx: JobContext, p: StructureFunctionParams) -> RunResult:
     ctx.progress(0.1, f"read {g.n} neurons, {g.m} connections")
     metrics.update(analyse(g, gaps, p, pairs, properties))
     metrics["caveats"] = list(CAVEATS)
-    folder = (
-        ctx.artifacts / "structure_function" / f"{ctx.job['id']}-{ctx.job['attempts']}"
-    ).resolve()
+    folder = run_folder(ctx, "structure_function")
 
     def write(tmp: Path) -> list[str]:
         from connectomedb.analytics.structure_function_plots import write_plots
 
         return write_plots(tmp, ctx.dataset, metrics)
 
-    metrics["files"] = _whole_folder(folder, write)
+    metrics["files"] = whole_folder(folder, write)
     metrics["artifact_dir"] = str(folder)
     return RunResult(metrics=metrics, seed=p.seed)

@@ -4,7 +4,8 @@ the store writes what they return, the worker provides the context."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,3 +68,25 @@ class RunResult:
     metrics: dict[str, Any]
     outputs: list[Output] = field(default_factory=list)
     seed: int | None = None
+
+
+def run_folder(ctx: JobContext, kind: str) -> Path:
+    """Where a run of ``kind`` keeps its files: one folder per job and attempt under
+    the shared artifact folder (the API serves the files from there)."""
+    return (ctx.artifacts / kind / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
+
+
+def whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
+    """``write`` into a partial folder, renamed to ``folder`` when complete, so that a
+    failure leaves nothing half-written; returns what ``write`` returns (file names)."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        files = write(partial)
+        shutil.rmtree(folder, ignore_errors=True)  # an earlier try of this attempt
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return files

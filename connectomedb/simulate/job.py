@@ -19,8 +19,6 @@ import csv
 import dataclasses
 import itertools
 import math
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from connectomedb.errors import BadInput
-from connectomedb.jobs.contract import JobContext, Output, RunResult
+from connectomedb.jobs.contract import JobContext, Output, RunResult, run_folder, whole_folder
 from connectomedb.simulate.engine import (
     Drive,
     GapJunctions,
@@ -464,11 +462,6 @@ def _kept(
     return a[keep], b[keep], values[keep]
 
 
-def _folder(ctx: JobContext) -> Path:
-    """The run's folder in the artifact folder (one per attempt)."""
-    return (ctx.artifacts / "simulate" / f"{ctx.job['id']}-{ctx.job['attempts']}").resolve()
-
-
 def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     g = _pull(ctx, p.min_weight, p.strength)
     if p.strength_run is not None:
@@ -500,7 +493,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
     }
     if p.model == "rate":
         return _rate_run(ctx, p, g, sign, steps, conds, drives, common, ablation)
-    folder = _folder(ctx)
+    folder = run_folder(ctx, "simulate")
     per_bin = max(1, int(round(p.bin_ms / p.dt)))
     nbins = (steps + per_bin - 1) // per_bin
     synapses: dict[tuple[float, int | None], Synapses] = {}
@@ -570,7 +563,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         files = _write(tmp, g, results, summaries, per_bin * p.dt)
         return files + (_write_ablation(tmp, *compared) if compared else [])
 
-    files = _whole_folder(folder, write)
+    files = whole_folder(folder, write)
     for s in summaries:
         s.pop("_per_trial")
     first = summaries[0]
@@ -658,22 +651,6 @@ def departures(
     if any(cur.any() for _, _, cur in drives):
         out.append("step currents (not in their model)")
     return out
-
-
-def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
-    """``write`` into a partial folder, renamed to ``folder`` when complete, so that a
-    failure leaves nothing half-written; returns what ``write`` returns."""
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        files = write(partial)
-        shutil.rmtree(folder, ignore_errors=True)  # an earlier try of this attempt
-        partial.rename(folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return files
 
 
 def _write(
@@ -792,8 +769,8 @@ def _rate_run(
     extra: dict[str, Any] = {}
     if ablation is not None:
         compared = ablation.compare(g, p, conds, [f[None, :] for f in finals])
-        folder = _folder(ctx)
-        files = _whole_folder(folder, lambda tmp: _write_ablation(tmp, *compared))
+        folder = run_folder(ctx, "simulate")
+        files = whole_folder(folder, lambda tmp: _write_ablation(tmp, *compared))
         extra = {"ablation": compared[0], "artifact_dir": str(folder), "files": files}
     return RunResult(
         metrics={
