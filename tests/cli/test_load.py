@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import neo4j
 import pytest
@@ -71,3 +72,22 @@ def test_an_invalid_lab_is_refused_before_anything_is_written(
     assert res.exit_code == 1
     assert "lab id 'bad lab' is not valid" in res.stderr
     assert dataset_node(driver, dataset_id) is None
+
+
+def test_load_tables_onto_a_dataset(small_dataset: str, tmp_path: Path) -> None:
+    """A pairwise table onto a dataset: the rows loaded, the unmatched names printed;
+    a bad table names its file, row and column and loads nothing."""
+    good = tmp_path / "pairs.csv"
+    good.write_text("stimulated,responder,q\n101,201,0.01\n102,NOPE,0.2\n")
+    res = cli("load", "table", "--path", str(good), "--id", "t_set", "--onto", small_dataset)
+    assert res.exit_code == 0, res.output
+    assert f"t_set onto {small_dataset} loaded in" in res.stdout
+    assert "1 pairwise rows" in res.stdout
+    assert "1 names match no neuron" in res.stderr and "NOPE (1 rows)" in res.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("stimulated,responder,trials\n101,201,2\n102,201,1.5\n")
+    res = cli("load", "table", "--path", str(bad), "--id", "t_bad", "--onto", small_dataset)
+    assert res.exit_code == 1
+    assert f"{bad}, row 3, column 'trials'" in res.stderr
+    res = cli("load", "randi2023")
+    assert res.exit_code == 1 and "needs --onto" in res.stderr
