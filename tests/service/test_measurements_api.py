@@ -4,8 +4,11 @@ file's, page by page; an outsider sees nothing; bad arguments get clear codes.""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from connectomedb.loaders.functional import MeasurementLoad
+import neo4j
+
+from connectomedb.loaders.functional import MeasurementLoad, MeasurementLoader, NeuronTable
 from connectomedb.settings import Settings
 from tests.oracles import funatlas
 from tests.world import World
@@ -84,3 +87,27 @@ def test_outsiders_and_bad_arguments(atlas: dict[str, MeasurementLoad], world: W
     code, message = alice.error(q, ds=world.cook, set="bentley2016_monoamines")
     assert code == "BAD_INPUT" and "extrasynaptic" in message
     assert alice.error(q, ds=world.cook, set="randi2023_wt", maxQ=2.0)[0] == "BAD_INPUT"
+
+
+def test_measured_properties_over_graphql(
+    world: World, driver: neo4j.Driver, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "tuning.csv"
+    loader = MeasurementLoader(driver, settings.neo4j_database)
+    path.write_text("neuron,preferred,tuning\nAVAL,10.5,1;2;3\nAVAR,,4;5;6\n")
+    loader.load(NeuronTable(path, "t_api_tuning"), world.cook)
+    try:
+        q = """query($ds: ID!) { neurons(dataset: $ds, filter: {ids: ["AVAL", "AVAR", "ASHL"]}) {
+          edges { node { id measurements(set: "t_api_tuning") { set name value vector } } } } }"""
+        data = world.client("alice")(q, ds=world.cook)
+        got = {e["node"]["id"]: e["node"]["measurements"] for e in data["neurons"]["edges"]}
+        assert got["AVAL"] == [
+            {"set": "t_api_tuning", "name": "preferred", "value": 10.5, "vector": None},
+            {"set": "t_api_tuning", "name": "tuning", "value": None, "vector": [1.0, 2.0, 3.0]},
+        ]
+        assert got["AVAR"] == [
+            {"set": "t_api_tuning", "name": "tuning", "value": None, "vector": [4.0, 5.0, 6.0]}
+        ]
+        assert got["ASHL"] == []
+    finally:
+        loader.store.delete(world.cook, "t_api_tuning")
