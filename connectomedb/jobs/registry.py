@@ -26,6 +26,7 @@ from connectomedb.jobs.contract import JobContext, Params, RunResult
 from connectomedb.jobs.probe import ProbeParams
 from connectomedb.motifs.job import CensusParams
 from connectomedb.simulate.params import FitParams, SimulateParams
+from connectomedb.simulate.propagation_job import PropagationFitParams
 
 Run = Callable[[JobContext, Any], RunResult]
 
@@ -115,6 +116,12 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 "connectomedb.simulate.job:run_fit",
                 _doc(FitParams),
                 "analytics",
+            ),
+            Kind(
+                "fit_propagation",
+                PropagationFitParams,
+                "connectomedb.simulate.propagation_job:run",
+                _doc(PropagationFitParams),
             ),
         )
     }

@@ -19,8 +19,10 @@ def test_the_kinds() -> None:
         "embedding",
         "anomaly",
         "celltype_gnn",
+        "structure_function",
         "simulate",
         "fit_strengths",
+        "fit_propagation",
     )
     assert all(k.description and k.name == name for name, k in KINDS.items())
     assert get_kind("simulate").params is SimulateParams
