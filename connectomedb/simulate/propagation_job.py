@@ -8,9 +8,7 @@ connectomes fitted the same way and a baseline without wiring
 from __future__ import annotations
 
 import math
-import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -18,7 +16,14 @@ import numpy as np
 from pydantic import Field
 
 from connectomedb.errors import BadInput
-from connectomedb.jobs.contract import JobContext, Output, Params, RunResult
+from connectomedb.jobs.contract import (
+    JobContext,
+    Output,
+    Params,
+    RunResult,
+    run_folder,
+    whole_folder,
+)
 from connectomedb.simulate.params import SIGN_RULES
 from connectomedb.store.graph import Graph, read_gap_junctions, read_graph
 from connectomedb.store.measurements import Pairs, read_pairs, ready_set
@@ -83,9 +88,10 @@ class PropagationFitParams(Params):
     )
     sign_rule: Literal["celegans", "drosophila", "all_excitatory"] = "celegans"
     intercept: bool = Field(
-        default=False,
+        default=True,
         description="read out a x + b (one global offset b beside the scale a) in place "
-        "of a x, for every propagation model",
+        "of a x, for every propagation model; without it the comparison with the "
+        "no-wiring baseline (per-responder means) mostly measures the missing offset",
     )
     rho: float = Field(default=0.5, gt=0, lt=1, description="the Perron root of |W| at unit gains")
     only_significant: bool = Field(
@@ -215,11 +221,9 @@ def run(ctx: JobContext, p: PropagationFitParams) -> RunResult:
         progress=progress,
     )
     ctx.progress(0.92, "writing plots")
-    folder = (
-        ctx.artifacts / "fit_propagation" / f"{ctx.job['id']}-{ctx.job['attempts']}"
-    ).resolve()
+    folder = run_folder(ctx, "fit_propagation")
     try:
-        files = _whole_folder(folder, lambda tmp: _plots(tmp, g, cv, y, p))
+        files = whole_folder(folder, lambda tmp: _plots(tmp, g, cv, y, p))
         plots = "written"
     except ImportError as e:  # matplotlib comes with the analytics extra
         files, plots = [], f"not written: {e} (pip install 'connectomedb[analytics]')"
@@ -400,22 +404,6 @@ def _final(cv: CrossValidation, groups: list[str], free: list[str], g: Graph) ->
             for i, t in enumerate(free)
         }
     return out
-
-
-def _whole_folder(folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
-    """``write`` into a partial folder, renamed to ``folder`` when complete, so that a
-    failure leaves nothing half-written; returns what ``write`` returns."""
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        files = write(partial)
-        shutil.rmtree(folder, ignore_errors=True)  # an earlier try of this attempt
-        partial.rename(folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return files
 
 
 def _plots(
