@@ -8,14 +8,13 @@ and 1e6 connections take seconds.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
-from typing import SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from connectomedb.analytics.checks import check_indices, check_int
 from connectomedb.errors import BadInput
 
 __all__ = ["NULL_MODEL", "NetworkStatistics", "network_statistics"]
@@ -61,9 +60,9 @@ def network_statistics(n: int, pre: npt.ArrayLike, post: npt.ArrayLike) -> Netwo
     reported as ``self_loops`` (distinct nodes with a loop). Raises ``BadInput``
     for a bad ``n``, arrays of different lengths, non-integer or out-of-range indices.
     """
-    n = _check_n(n)
-    src = _check_indices("pre", pre, n)
-    dst = _check_indices("post", post, n)
+    n = check_int("n", n)
+    src = check_indices("pre", pre, n)
+    dst = check_indices("post", post, n)
     if src.shape != dst.shape:
         raise BadInput(
             f"pre and post must have the same length, got {src.shape[0]} and {dst.shape[0]}"
@@ -108,30 +107,6 @@ def network_statistics(n: int, pre: npt.ArrayLike, post: npt.ArrayLike) -> Netwo
         clustering_coefficient=clustering,
         transitivity=transitivity,
     )
-
-
-def _check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, SupportsIndex):
-        raise BadInput(f"n must be a non-negative integer, got {n!r}")
-    value = operator.index(n)
-    if value < 0:
-        raise BadInput(f"n must be a non-negative integer, got {value}")
-    return value
-
-
-def _check_indices(name: str, values: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise BadInput(f"{name} must be a one-dimensional array, got shape {arr.shape}")
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if arr.dtype.kind not in "iu":
-        raise BadInput(f"{name} must hold integer node indices, got dtype {arr.dtype}")
-    low, high = int(arr.min()), int(arr.max())
-    if low < 0 or high >= n:
-        bad = low if low < 0 else high
-        raise BadInput(f"{name} holds node index {bad}, outside [0, {n}) for n={n}")
-    return arr.astype(np.int64, copy=False)
 
 
 def _adjacency(n: int, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> sp.csr_array:

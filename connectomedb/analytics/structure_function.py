@@ -33,16 +33,16 @@ for 16-component vectors.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal, SupportsIndex
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy import optimize, special, stats
 
+from connectomedb.analytics.checks import check_indices, check_int
 from connectomedb.errors import BadInput
 from connectomedb.motifs.nulls import degree_preserving
 
@@ -217,29 +217,6 @@ class LikeToLikeResult:
 # checks
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
-        raise BadInput(f"{name} must be an integer, got {value!r}")
-    out = operator.index(value)
-    if out < low:
-        raise BadInput(f"{name} must be at least {low}, got {out}")
-    return out
-
-
-def _indices(name: str, values: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise BadInput(f"{name} must be a one-dimensional array, got shape {arr.shape}")
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if arr.dtype.kind not in "iu":
-        raise BadInput(f"{name} must hold integer neuron indices, got dtype {arr.dtype}")
-    low, high = int(arr.min()), int(arr.max())
-    if low < 0 or high >= n:
-        raise BadInput(f"{name} holds index {low if low < 0 else high}, outside [0, {n})")
-    return arr.astype(np.int64, copy=False)
-
-
 def _floats(name: str, values: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.size != size:
@@ -265,7 +242,7 @@ def _chemical(
     n: int, pre: npt.ArrayLike, post: npt.ArrayLike, count: npt.ArrayLike | None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Checked chemical connections, self-connections left out (they join no pair)."""
-    src, dst = _indices("pre", pre, n), _indices("post", post, n)
+    src, dst = check_indices("pre", pre, n), check_indices("post", post, n)
     w = np.ones(src.size) if count is None else _floats("count", count, src.size)
     _same_length("pre, post and count", src, dst, w)
     if not np.all(np.isfinite(w) & (w > 0)):
@@ -279,7 +256,7 @@ def _chemical(
 def _gap_junctions(
     n: int, a: npt.ArrayLike, b: npt.ArrayLike, count: npt.ArrayLike | None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    u, v = _indices("gj_a", a, n), _indices("gj_b", b, n)
+    u, v = check_indices("gj_a", a, n), check_indices("gj_b", b, n)
     w = np.ones(u.size) if count is None else _floats("gj_count", count, u.size)
     _same_length("gj_a, gj_b and gj_count", u, v, w)
     if not np.all(np.isfinite(w) & (w > 0)):
@@ -293,7 +270,7 @@ def _gap_junctions(
 def _measured(
     n: int, stim: npt.ArrayLike, resp: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    s, r = _indices("stim", stim, n), _indices("resp", resp, n)
+    s, r = check_indices("stim", stim, n), check_indices("resp", resp, n)
     _same_length("stim and resp", s, r)
     if np.any(s == r):
         raise BadInput("a measured pair must join two different neurons (stim != resp)")
@@ -451,7 +428,7 @@ def categories(
         pre, post: (m,) chemical connections; gj_a, gj_b: (g,) gap junctions;
         stim, resp: (p,) pairs, stim != resp. Returns (p,) int8.
     """
-    n = _check_int("n", n, 1)
+    n = check_int("n", n, 1)
     src, dst, w = _chemical(n, pre, post, None)
     ga, gb, gw = _gap_junctions(n, gj_a, gj_b, None)
     s, r = _measured(n, stim, resp)
@@ -788,7 +765,7 @@ def pairwise(
         gj_a, gj_b, gj_count: (g,) gap junctions (each unordered pair once);
         stim, resp, q, amplitude: (p,) measured pairs (each ordered pair at most once).
     """
-    n = _check_int("n", n, 2)
+    n = check_int("n", n, 2)
     src, dst, w = _chemical(n, pre, post, count)
     ga, gb, gw = _gap_junctions(n, gj_a, gj_b, gj_count)
     s, r = _measured(n, stim, resp)
@@ -808,9 +785,9 @@ def pairwise(
         raise BadInput(f"null must be one of {sorted(PAIRWISE_NULLS)}, got {null!r}")
     if amplitude_mode not in ("abs", "signed"):
         raise BadInput(f"amplitude_mode must be 'abs' or 'signed', got {amplitude_mode!r}")
-    null_samples = _check_int("null_samples", null_samples, 0)
-    folds = _check_int("folds", folds, 2)
-    seed = _check_int("seed", seed, 0)
+    null_samples = check_int("null_samples", null_samples, 0)
+    folds = check_int("folds", folds, 2)
+    seed = check_int("seed", seed, 0)
 
     rng = np.random.default_rng(seed)
     strength = np.abs(amp) if amplitude_mode == "abs" else amp
@@ -1035,8 +1012,8 @@ def like_to_like(
         pre, post: (m,) chemical connections; values: (n,) or (n, d);
         measured: (n,) bool.
     """
-    n = _check_int("n", n, 2)
-    src, dst = _indices("pre", pre, n), _indices("post", post, n)
+    n = check_int("n", n, 2)
+    src, dst = check_indices("pre", pre, n), check_indices("post", post, n)
     _same_length("pre and post", src, dst)
     vals = np.asarray(values)
     if vals.ndim not in (1, 2) or vals.shape[0] != n or vals.dtype.kind not in "iuf":
@@ -1044,10 +1021,10 @@ def like_to_like(
     vals = vals.astype(np.float64, copy=False)
     if vals.ndim == 2 and vals.shape[1] < 2:
         raise BadInput("vector values need at least 2 components for a correlation")
-    bins = _check_int("bins", bins, 1)
-    permutations = _check_int("permutations", permutations, 0)
-    seed = _check_int("seed", seed, 0)
-    max_pairs = _check_int("max_pairs", max_pairs, 2)
+    bins = check_int("bins", bins, 1)
+    permutations = check_int("permutations", permutations, 0)
+    seed = check_int("seed", seed, 0)
+    max_pairs = check_int("max_pairs", max_pairs, 2)
     if circular_period is not None:
         if vals.ndim != 1:
             raise BadInput("circular_period applies to scalar values only")
