@@ -29,6 +29,19 @@ _OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic")
 _FUNCTIONAL_SOURCES: Final = ("randi2023", "bentley2016", "table")
 
 
+def _bar(transient: bool) -> Progress:
+    """One progress bar per load phase: what, how far, how long."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
 def _bundle(name: str, path: Path | None, dataset_id: str | None) -> Source:
     if path is None:
         raise BadInput(f"`load {name}` needs --path to the CSV bundle directory")
@@ -137,15 +150,7 @@ def load(
             init_schema(d, s.neo4j_database)
         src = _source(source, path, dataset_id, opts, s.data_cache)
         t0 = time.perf_counter()
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description:<14}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as bar:
+        with _bar(transient=False) as bar:
             writer = DatasetWriter(
                 d, s.neo4j_database, batch_size or s.batch_size, RichProgress(bar), writers
             )
@@ -220,15 +225,7 @@ def _load_functional(
             init_schema(d, s.neo4j_database)
         for src in sources:
             t0 = time.perf_counter()
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description:<14}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as bar:
+            with _bar(transient=True) as bar:
                 loader = MeasurementLoader(
                     d, s.neo4j_database, batch_size or s.batch_size, RichProgress(bar)
                 )
