@@ -68,3 +68,21 @@ DEFAULT_SYNAPSES = [
     [301, 101, 0.0, 0.0, 0.0, 0.99],
     [301, 102, 2.0, 2.0, 2.0, 0.6],
 ]
+
+
+def run_job(
+    driver: Any, settings: Any, ds: str, kind: str, params: dict[str, Any], artifacts: Path
+) -> dict[str, Any]:
+    """Submit one job on a queue of its own, run it with a worker in this process (files
+    under ``artifacts``) and return the job as stored afterwards."""
+    import uuid
+
+    from connectomedb.schema.jobs import JobRequest
+    from connectomedb.store.jobs import JobQueue
+    from connectomedb.workers.worker import Worker
+
+    queue = f"q_{uuid.uuid4().hex[:8]}"
+    q = JobQueue(driver, settings.neo4j_database)
+    job = q.submit(JobRequest(ds, kind, params, None, 1, queue))
+    Worker(driver, settings.neo4j_database, "test", 120, 0.1, queue, artifacts).run_once()
+    return q.job(job["id"])

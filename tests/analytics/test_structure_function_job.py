@@ -18,10 +18,8 @@ import pytest
 from scipy import stats
 
 from connectomedb.loaders.functional import MeasurementLoad, NeuronTable
-from connectomedb.schema.jobs import JobRequest
 from connectomedb.settings import Settings
-from connectomedb.store.jobs import JobQueue
-from connectomedb.workers.worker import Worker
+from tests.factories import run_job
 from tests.oracles import cook_graphs, funatlas
 from tests.world import World
 
@@ -29,13 +27,9 @@ CATS = ("chemical", "gap_junction", "two_hop", "none")
 
 
 def _run(
-    driver: neo4j.Driver, settings: Settings, ds: str, params: dict, tmp: Path
+    driver: neo4j.Driver, settings: Settings, ds: str, params: dict, artifacts: Path
 ) -> dict[str, Any]:
-    queue = f"q_{uuid.uuid4().hex[:8]}"
-    q = JobQueue(driver, settings.neo4j_database)
-    job = q.submit(JobRequest(ds, "structure_function", params, None, 1, queue))
-    Worker(driver, settings.neo4j_database, "sf", 120, 0.1, queue, tmp).run_once()
-    j = q.job(job["id"])
+    j = run_job(driver, settings, ds, "structure_function", params, artifacts)
     assert j["status"] == "succeeded", j.get("error")
     recs, _, _ = driver.execute_query(
         "MATCH (r:ModelRun {id: $id}) RETURN r.metrics AS m", id=j["run_id"]

@@ -10,7 +10,6 @@ import json
 import math
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import neo4j
@@ -23,8 +22,7 @@ from connectomedb.loaders.functional import MeasurementLoad
 from connectomedb.settings import Settings
 from connectomedb.simulate import propagation as prop
 from connectomedb.simulate.propagation_job import OTHER, PropagationFitParams, rule_signs
-from connectomedb.store.jobs import JobQueue, JobRequest
-from connectomedb.workers.worker import Worker
+from tests.factories import run_job
 from tests.oracles import cook_graphs, funatlas
 from tests.world import World
 
@@ -360,11 +358,7 @@ def test_the_job_module_imports_neither_torch_nor_the_simulate_job() -> None:
 
 # -- the job on Cook 2019 and the atlas ----------------------------------------------------
 def _run_job(driver: neo4j.Driver, settings: Settings, ds: str, params: dict, tmp: Path) -> dict:
-    queue = f"q_{uuid.uuid4().hex[:8]}"
-    q = JobQueue(driver, settings.neo4j_database)
-    job = q.submit(JobRequest(ds, "fit_propagation", params, None, 1, queue))
-    Worker(driver, settings.neo4j_database, "prop", 120, 0.1, queue, tmp).run_once()
-    return q.job(job["id"])
+    return run_job(driver, settings, ds, "fit_propagation", params, tmp)
 
 
 def _metrics(driver: neo4j.Driver, run_id: str) -> tuple[dict, dict]:
