@@ -59,6 +59,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "targets": [{"ids": ["AVAR"], "rate_hz": 20}],
         "stimuli": [{"ids": ["AVAL"], "rate_hz": 100}],
     },
+    "structure_function": {"measurements": "randi2023_wt", "null_samples": 10},
+    "fit_propagation": {"measurements": "randi2023_wt", "folds": 3},
 }
 
 SUBMIT = """mutation($ds: ID!, $kind: JobKind!, $params: JSON, $queue: String!) {

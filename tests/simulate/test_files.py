@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from connectomedb.errors import BadInput, NotFound
+from connectomedb.jobs.contract import whole_folder
 from connectomedb.simulate import job, plots
 from connectomedb.simulate.engine import SimResult
 from connectomedb.simulate.files import run_file, run_folder, spike_trains
@@ -33,7 +34,7 @@ def _fixture() -> tuple[Graph, list[SimResult], list[dict]]:
 
 def _save(folder: Path, g: Graph, results: list[SimResult], summaries: list[dict]) -> list[str]:
     """As the simulate job saves: its files, written into a folder only when complete."""
-    return job._whole_folder(folder, lambda tmp: job._write(tmp, g, results, summaries, 10.0))
+    return whole_folder(folder, lambda tmp: job._write(tmp, g, results, summaries, 10.0))
 
 
 def test_a_failed_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
