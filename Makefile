@@ -19,11 +19,13 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-## Build and start Neo4j, create the schema, load Cook et al. 2019 (public), then serve the API.
+## Build and start Neo4j, create the schema, load Cook et al. 2019 (public) with the
+## signal propagation atlas beside it, then serve the API.
 run: $(STAMP)
 	$(BIN)/connectomedb neo4j start
 	$(BIN)/connectomedb db init
 	$(BIN)/connectomedb load cook2019 --public
+	$(BIN)/connectomedb load randi2023 --onto cook2019_herm
 	$(BIN)/connectomedb datasets
 	$(BIN)/connectomedb serve --example cook2019_herm
 
