@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from connectomedb.loaders.base import Source
 
 #: Sources built from the command's options; the rest come from ``loaders.registry``.
-_OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic")
+_OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic", "weights")
 #: Functional data loaded onto a dataset (``--onto``): measurement sets.
 _FUNCTIONAL_SOURCES: Final = ("randi2023", "bentley2016", "table")
 
@@ -61,11 +61,24 @@ def _source(
 ) -> Source:
     if name in ("neuprint", "flywire"):
         return _bundle(name, path, dataset_id)
+    if name == "weights":
+        if path is None or not dataset_id:
+            raise BadInput("`load weights` needs --path to the .npz, .npy or .csv file and --id")
+        from connectomedb.loaders.weights import WeightMatrixSource
+
+        orientation = opts["orientation"]
+        if orientation not in ("post_pre", "pre_post"):
+            raise BadInput("--orientation must be post_pre or pre_post")
+        return WeightMatrixSource(
+            path, dataset_id, threshold=opts["threshold"], orientation=orientation
+        )
     if name == "synthetic":
         from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
 
         try:
-            params = SyntheticParams(**opts)
+            params = SyntheticParams(
+                **{k: v for k, v in opts.items() if k not in ("threshold", "orientation")}
+            )
         except ValueError as e:
             raise BadInput(str(e)) from e
         return SyntheticSource(params, dataset_id)
@@ -110,6 +123,12 @@ def load(
     reciprocity: Annotated[float, typer.Option(help="synthetic: reciprocity factor")] = 3.0,
     synapses: Annotated[bool, typer.Option(help="synthetic: create synapse nodes")] = False,
     seed: Annotated[int, typer.Option(help="synthetic: random seed")] = 0,
+    threshold: Annotated[
+        float, typer.Option(min=0, help="weights: entries with |w| above this become connections")
+    ] = 0.0,
+    orientation: Annotated[
+        str, typer.Option(help="weights: post_pre (W[post, pre], PyTorch's) or pre_post")
+    ] = "post_pre",
     lab: Annotated[
         str | None, typer.Option(help="owner lab (created if missing; default: settings)")
     ] = None,
@@ -142,6 +161,8 @@ def load(
         "reciprocity": reciprocity,
         "synapses": synapses,
         "seed": seed,
+        "threshold": threshold,
+        "orientation": orientation,
     }
     with connect() as (s, d), exit_on_error():
         owner = check_id("lab", lab or s.default_lab)  # before anything is written
