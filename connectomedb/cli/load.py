@@ -86,7 +86,10 @@ def _source(
 
     if name not in SOURCES:
         raise BadInput(
-            f"unknown source {name!r}; choose one of " + ", ".join([*SOURCES, *_OPTION_SOURCES])
+            f"unknown source {name!r}; choose one of "
+            + ", ".join([*SOURCES, *_OPTION_SOURCES])
+            + "; onto a dataset (--onto): "
+            + ", ".join(_FUNCTIONAL_SOURCES)
         )
     src = make_source(name, data_cache)
     if dataset_id:

@@ -53,7 +53,10 @@ def test_unknown_source_lists_every_source() -> None:
     assert res.exit_code == 1
     msg = res.stderr.strip()
     assert msg.startswith("error: unknown source 'nosuch'; choose one of cook2019, ")
-    assert msg.endswith(", larva-mb-right, neuprint, flywire, synthetic")
+    assert msg.endswith(
+        ", larva-mb-right, neuprint, flywire, synthetic, weights; "
+        "onto a dataset (--onto): randi2023, bentley2016, table"
+    )
 
 
 def test_bundle_sources_need_a_path_and_an_id(tmp_path: object) -> None:
