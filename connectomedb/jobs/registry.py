@@ -25,6 +25,7 @@ from connectomedb.errors import BadInput, ConfigError
 from connectomedb.jobs.contract import JobContext, Params, RunResult
 from connectomedb.jobs.probe import ProbeParams
 from connectomedb.motifs.job import CensusParams
+from connectomedb.neuroai.params import RNNExperimentParams
 from connectomedb.simulate.params import FitParams, SimulateParams
 from connectomedb.simulate.propagation_job import PropagationFitParams
 
@@ -122,6 +123,13 @@ KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
                 PropagationFitParams,
                 "connectomedb.simulate.propagation_job:run",
                 _doc(PropagationFitParams),
+            ),
+            Kind(
+                "rnn_experiment",
+                RNNExperimentParams,
+                "connectomedb.neuroai.job:run",
+                _doc(RNNExperimentParams),
+                "analytics",  # torch, scikit-learn's digits, matplotlib
             ),
         )
     }

@@ -11,7 +11,6 @@ recurrent weights match ``m`` to within ``2 sqrt(m)``.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -324,9 +323,3 @@ def mean_curve(runs: list[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     boots = acc[rng.integers(len(runs), size=(2000, len(runs)))].mean(axis=1)
     lo, hi = np.quantile(boots, [0.025, 0.975], axis=0)
     return x, acc.mean(axis=0), lo, hi
-
-
-def finite(v: Any) -> Any:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    return v

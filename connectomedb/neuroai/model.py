@@ -104,8 +104,11 @@ class MaskedRNN(nn.Module):
         self.mask = mask
         self.seed = seed
         self._pattern = _CSR(mask) if mask is not None else None
-        sign = None if mask is None or mask.sign is None else mask.sign
-        self.register_buffer("sign", None if sign is None else torch.from_numpy(sign[mask.pre]))  # type: ignore[index]
+        self.sign: torch.Tensor | None
+        if mask is not None and mask.sign is not None:
+            self.register_buffer("sign", torch.from_numpy(mask.sign[mask.pre]))
+        else:
+            self.sign = None
         if mask is None:
             self.w_rec = nn.Parameter(torch.empty(n, n))
         else:

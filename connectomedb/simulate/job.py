@@ -131,7 +131,8 @@ def sign_of(transmitters: list[str | None], rule: str) -> np.ndarray:
     return out
 
 
-def _rule(ctx: JobContext, asked: str) -> str:
+def sign_rule(ctx: JobContext, asked: str) -> str:
+    """The sign rule asked for, or with ``auto`` the one of the dataset's species."""
     if asked != "auto":
         return asked
     species = DatasetRepository(ctx.driver, ctx.database).get(ctx.dataset).species.lower()
@@ -472,7 +473,7 @@ def run(ctx: JobContext, p: SimulateParams) -> RunResult:
         else (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
     )
     ctx.progress(0.05, f"pulled {g.n} neurons, {g.m} connections, {gap_pairs[0].size} gap pairs")
-    rule = _rule(ctx, p.sign_rule)
+    rule = sign_rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
     steps = int(round(p.seconds * 1000 / p.dt))
     conds = conditions(p)
@@ -807,7 +808,7 @@ def run_fit(ctx: JobContext, p: FitParams) -> RunResult:
     from connectomedb.simulate.rate import RateParams
 
     g = _pull(ctx, p.min_weight, p.strength)
-    rule = _rule(ctx, p.sign_rule)
+    rule = sign_rule(ctx, p.sign_rule)
     sign = sign_of(g.props["neurotransmitter"], rule)
     x = np.zeros(g.n)
     for s in p.stimuli:

@@ -448,3 +448,18 @@ def _require_admin(p: Principal) -> None:
     _require_user(p)
     if not p.admin:
         raise Forbidden("only a site admin may do this")
+
+
+#: A dataset derived from another by a job (e.g. a trained network's weights): owned by
+#: the source's owner lab and shared with the labs of the user who asked for it, so that
+#: those who could read the source and its requester can read it, and nobody else.
+INHERIT_ACCESS: Final = """
+MATCH (n:Dataset {id: $dataset})
+OPTIONAL MATCH (:Dataset {id: $source})-[:OWNED_BY]->(o:Lab)
+FOREACH (lab IN CASE WHEN o IS NULL THEN [] ELSE [o] END | MERGE (n)-[:OWNED_BY]->(lab))
+WITH n, o
+OPTIONAL MATCH (:User {id: $user})-[:MEMBER_OF]->(l:Lab)
+WITH n, o, collect(l) AS labs
+FOREACH (lab IN [x IN labs WHERE o IS NULL OR x <> o] | MERGE (n)-[:SHARED_WITH]->(lab))
+RETURN count(n) AS found
+"""

@@ -10,7 +10,12 @@ from connectomedb.errors import BadInput, NotFound
 from connectomedb.schema.functional import MEASUREMENT_SET
 from connectomedb.schema.graph import CELL, CELL_TYPE, DATASET, SYNAPSE
 from connectomedb.schema.models import Dataset
-from connectomedb.store.access import SET_OWNER_IF_NONE, SET_VISIBILITY, VISIBILITIES
+from connectomedb.store.access import (
+    INHERIT_ACCESS,
+    SET_OWNER_IF_NONE,
+    SET_VISIBILITY,
+    VISIBILITIES,
+)
 from connectomedb.store.ingest import GET_DATASET, RESET_DONE
 from connectomedb.store.jobs import DELETE_DATASET_JOBS
 
@@ -150,6 +155,15 @@ class DatasetRepository:
             SET_OWNER_IF_NONE, lab=lab, dataset=dataset_id, database_=self.database
         )
         return bool(recs)
+
+    def inherit_access(self, dataset_id: str, source: str, user: str | None) -> None:
+        """A dataset derived from ``source`` by a job of ``user``: owned by the source's
+        owner lab, shared with the user's labs, private."""
+        recs, _, _ = self.driver.execute_query(
+            INHERIT_ACCESS, dataset=dataset_id, source=source, user=user, database_=self.database
+        )
+        if not recs or not recs[0]["found"]:
+            raise NotFound(f"dataset {dataset_id!r} not found")
 
     def set_visibility(self, dataset_id: str, visibility: str) -> None:
         """Public (anyone, anonymous included) or private (its labs only); no permission
