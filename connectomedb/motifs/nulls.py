@@ -68,6 +68,18 @@ def _links(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sort(np.minimum(a, b) * n + np.maximum(a, b))
 
 
+def _saturated(
+    n: int, src: np.ndarray, dst: np.ndarray, fixed_src: np.ndarray, fixed_dst: np.ndarray
+) -> bool:
+    """Every two nodes of the edges being rewired are already linked: no swap can make a
+    new link (a dense weight matrix is a complete graph), so :func:`_rewire` would spend
+    all its rounds finding that out."""
+    nodes = np.unique(np.concatenate([src, dst]))
+    links = np.unique(_links(n, np.concatenate([src, fixed_src]), np.concatenate([dst, fixed_dst])))
+    inside = np.isin(links // n, nodes) & np.isin(links % n, nodes)
+    return int(inside.sum()) == nodes.size * (nodes.size - 1) // 2
+
+
 def _rewire(
     n: int,
     src: np.ndarray,
@@ -84,6 +96,8 @@ def _rewire(
     kinds (asymmetric, mutual) of the whole graph never change."""
     src, dst = src.copy(), dst.copy()
     m = src.size
+    if _saturated(n, src, dst, fixed_src, fixed_dst):
+        return src, dst
     done = 0
     for _ in range(max_rounds):
         if done >= target or m < 2:

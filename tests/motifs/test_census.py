@@ -146,6 +146,38 @@ def test_degree_preserving_keeps_every_degree_and_mutual_pair(cook) -> None:
     assert kept < 0.3 * pre.size  # it really rewired
 
 
+class _CountingRng:
+    """A generator that counts the rounds of swaps asked of it (one permutation each)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.rounds = 0
+
+    def random(self, size: int) -> np.ndarray:
+        return self.rng.random(size)
+
+    def permutation(self, m: int) -> np.ndarray:
+        self.rounds += 1
+        return self.rng.permutation(m)
+
+
+def test_degree_preserving_stops_at_once_when_no_swap_can_succeed() -> None:
+    # nodes 0-29 all linked both ways (a dense weight matrix), 30-35 a one-way tournament
+    # (i -> j for i < j), 36-39 isolated: every two nodes of each kind of edge are linked
+    mutual = [(a, b) for a in range(30) for b in range(30) if a != b]
+    one_way = [(a, b) for a in range(30, 36) for b in range(a + 1, 36)]
+    e = np.array(mutual + one_way)
+    rng = _CountingRng(0)
+    a, b = nulls.degree_preserving(40, e[:, 0], e[:, 1], rng)  # type: ignore[arg-type]
+    assert rng.rounds == 0
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(mutual + one_way)
+    # one pair unlinked: the swaps are tried (none can succeed, so the rounds run out)
+    e = np.array([x for x in mutual if {x[0], x[1]} != {0, 1}])
+    rng = _CountingRng(0)
+    nulls.degree_preserving(30, e[:, 0], e[:, 1], rng, max_rounds=3)  # type: ignore[arg-type]
+    assert rng.rounds == 3
+
+
 def test_erdos_renyi_keeps_the_edge_count(cook) -> None:
     n, pre, post = cook
     a, b = nulls.erdos_renyi(n, pre.size, np.random.default_rng(4))
