@@ -2,9 +2,10 @@
 NOT_FOUND, exactly like one that does not exist.
 
 - GraphQL fields that take a dataset argument carry the :class:`ReadsDataset` field
-  extension (mutations: :class:`ChangesDataset`), which runs before the resolver; the
-  schema factory refuses to build while a root field takes a ``dataset`` argument
-  without one (:func:`require_dataset_checks`).
+  extension (mutations: :class:`ChangesDataset`), which runs before the resolver, one
+  per dataset argument (``compareArchitecture(datasetA:, datasetB:)`` has two); the
+  schema factory refuses to build while a root field takes a ``dataset`` (or
+  ``dataset_*``) argument without one (:func:`require_dataset_checks`).
 - The /rest routes sit under a router that depends on :func:`readable_dataset`.
 - Jobs and model runs, found by their own ids, go through :func:`readable_row`."""
 
@@ -24,8 +25,14 @@ from connectomedb.service.context import Context
 from connectomedb.service.deps import PrincipalDep, StoreDep
 from connectomedb.store.access import AccessRepository, DatasetAccess
 
-#: The argument that names a dataset, wherever a field takes one.
+#: The argument that names a dataset, wherever a field takes one; a field that takes two
+#: names them ``dataset_a``, ``dataset_b`` (``datasetA``, ``datasetB``).
 DATASET_ARGUMENT = "dataset"
+
+
+def names_dataset(argument: str) -> bool:
+    """Whether a field argument (by its Python name) names a dataset to check."""
+    return argument == DATASET_ARGUMENT or argument.startswith(DATASET_ARGUMENT + "_")
 
 
 class ReadsDataset(FieldExtension):
@@ -82,14 +89,14 @@ def dataset_checks(field: StrawberryField) -> list[ReadsDataset]:
 
 
 def unchecked_fields(types: Iterable[type]) -> list[str]:
-    """``Type.field`` for each field that takes a dataset argument but does not check it."""
+    """``Type.field`` for each field that takes a dataset argument (``dataset``,
+    ``dataset_a``, ...) but does not check every one of them."""
     missing = []
     for t in types:
         definition = get_object_definition(t, strict=True)
         for f in definition.fields:
-            if any(a.python_name == DATASET_ARGUMENT for a in f.arguments) and not any(
-                c.argument == DATASET_ARGUMENT for c in dataset_checks(f)
-            ):
+            named = {a.python_name for a in f.arguments if names_dataset(a.python_name)}
+            if named - {c.argument for c in dataset_checks(f)}:
                 missing.append(f"{definition.name}.{f.python_name}")
     return missing
 

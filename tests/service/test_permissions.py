@@ -93,6 +93,33 @@ def test_a_field_without_the_check_is_refused() -> None:
     require_dataset_checks(Query, Mutation)  # the real schema passes
 
 
+def test_a_field_of_two_datasets_checks_both() -> None:
+    (compare,) = [
+        f
+        for f in get_object_definition(Query, strict=True).fields
+        if f.name == "compare_architecture"
+    ]
+    # the last extension runs first: datasetA is checked before datasetB
+    checks = [(type(c), c.argument) for c in reversed(dataset_checks(compare))]
+    assert checks == [(ReadsDataset, "dataset_a"), (ReadsDataset, "dataset_b")]
+
+    @strawberry.type
+    class HalfChecked:
+        @strawberry.field(extensions=[ReadsDataset("dataset_a")])
+        async def compare(self, dataset_a: strawberry.ID, dataset_b: strawberry.ID) -> int:
+            return 1
+
+        @strawberry.field(extensions=[ReadsDataset("dataset_a"), ReadsDataset("dataset_b")])
+        async def careful(self, dataset_a: strawberry.ID, dataset_b: strawberry.ID) -> int:
+            return 1
+
+        @strawberry.field
+        async def unrelated(self, datasets_seen: int) -> int:
+            return 1
+
+    assert unchecked_fields([HalfChecked]) == ["HalfChecked.compare"]
+
+
 def test_a_check_of_a_missing_argument_is_refused() -> None:
     @strawberry.type
     class Misnamed:

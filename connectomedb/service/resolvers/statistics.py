@@ -1,5 +1,6 @@
-"""What the wiring shows among selected neurons: network statistics, motif search, and
-reciprocity, feed-forward loops and motif censuses against named null models.
+"""What the wiring shows among selected neurons: network statistics, motif search,
+reciprocity, feed-forward loops and motif censuses against named null models, and two
+datasets' architectures compared.
 
 One module, because the schema lists these fields interleaved and they share
 :func:`_subgraph`, the one read of a selected subgraph."""
@@ -13,6 +14,7 @@ from functools import partial
 
 import strawberry
 
+from connectomedb.analytics.architecture import compare_architecture
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput
 from connectomedb.motifs.census import (
@@ -29,6 +31,7 @@ from connectomedb.service.inputs import NeuronFilterInput
 from connectomedb.service.pagination import OffsetPage, PageInfo
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types import from_row
+from connectomedb.service.types.architecture import ArchitectureComparison
 from connectomedb.service.types.connectivity import CLASS, Level
 from connectomedb.service.types.statistics import (
     DEGREE_PRESERVING,
@@ -43,6 +46,7 @@ from connectomedb.service.types.statistics import (
     NullModel,
     ReciprocityByGroup,
 )
+from connectomedb.settings import Settings
 from connectomedb.store.graph import Graph, GraphReader
 from connectomedb.store.motifs import MotifRepository
 
@@ -192,6 +196,63 @@ class StatisticsQueries:
             info, str(dataset), null_model, filter, min_weight, samples, seed, type_level, size
         )
 
+    @strawberry.field(
+        description="Two datasets side by side (e.g. a connectome and a trained network's "
+        "weights loaded with `connectomedb load weights`): the density and reciprocity of "
+        "each against an Erdős–Rényi null; Kolmogorov–Smirnov distances between their in-, "
+        "out- and total degree distributions, degrees as fractions of the possible "
+        "partners so that datasets of different sizes compare; and the correlation of "
+        "their triad significance profiles (Milo et al. 2004), each census against samples "
+        "of nullModel, with a permutation p-value. Both censuses run within the census "
+        "time budget or answer TIMEOUT. The caveats say what this does not show.",
+        # the last extension listed runs first: datasetA is checked, then datasetB
+        extensions=[ReadsDataset("dataset_b"), ReadsDataset("dataset_a")],
+    )
+    async def compare_architecture(
+        self,
+        info: Info,
+        dataset_a: strawberry.ID,
+        dataset_b: strawberry.ID,
+        null_model: NullModel = DEGREE_PRESERVING,
+        filter_a: NeuronFilterInput | None = None,
+        filter_b: NeuronFilterInput | None = None,
+        min_weight_a: int = 1,
+        min_weight_b: int = 1,
+        samples: int = 100,
+        seed: int = 0,
+        type_level: Level = CLASS,
+    ) -> ArchitectureComparison:
+        settings = info.context.settings
+        _check_samples(settings, samples)
+        sbm = null_model.value == "cell_type_sbm"
+        level = type_level if sbm else None
+        a, b = str(dataset_a), str(dataset_b)
+        ga, gb = await asyncio.gather(
+            _subgraph(info, a, filter_a, min_weight_a, level),
+            _subgraph(info, b, filter_b, min_weight_b, level),
+        )
+        r = await asyncio.to_thread(
+            partial(
+                compare_architecture,
+                (ga.n, ga.pre, ga.post),
+                (gb.n, gb.pre, gb.post),
+                null_model=null_model.value,
+                samples=samples,
+                seed=seed,
+                types=(ga.groups, gb.groups) if sbm else (None, None),
+                deadline=time.monotonic() + settings.census_time_budget_s,
+                names=("the selection of datasetA", "the selection of datasetB"),
+            )
+        )
+        return ArchitectureComparison.from_result(
+            r, (a, b), (min_weight_a, min_weight_b), null_model, level
+        )
+
+
+def _check_samples(settings: Settings, samples: int) -> None:
+    if not 1 <= samples <= settings.max_census_samples:
+        raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
+
 
 async def _motif_census(
     info: Info,
@@ -205,8 +266,7 @@ async def _motif_census(
     size: int = 3,
 ) -> MotifCensus:
     settings = info.context.settings
-    if not 1 <= samples <= settings.max_census_samples:
-        raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
+    _check_samples(settings, samples)
     sbm = null_model.value == "cell_type_sbm"
     g = await _subgraph(info, ds, filter, min_weight, type_level if sbm else None)
     r = await asyncio.to_thread(
