@@ -8,6 +8,7 @@ proportion to the edges, not ``n^2`` (``bench/rnn.py`` times it against the dens
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,10 @@ import torch
 from torch import nn
 
 from connectomedb.neuroai.masks import Mask
+
+# torch notes on first use that CSR support is in beta
+# (invariant checks are off on purpose: the patterns are built sorted and in range)
+warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
 
 
 class _CSR:
@@ -33,10 +38,14 @@ class _CSR:
         self.perm = torch.from_numpy(order.astype(np.int64))
 
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
-        return torch.sparse_csr_tensor(self.crow, self.col, values, (self.n, self.n))
+        return torch.sparse_csr_tensor(
+            self.crow, self.col, values, (self.n, self.n), check_invariants=False
+        )
 
     def transposed(self, values: torch.Tensor) -> torch.Tensor:
-        return torch.sparse_csr_tensor(self.tcrow, self.tcol, values[self.perm], (self.n, self.n))
+        return torch.sparse_csr_tensor(
+            self.tcrow, self.tcol, values[self.perm], (self.n, self.n), check_invariants=False
+        )
 
 
 class _SparseStep(torch.autograd.Function):
