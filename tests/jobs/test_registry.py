@@ -23,6 +23,7 @@ def test_the_kinds() -> None:
         "simulate",
         "fit_strengths",
         "fit_propagation",
+        "rnn_experiment",
     )
     assert all(k.description and k.name == name for name, k in KINDS.items())
     assert get_kind("simulate").params is SimulateParams

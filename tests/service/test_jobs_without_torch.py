@@ -61,6 +61,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "structure_function": {"measurements": "randi2023_wt", "null_samples": 10},
     "fit_propagation": {"measurements": "randi2023_wt", "folds": 3},
+    "rnn_experiment": {"tasks": ["pattern"], "seeds": 2, "steps": 10},
 }
 
 SUBMIT = """mutation($ds: ID!, $kind: JobKind!, $params: JSON, $queue: String!) {

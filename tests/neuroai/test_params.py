@@ -1,0 +1,36 @@
+"""rnn_experiment parameters: defaults (four variants, three tasks, ten seeds) and the
+combinations that make no sense refused with the field named."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectomedb.errors import BadInput
+from connectomedb.jobs.registry import check_params
+
+
+def test_defaults() -> None:
+    p = check_params("rnn_experiment", None)
+    assert [v["kind"] for v in p["variants"]] == ["dense", "random", "reciprocal", "connectome"]
+    assert p["tasks"] == ["pattern", "recall", "digits"] and p["seeds"] == 10
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"variants": [{"name": "a", "kind": "dense", "enrichment": 2}]}, "reciprocal"),
+        ({"variants": [{"name": "a", "kind": "dense", "density": 0.1}]}, "density is for"),
+        ({"variants": [{"name": "a", "kind": "random", "dale": True}]}, "dale"),
+        (
+            {"variants": [{"name": "a", "kind": "dense"}, {"name": "a", "kind": "random"}]},
+            "distinct",
+        ),
+        ({"variants": [{"name": "A b", "kind": "dense"}]}, "name"),
+        ({"tasks": ["pattern"], "store_task": "recall"}, "store_task"),
+        ({"seeds": 1}, "seeds"),
+        ({"tasks": ["sums"]}, "tasks"),
+    ],
+)
+def test_bad_parameters_are_refused(params: dict, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        check_params("rnn_experiment", params)
