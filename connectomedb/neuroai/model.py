@@ -37,6 +37,12 @@ class _CSR:
         self.tcol = torch.from_numpy(mask.post[order].astype(np.int64))
         self.perm = torch.from_numpy(order.astype(np.int64))
 
+    def moved(self, fn: Any) -> _CSR:
+        """The pattern with ``fn`` (a module's ``to``/``cuda``) applied to its tensors."""
+        for name in ("crow", "col", "tcrow", "tcol", "perm"):
+            setattr(self, name, fn(getattr(self, name)))
+        return self
+
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
         return torch.sparse_csr_tensor(
             self.crow, self.col, values, (self.n, self.n), check_invariants=False
@@ -131,6 +137,12 @@ class MaskedRNN(nn.Module):
             self.w_out = nn.Linear(n, n_out)
         self.bias = nn.Parameter(torch.zeros(n))
         self.reset_parameters()
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> MaskedRNN:
+        super()._apply(fn, *args, **kwargs)
+        if self._pattern is not None:  # index tensors follow the module to its device
+            self._pattern = self._pattern.moved(fn)
+        return self
 
     @property
     def trainable_recurrent(self) -> int:
