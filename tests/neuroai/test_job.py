@@ -11,8 +11,10 @@ from typing import Any
 
 import neo4j
 import networkx as nx
+import numpy as np
 import pytest
 
+from connectomedb.errors import BadInput
 from connectomedb.settings import Settings
 from connectomedb.store.datasets import delete_dataset
 from tests.factories import run_job
@@ -113,3 +115,30 @@ def test_stored_networks_are_datasets_the_service_measures(experiment: Any, worl
     outsider = world.client("bob")
     code, _ = outsider.error(STATS, ds=stored["connectome"]["dataset"])
     assert code == "NOT_FOUND"
+
+
+def test_enrichment_measured_on_a_cell_type_subset() -> None:
+    """The reciprocal variant's ratio measured among the neurons of the given classes only
+    (a hand-built graph: among a, b, c the pairs a<->b and b<->c are reciprocal)."""
+    from connectomedb.neuroai.job import _measured_enrichment
+    from connectomedb.neuroai.params import VariantParams
+    from connectomedb.store.graph import Graph
+
+    edges = [("a", "b"), ("b", "a"), ("b", "c"), ("c", "b"), ("a", "c"), ("c", "d"), ("d", "a")]
+    ids = ["a", "b", "c", "d"]
+    idx = {x: i for i, x in enumerate(ids)}
+    g = Graph(
+        "t",
+        ids,
+        np.array([idx[a] for a, _ in edges]),
+        np.array([idx[b] for _, b in edges]),
+        np.ones(len(edges), dtype=np.float32),
+        props={"class": ["x", "x", "x", "y"]},
+    )
+    sub = nx.DiGraph(nx.DiGraph(edges).subgraph(["a", "b", "c"]))
+    v = VariantParams(name="r", kind="reciprocal", types=["x"], level="class")
+    assert _measured_enrichment(g, v) == pytest.approx(_enrichment(sub))
+    whole = VariantParams(name="r", kind="reciprocal")
+    assert _measured_enrichment(g, whole) == pytest.approx(_enrichment(nx.DiGraph(edges)))
+    with pytest.raises(BadInput, match="fewer than 2"):
+        _measured_enrichment(g, VariantParams(name="r", kind="reciprocal", types=["y"]))
