@@ -42,7 +42,8 @@ _NAME: Final = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 Orientation = Literal["post_pre", "pre_post"]
 
 
-def _names(values: list[str], file: str, what: str) -> list[str]:
+def check_names(values: list[str], file: str, what: str) -> list[str]:
+    """``values`` as unit names, or a LoaderError naming the first bad or repeated one."""
     seen: dict[str, int] = {}
     for i, v in enumerate(values):
         if not _NAME.match(v):
@@ -158,7 +159,7 @@ class WeightMatrixSource(Source):
                             column=key,
                         )
                     out[key] = [str(x) for x in arr.tolist()]
-        ids = _names(out.get("ids") or [f"u{i}" for i in range(n)], file, "ids")
+        ids = check_names(out.get("ids") or [f"u{i}" for i in range(n)], file, "ids")
         return w, ids, out.get("labels")
 
     def _csv(self) -> tuple[np.ndarray, list[str], list[str] | None]:
@@ -172,7 +173,7 @@ class WeightMatrixSource(Source):
             raise LoaderError("empty file: expected a header row of unit names", file=file, row=1)
         header = [c.strip() for c in rows[0]]
         labelled = len(header) > 1 and header[1] == "label"
-        ids = _names(header[2 if labelled else 1 :], file, "header")
+        ids = check_names(header[2 if labelled else 1 :], file, "header")
         n = len(ids)
         if n == 0 or n > MAX_UNITS:
             raise LoaderError(f"expected 1 to {MAX_UNITS} unit columns, got {n}", file=file, row=1)

@@ -63,7 +63,8 @@ def _needs_graph(p: RNNExperimentParams) -> bool:
 def _measured_enrichment(g: Graph, v: VariantParams) -> float:
     if not v.types:
         return enrichment_of(g.n, g.pre, g.post)
-    groups = np.array([x in set(v.types) for x in g.props[v.level]])
+    wanted = set(v.types)
+    groups = np.array([x in wanted for x in g.props[v.level]])
     if groups.sum() < 2:
         raise BadInput(f"{v.name}: fewer than 2 neurons have {v.level} in {v.types}")
     index = np.cumsum(groups) - 1
@@ -111,10 +112,22 @@ def variants_of(
             if v.dale:
                 from connectomedb.simulate.job import sign_of, sign_rule
 
-                sign = sign_of(g.props["neurotransmitter"], sign_rule(ctx, "auto"))
+                rule = sign_rule(ctx, "auto")
+                sign = sign_of(g.props["neurotransmitter"], rule)
+                if (sign > 0).all() or (sign < 0).all():
+                    raise BadInput(
+                        f"{v.name}: dale: every neuron gets one sign by the {rule} rule "
+                        "(no transmitter known, or one kind only); run without dale"
+                    )
             mask = connectome_mask(g.n, g.pre, g.post, sign, ctx.dataset)
             out.append(Variant(v.name, "connectome", n, connectome=mask))
             notes[v.name] = f"{mask.m} recurrent weights (the connectome's connections)"
+            if sign is not None:
+                unknown = sum(1 for t in g.props["neurotransmitter"] if not t)
+                notes[v.name] += (
+                    f"; Dale's signs by the {rule} rule: {int((sign < 0).sum())} of {g.n} "
+                    f"units inhibitory, {unknown} without a known transmitter (taken as +)"
+                )
     return out, n, density, notes
 
 
@@ -189,7 +202,7 @@ def _store_matrix(w: np.ndarray, density: float | None) -> np.ndarray:
     if k >= np.count_nonzero(mags):
         return w
     cut = np.partition(mags, mags.size - k)[mags.size - k]
-    return np.where(np.abs(w) >= cut, w, 0.0)
+    return np.where(off & (np.abs(w) >= cut), w, 0.0)  # ties at the cut all kept
 
 
 def run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
@@ -203,6 +216,10 @@ def run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
         else None
     )
     variants, n, density, matched = variants_of(ctx, p, g)
+    if p.store_weights and g is not None and any(v.kind == "connectome" for v in variants):
+        from connectomedb.loaders.weights import check_names
+
+        check_names(list(g.ids), ctx.dataset, "neuron ids")  # before any training
     tasks = [make_task(t, n) for t in p.tasks]
     cfg = Training(
         steps=p.steps,
@@ -292,10 +309,25 @@ def run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
 
     metrics["files"] = whole_folder(folder, write)
     metrics["artifact_dir"] = str(folder)
-    metrics["stored_datasets"] = [
-        _store(ctx, folder / f"weights_{r.task}_{r.variant}.npz", r.task, r.variant) for r in stored
-    ]
+    metrics["stored_datasets"] = _store_all(ctx, folder, [(r.task, r.variant) for r in stored])
     return RunResult(metrics=finite(metrics), seed=p.seed)
+
+
+def _store_all(ctx: JobContext, folder: Path, which: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every kept network as a dataset, or none: a failure (or a cancel) removes those
+    already stored. Ids are the job's, so a later attempt replaces what an earlier left."""
+    from connectomedb.store.datasets import delete_dataset
+
+    done: list[dict[str, Any]] = []
+    try:
+        for i, (task, variant) in enumerate(which):
+            ctx.progress(0.93 + 0.07 * i / len(which), f"storing {variant} as a dataset")
+            done.append(_store(ctx, folder / f"weights_{task}_{variant}.npz", task, variant))
+    except BaseException:
+        for d in done:
+            delete_dataset(ctx.driver, d["dataset"], ctx.database)
+        raise
+    return done
 
 
 def _store(ctx: JobContext, path: Path, task: str, variant: str) -> dict[str, Any]:

@@ -16,6 +16,9 @@ import numpy as np
 
 from connectomedb.errors import BadInput
 
+#: the largest relative difference between a requested and a realised enrichment
+TOLERANCE = 0.05
+
 
 @dataclass(frozen=True)
 class Mask:
@@ -102,7 +105,8 @@ def reciprocal_mask(n: int, density: float, enrichment: float, rng: np.random.Ge
     unordered pairs get both directions, ``m - 2r`` others one direction at random.
 
     Raises:
-        BadInput: an enrichment below 0, or one the density cannot hold (``2r > m``).
+        BadInput: an enrichment below 0, one the density cannot hold (``2r > m``), or one
+            that rounding ``r`` would miss by more than :data:`TOLERANCE`.
     """
     m = edge_count(n, density)
     if enrichment < 0:
@@ -113,6 +117,13 @@ def reciprocal_mask(n: int, density: float, enrichment: float, rng: np.random.Ge
         raise BadInput(
             f"enrichment {enrichment:g} needs {r} reciprocal pairs, more than {m} connections "
             f"hold; at density {density:g} among {n} units it can be at most {most:.3g}"
+        )
+    realised = r / ((n * (n - 1) / 2) * (m / (n * (n - 1))) ** 2)
+    if enrichment > 0 and abs(realised / enrichment - 1) > TOLERANCE:
+        raise BadInput(
+            f"{n} units at density {density:g} hold {r} reciprocal pairs for enrichment "
+            f"{enrichment:g}, which realises {realised:.3g}: more than {TOLERANCE:.0%} off; "
+            "use more units or a higher density"
         )
     single = m - 2 * r
     total = n * (n - 1) // 2

@@ -22,6 +22,32 @@ from connectomedb.neuroai.masks import Mask
 warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
 
 
+def spectral_radius(mask: Mask | None, values: np.ndarray) -> float | None:
+    """The largest |eigenvalue| of the recurrent matrix: the dense ``values`` (no mask) or
+    one value per mask edge; None when ARPACK does not converge."""
+    n = values.shape[0] if mask is None else mask.n
+    if mask is None:
+        w = values.astype(np.float64)
+    elif n <= 2000:
+        w = np.zeros((n, n))
+        w[mask.post, mask.pre] = values
+    if n <= 2000:
+        return float(np.abs(np.linalg.eigvals(w)).max())
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import ArpackNoConvergence, eigs
+
+    a = (
+        sp.csr_array(w)
+        if mask is None
+        else sp.csr_array((values.astype(np.float64), (mask.post, mask.pre)), shape=(n, n))
+    )
+    try:
+        val = eigs(a, k=1, which="LM", return_eigenvectors=False, maxiter=20 * n)
+    except ArpackNoConvergence:
+        return None
+    return float(np.abs(val).max())
+
+
 class _CSR:
     """A mask's pattern in CSR form, in both orientations (``y = W h`` and ``W^T g``)."""
 
@@ -155,7 +181,12 @@ class MaskedRNN(nn.Module):
         with torch.no_grad():
             self.w_rec.normal_(0.0, self.gain / float(np.sqrt(k)), generator=gen)
             if self.sign is not None:
+                # one sign per unit gives W a nonzero mean and a larger radius than
+                # gain: scale it back so that every variant starts at the same radius
                 self.w_rec.abs_()
+                radius = spectral_radius(self.mask, self.recurrent_values().detach().numpy())
+                if radius and radius > 0:
+                    self.w_rec.mul_(self.gain / radius)
             if not self.identity_io:
                 fan_in = self.w_in.in_features
                 self.w_in.weight.normal_(0.0, 1.0 / float(np.sqrt(fan_in)), generator=gen)
@@ -169,6 +200,10 @@ class MaskedRNN(nn.Module):
         if self.sign is not None:
             return self.w_rec.abs() * self.sign
         return self.w_rec
+
+    def radius(self) -> float | None:
+        """The spectral radius of the recurrent weights now."""
+        return spectral_radius(self.mask, self.recurrent_values().detach().cpu().numpy())
 
     def recurrent_matrix(self) -> np.ndarray:
         """The effective recurrent matrix ``W[post, pre]`` as a dense array."""

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectomedb.jobs.contract import Params
 from connectomedb.schema.graph import Level
 
+#: trained networks per job (tasks x variants x seeds)
+MAX_RUNS = 1000
+
 TaskName = Literal["pattern", "recall", "digits", "pair_echo"]
 VariantKind = Literal["dense", "dense_matched", "random", "reciprocal", "connectome"]
 
@@ -90,4 +93,14 @@ class RNNExperimentParams(Params):
             raise ValueError("tasks must be distinct")
         if self.store_task is not None and self.store_task not in self.tasks:
             raise ValueError("store_task must be one of the tasks")
+        if "pair_echo" in self.tasks:
+            # the control's premise: a sign returns to its unit only through a reciprocal
+            # pair; a leak (alpha < 1) keeps it in the unit, dense_matched has other units
+            if self.alpha != 1.0:
+                raise ValueError("pair_echo needs alpha 1 (a leak lets a unit keep its sign)")
+            if any(v.kind == "dense_matched" for v in self.variants):
+                raise ValueError("pair_echo gives every unit its own input: no dense_matched")
+        runs = len(self.tasks) * len(self.variants) * self.seeds
+        if runs > MAX_RUNS:
+            raise ValueError(f"{runs} trained networks; at most {MAX_RUNS} per job")
         return self

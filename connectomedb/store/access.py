@@ -450,16 +450,23 @@ def _require_admin(p: Principal) -> None:
         raise Forbidden("only a site admin may do this")
 
 
-#: A dataset derived from another by a job (e.g. a trained network's weights): owned by
-#: the source's owner lab and shared with the labs of the user who asked for it, so that
-#: those who could read the source and its requester can read it, and nobody else.
+#: A dataset derived from another by a job (e.g. a trained network's weights, which may
+#: hold the source's wiring): private, owned by the source's owner lab and shared with
+#: the labs the source is shared with, so exactly the labs that could read a private
+#: source read it; of a public source, also shared with the requester's labs.
 INHERIT_ACCESS: Final = """
-MATCH (n:Dataset {id: $dataset})
-OPTIONAL MATCH (:Dataset {id: $source})-[:OWNED_BY]->(o:Lab)
+MATCH (n:Dataset {id: $dataset}), (s:Dataset {id: $source})
+SET n.visibility = 'private'
+WITH n, s
+OPTIONAL MATCH (s)-[:OWNED_BY]->(o:Lab)
 FOREACH (lab IN CASE WHEN o IS NULL THEN [] ELSE [o] END | MERGE (n)-[:OWNED_BY]->(lab))
-WITH n, o
-OPTIONAL MATCH (:User {id: $user})-[:MEMBER_OF]->(l:Lab)
-WITH n, o, collect(l) AS labs
+WITH n, s, o
+OPTIONAL MATCH (s)-[:SHARED_WITH]->(shared:Lab)
+WITH n, s, o, collect(shared) AS shares
+OPTIONAL MATCH (:User {id: $user})-[:MEMBER_OF]->(mine:Lab)
+WHERE s.visibility = 'public'
+WITH n, o, shares, collect(mine) AS mine
+WITH n, o, shares + mine AS labs
 FOREACH (lab IN [x IN labs WHERE o IS NULL OR x <> o] | MERGE (n)-[:SHARED_WITH]->(lab))
 RETURN count(n) AS found
 """

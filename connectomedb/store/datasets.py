@@ -157,8 +157,9 @@ class DatasetRepository:
         return bool(recs)
 
     def inherit_access(self, dataset_id: str, source: str, user: str | None) -> None:
-        """A dataset derived from ``source`` by a job of ``user``: owned by the source's
-        owner lab, shared with the user's labs, private."""
+        """A dataset derived from ``source`` by a job of ``user``: private, owned by the
+        source's owner lab, shared with the labs the source is shared with (and with the
+        user's labs when the source is public)."""
         recs, _, _ = self.driver.execute_query(
             INHERIT_ACCESS, dataset=dataset_id, source=source, user=user, database_=self.database
         )

@@ -69,6 +69,10 @@ def test_an_enrichment_the_density_cannot_hold_is_refused() -> None:
     # at p = 0.1 the most is 1/p = 10 (every connection in a reciprocal pair)
     with pytest.raises(BadInput, match="at most 10"):
         reciprocal_mask(100, 0.1, 11.0, np.random.default_rng(0))
+    # 50 units at 2%: 49 connections, 0.49 pairs expected by chance; 3 x 0.49 rounds to
+    # 1 pair, an enrichment of 2.04, more than 5% off
+    with pytest.raises(BadInput, match="more than 5% off"):
+        reciprocal_mask(50, 0.02, 3.0, np.random.default_rng(0))
     with pytest.raises(BadInput, match="density"):
         random_mask(100, 0.0, np.random.default_rng(0))
     with pytest.raises(BadInput, match="no connection"):

@@ -29,6 +29,19 @@ def test_defaults() -> None:
         ({"tasks": ["pattern"], "store_task": "recall"}, "store_task"),
         ({"seeds": 1}, "seeds"),
         ({"tasks": ["sums"]}, "tasks"),
+        ({"tasks": ["pair_echo"], "alpha": 0.5}, "alpha 1"),
+        (
+            {"tasks": ["pair_echo"], "variants": [{"name": "m", "kind": "dense_matched"}]},
+            "own input",
+        ),
+        (
+            {
+                "tasks": ["pattern", "recall"],
+                "seeds": 100,
+                "variants": [{"name": f"v{i}", "kind": "dense"} for i in range(6)],
+            },
+            "at most 1000",
+        ),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:

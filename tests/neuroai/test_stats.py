@@ -34,19 +34,23 @@ def test_mann_whitney_rejects_at_the_nominal_rate_under_the_null() -> None:
         compare("a", "b", "m", rng.normal(size=10), rng.normal(size=10)).p < 0.05  # type: ignore[operator]
         for _ in range(2000)
     )
-    # exact U test at n = 10 + 10: size just under .05; binomial sd of 2000 draws ~ .005
+    # scipy's normal approximation at 10 + 10; binomial sd of 2000 draws ~ .005
     assert 0.03 < rejected / 2000 < 0.06
 
 
 def test_compare_and_correct() -> None:
-    c = compare("a", "b", "m", np.arange(10.0) + 20, np.arange(10.0))
-    assert c.difference == pytest.approx(20.0)
-    assert c.p == pytest.approx(sps.mannwhitneyu(np.arange(10.0) + 20, np.arange(10.0)).pvalue)
+    # 3 against 3, fully separated: 2 of the C(6, 3) = 20 orderings are as extreme
+    c = compare("a", "b", "m", np.array([4.0, 5.0, 6.0]), np.array([1.0, 2.0, 3.0]))
+    assert c.difference == pytest.approx(3.0)
+    assert c.p == pytest.approx(0.1)
     same = compare("a", "b", "m", np.ones(5), np.ones(5))
     assert same.p == 1.0
     few = compare("a", "b", "m", np.ones(1), np.ones(5))
     assert few.p is None
     out = correct([c, few, Comparison("a", "c", "m", 0.1, 0.04)])
-    assert out[0].different and out[0].p_adjusted == pytest.approx(2 * c.p)
+    # Holm over two p-values, .1 and .04: .04 x 2 = .08, then max(.08, .1 x 1) = .1
+    assert out[0].p_adjusted == pytest.approx(0.1) and not out[0].different
     assert out[1].p_adjusted is None and not out[1].different
-    assert out[2].p_adjusted == pytest.approx(0.04) and out[2].different
+    assert out[2].p_adjusted == pytest.approx(0.08) and not out[2].different
+    strict = correct([Comparison("a", "c", "m", 0.1, 0.01), Comparison("a", "d", "m", 0.1, 0.02)])
+    assert [x.different for x in strict] == [True, True]  # .02 and .02

@@ -104,3 +104,48 @@ def test_delete_removes_everything(
     assert recs[0]["c"] == 0
     with pytest.raises(NotFound):
         repo.delete(loaded)
+
+
+def test_a_derived_dataset_is_read_by_the_labs_that_read_its_source(
+    driver: neo4j.Driver, repo: DatasetRepository, loaded: str, tmp_path: Path
+) -> None:
+    """Source owned by lab A and shared with B; the requester is in B and C. The derived
+    dataset: owned by A, shared with B, not with C, private. Of a public source, the
+    requester's labs (B, C) are added."""
+    tag = uuid.uuid4().hex[:8]
+    a, b, c, user = (f"t_inh{x}_{tag}" for x in ("A", "B", "C", "user"))
+    derived = f"{loaded}_derived"
+    DatasetWriter(driver).load(NeuprintBundle(neuprint_bundle(tmp_path / "d"), derived))
+    try:
+        driver.execute_query(
+            "UNWIND [$a, $b, $c] AS id CREATE (:Lab {id: id}) WITH count(*) AS x "
+            "MATCH (s:Dataset {id: $src}), (la:Lab {id: $a}), (lb:Lab {id: $b}), "
+            "(lc:Lab {id: $c}) CREATE (s)-[:OWNED_BY]->(la), (s)-[:SHARED_WITH]->(lb), "
+            "(u:User {id: $user})-[:MEMBER_OF {role: 'viewer'}]->(lb), "
+            "(u)-[:MEMBER_OF {role: 'viewer'}]->(lc)",
+            a=a,
+            b=b,
+            c=c,
+            user=user,
+            src=loaded,
+        )
+        shared = "MATCH (:Dataset {id: $ds})-[:SHARED_WITH]->(l:Lab) RETURN l.id AS lab"
+
+        def shares() -> set[str]:
+            return {r["lab"] for r in driver.execute_query(shared, ds=derived).records}
+
+        repo.inherit_access(derived, loaded, user)
+        assert _owners(driver, derived) == [a]
+        assert shares() == {b}
+        assert repo.get(derived).visibility == "private"
+        repo.set_visibility(loaded, "public")
+        repo.inherit_access(derived, loaded, user)
+        assert shares() == {b, c} and _owners(driver, derived) == [a]
+        assert repo.get(derived).visibility == "private"
+        with pytest.raises(NotFound):
+            repo.inherit_access(f"{derived}_not", loaded, user)
+    finally:
+        repo.delete(derived)
+        driver.execute_query(
+            "MATCH (n) WHERE (n:Lab OR n:User) AND n.id ENDS WITH $tag DETACH DELETE n", tag=tag
+        )
