@@ -9,7 +9,7 @@ and 95% bootstrap interval of each metric per variant, then the comparisons that
 after Holm's correction.
 
 Usage: python bench/rnn_experiment.py [--dataset cook2019_herm] [--seeds 10] [--steps 400]
-       [--threads 1] [--store-task pattern]
+       [--threads 1] [--store-task pattern] [--out run.json] [--from-json run.json]
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def table(m: dict[str, Any]) -> str:
         for v, by_metric in m["summary"][name].items():
             cells = [cell(by_metric[k], 0 if k == "examples_to_criterion" else 3) for k in SHOWN]
             reached = m["reached_criterion"][name][v]
+            if reached < by_metric["final_accuracy"]["n"] and cells[0] != "n/a":
+                cells[0] = ">= " + cells[0]  # censored runs count as the budget: a lower bound
             lines.append(f"| {v} | " + " | ".join(cells) + f" | {reached} |")
         diff = [c for c in m["comparisons"][name] if c["different"]]
         lines.append("")
@@ -81,7 +83,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--store-task", default=None)
     ap.add_argument("--out", default=None, help="write the run's metrics as JSON here")
+    ap.add_argument("--from-json", default=None, help="print the table of a saved run")
     a = ap.parse_args()
+    if a.from_json:
+        print(table(json.loads(Path(a.from_json).read_text())))
+        return
     s = Settings()
     d = make_driver(s)
     params: dict[str, Any] = {"seeds": a.seeds, "steps": a.steps, "threads": a.threads}
