@@ -75,11 +75,21 @@ class Variant:
 class Training:
     """How each run trains: Adam at ``lr`` on ``steps`` batches of ``batch`` fresh
     examples, gradients clipped at ``clip``; validation every ``eval_every`` steps on
-    ``eval_size`` fixed examples."""
+    ``eval_size`` fixed examples.
+
+    The recurrent weights learn at ``lr * min(1, fan_in / k)``, ``k`` the mean number of
+    recurrent inputs per unit (``n`` when dense): Adam moves every weight by about its
+    learning rate per step, so a unit's recurrent input moves in proportion to ``k``, and
+    one rate for all variants would compare densities at different effective rates (at
+    ``lr`` 0.01 a dense 302-unit network's radius grows past 10 and it fails tasks the
+    sparse ones learn). The 1/k rule is muP's for Adam on hidden weights (Yang & Hu 2021).
+    ``lr_scaling="none"`` gives every weight ``lr``."""
 
     steps: int = 300
     batch: int = 32
     lr: float = 0.01
+    lr_scaling: str = "fan_in"
+    fan_in: float = 10.0
     eval_every: int = 10
     eval_size: int = 256
     alpha: float = 1.0
@@ -180,7 +190,13 @@ def train_one(
         seed=torch_seed,
     )
     initial_radius = net.radius()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    rec_lr = cfg.lr
+    if cfg.lr_scaling == "fan_in":
+        k = n if mask is None else mask.m / n
+        rec_lr = cfg.lr * min(1.0, cfg.fan_in / k)
+    others = [x for name, x in net.named_parameters() if name != "w_rec"]
+    groups: list[dict[str, Any]] = [{"params": [net.w_rec], "lr": rec_lr}, {"params": others}]
+    opt = torch.optim.Adam(groups, lr=cfg.lr)
     val, held = sets
     curve: list[tuple[int, float]] = [(0, _evaluate(net, task, val))]
     reached: int | None = 0 if curve[0][1] >= task.criterion else None
@@ -229,6 +245,7 @@ def train_one(
         "perturbation_drop": float(np.mean(drops)),
     }
     stats_ = mask_statistics(mask, n)
+    stats_["recurrent_lr"] = rec_lr
     stats_["reached_criterion"] = reached is not None
     return RunRecord(
         task.name,

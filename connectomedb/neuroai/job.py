@@ -138,6 +138,7 @@ def _mask_summary(exp: Experiment, variant: str) -> dict[str, Any]:
         "units": first["units"],
         "trainable": first["trainable"],
         "density": first["density"],
+        "recurrent_lr": first["recurrent_lr"],
     }
     for key in ("reciprocal_pairs", "reciprocity_enrichment"):
         vals = [r.mask[key] for r in runs if r.mask.get(key) is not None]
@@ -222,6 +223,7 @@ def run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
         check_names(list(g.ids), ctx.dataset, "neuron ids")  # before any training
     tasks = [make_task(t, n) for t in p.tasks]
     cfg = Training(
+        lr_scaling=p.lr_scaling,
         steps=p.steps,
         batch=p.batch,
         lr=p.lr,

@@ -74,6 +74,11 @@ class RNNExperimentParams(Params):
     steps: int = Field(default=300, ge=1, le=100_000)
     batch: int = Field(default=32, ge=1, le=4096)
     lr: float = Field(default=0.01, gt=0, le=1)
+    lr_scaling: Literal["fan_in", "none"] = Field(
+        default="fan_in",
+        description="fan_in: recurrent weights learn at lr * min(1, 10 / mean recurrent "
+        "inputs per unit), so dense and sparse variants move their units' inputs alike",
+    )
     eval_every: int = Field(default=10, ge=1)
     alpha: float = Field(default=1.0, gt=0, le=1, description="leak: 1 is a plain RNN")
     gain: float = Field(default=0.9, gt=0, le=10)

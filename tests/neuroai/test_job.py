@@ -77,6 +77,9 @@ def test_masks_are_built_from_the_dataset(experiment: Any, settings: Settings) -
         assert masks[v]["trainable"] == m
         assert masks[v]["density"] == pytest.approx(nx.density(g))
     assert masks["dense"]["trainable"] == n * n
+    # recurrent learning rates scaled by fan-in: 0.01 x 10 / 302 dense, 10 / 12.2 sparse
+    assert masks["dense"]["recurrent_lr"] == pytest.approx(0.01 * 10 / n)
+    assert masks["random"]["recurrent_lr"] == pytest.approx(0.01 * 10 / (m / n))
     assert masks["reciprocal"]["reciprocity_enrichment"]["min"] == pytest.approx(4.0, rel=0.05)
     assert masks["reciprocal"]["reciprocity_enrichment"]["max"] == pytest.approx(4.0, rel=0.05)
     measured = _enrichment(g)
