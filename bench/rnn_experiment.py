@@ -9,7 +9,8 @@ and 95% bootstrap interval of each metric per variant, then the comparisons that
 after Holm's correction.
 
 Usage: python bench/rnn_experiment.py [--dataset cook2019_herm] [--seeds 10] [--steps 400]
-       [--threads 1] [--store-task pattern] [--out run.json] [--from-json run.json]
+       [--threads 1] [--store-task pattern] [--store-density 0.02] [--tasks pattern ...]
+       [--out run.json] [--from-json run.json]
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--store-task", default=None)
+    ap.add_argument("--store-density", type=float, default=None)
+    ap.add_argument("--tasks", nargs="+", default=None)
     ap.add_argument("--out", default=None, help="write the run's metrics as JSON here")
     ap.add_argument("--from-json", default=None, help="print the table of a saved run")
     a = ap.parse_args()
@@ -93,6 +96,10 @@ def main() -> None:
     params: dict[str, Any] = {"seeds": a.seeds, "steps": a.steps, "threads": a.threads}
     if a.store_task:
         params.update(store_weights=True, store_task=a.store_task)
+    if a.store_density:
+        params["store_density"] = a.store_density
+    if a.tasks:
+        params["tasks"] = a.tasks
     q = JobQueue(d, s.neo4j_database)
     queue = f"bench_{uuid.uuid4().hex[:8]}"
     artifacts = Path(tempfile.mkdtemp(prefix="rnn_bench_"))
