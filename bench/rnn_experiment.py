@@ -58,7 +58,8 @@ def table(m: dict[str, Any]) -> str:
         )
         lines.append("| variant | " + " | ".join(SHOWN) + " | reached |")
         lines.append("|---" * (len(SHOWN) + 2) + "|")
-        for v, by_metric in m["summary"][name].items():
+        for v in [x["name"] for x in m["variants"]]:
+            by_metric = m["summary"][name][v]
             cells = [cell(by_metric[k], 0 if k == "examples_to_criterion" else 3) for k in SHOWN]
             reached = m["reached_criterion"][name][v]
             if reached < by_metric["final_accuracy"]["n"] and cells[0] != "n/a":

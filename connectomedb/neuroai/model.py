@@ -112,9 +112,8 @@ class MaskedRNN(nn.Module):
         mask: the fixed recurrent mask; None for a dense all-to-all ``W`` (self-
             connections included, as in ``torch.nn.RNN``).
         alpha: the leak (1: a plain RNN).
-        gain: initial weights are drawn with standard deviation ``gain / sqrt(k)``, ``k``
-            the mean number of inputs per unit, so every variant starts at a spectral
-            radius near ``gain``.
+        gain: the spectral radius of the initial recurrent weights (drawn with standard
+            deviation ``1 / sqrt(k)``, ``k`` the mean inputs per unit, then scaled to it).
         identity_io: input channel i drives unit i alone and output i reads unit i alone
             (through one trained gain and bias): nothing but the recurrence is trained
             to route signals (the planted control task).
@@ -181,11 +180,14 @@ class MaskedRNN(nn.Module):
         with torch.no_grad():
             self.w_rec.normal_(0.0, self.gain / float(np.sqrt(k)), generator=gen)
             if self.sign is not None:
-                # one sign per unit gives W a nonzero mean and a larger radius than
-                # gain: scale it back so that every variant starts at the same radius
                 self.w_rec.abs_()
+            # gain / sqrt(k) gives a radius near gain for iid entries (the circular law),
+            # not for a structured mask (a connectome's hubs, Dale's one sign per unit
+            # raise it): scale to the exact radius, so every variant starts at gain. A
+            # dense matrix past 2000 units is iid: the law holds and no eigensolve is paid.
+            if self.mask is not None or self.n <= 2000:
                 radius = spectral_radius(self.mask, self.recurrent_values().detach().numpy())
-                if radius and radius > 0:
+                if radius:
                     self.w_rec.mul_(self.gain / radius)
             if not self.identity_io:
                 fan_in = self.w_in.in_features
