@@ -3,7 +3,6 @@ set, against a null, with plots. No torch; the plots need matplotlib (the analyt
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import numpy as np
 from connectomedb.analytics.params import StructureFunctionParams
 from connectomedb.analytics.structure_function import like_to_like, pairwise
 from connectomedb.errors import BadInput
-from connectomedb.jobs.contract import JobContext, RunResult, run_folder, whole_folder
+from connectomedb.jobs.contract import JobContext, RunResult, finite, run_folder, whole_folder
 from connectomedb.store.graph import Graph, read_gap_junctions, read_graph
 from connectomedb.store.measurements import read_pairs, read_property, ready_set
 
@@ -25,18 +24,6 @@ CAVEATS = (
     "responses travel along it, and a null that keeps degrees still keeps any effect of "
     "degree itself.",
 )
-
-
-def finite(v: Any) -> Any:
-    """``v`` with every infinite or NaN float replaced by None, so that it is strict JSON
-    (an odds ratio with a zero cell, or an unbounded interval end, reads as null)."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: finite(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [finite(x) for x in v]
-    return v
 
 
 def analyse(

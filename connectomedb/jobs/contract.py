@@ -4,6 +4,7 @@ the store writes what they return, the worker provides the context."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,19 @@ class RunResult:
     metrics: dict[str, Any]
     outputs: list[Output] = field(default_factory=list)
     seed: int | None = None
+
+
+def finite(v: Any) -> Any:
+    """``v`` with every infinite or NaN float (in dicts, lists and tuples too) replaced by
+    None, so that a kind's metrics are strict JSON (an odds ratio with a zero cell, the
+    correlation of a constant prediction, an unbounded interval end read as null)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [finite(x) for x in v]
+    return v
 
 
 def run_folder(ctx: JobContext, kind: str) -> Path:

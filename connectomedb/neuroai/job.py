@@ -13,9 +13,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from connectomedb.analytics.structure_function_job import finite
 from connectomedb.errors import BadInput
-from connectomedb.jobs.contract import JobContext, RunResult, run_folder, whole_folder
+from connectomedb.jobs.contract import JobContext, RunResult, finite, run_folder, whole_folder
 from connectomedb.neuroai import stats
 from connectomedb.neuroai.experiment import (
     METRICS,

@@ -44,10 +44,6 @@ class Mask:
     def density(self) -> float:
         return self.m / (self.n * (self.n - 1)) if self.n > 1 else 0.0
 
-    def reciprocal_pairs(self) -> int:
-        fwd = set(zip(self.pre.tolist(), self.post.tolist(), strict=True))
-        return sum(1 for a, b in fwd if a < b and (b, a) in fwd)
-
 
 def edge_count(n: int, density: float) -> int:
     """The number of directed edges between distinct units at ``density`` (rounded)."""

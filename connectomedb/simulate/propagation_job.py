@@ -21,6 +21,7 @@ from connectomedb.jobs.contract import (
     Output,
     Params,
     RunResult,
+    finite,
     run_folder,
     whole_folder,
 )
@@ -280,19 +281,7 @@ def run(ctx: JobContext, p: PropagationFitParams) -> RunResult:
         Output(nid, label=groups[g.groups[i]], score=float(gains[g.groups[i]]))
         for i, nid in enumerate(g.ids)
     ]
-    return RunResult(metrics=_finite(metrics), outputs=outputs, seed=p.seed)
-
-
-def _finite(v: Any) -> Any:
-    """``v`` with every NaN or infinite float as None (a correlation of a constant
-    prediction), so the metrics are plain JSON."""
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_finite(x) for x in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+    return RunResult(metrics=finite(metrics), outputs=outputs, seed=p.seed)
 
 
 def _fitted(
