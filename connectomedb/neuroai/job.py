@@ -208,8 +208,16 @@ def _store_matrix(w: np.ndarray, density: float | None) -> np.ndarray:
 def run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
     import torch
 
+    before = torch.get_num_threads()
     if p.threads:
         torch.set_num_threads(p.threads)
+    try:
+        return _run(ctx, p)
+    finally:  # the worker's later jobs keep its own setting
+        torch.set_num_threads(before)
+
+
+def _run(ctx: JobContext, p: RNNExperimentParams) -> RunResult:
     g = (
         read_graph(ctx.driver, ctx.database, ctx.dataset, min_weight=p.min_weight)
         if _needs_graph(p)
