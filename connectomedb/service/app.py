@@ -11,11 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
-from strawberry.fastapi import GraphQLRouter
 
 from connectomedb.errors import ConnectomeDBError
 from connectomedb.service.context import Context
+from connectomedb.service.dashboard import router as dashboard
 from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, StoreDep
+from connectomedb.service.graphiql import ASSETS_PATH, OfflineGraphQLRouter, assets
 from connectomedb.service.routes import router
 from connectomedb.service.schema import build_schema
 from connectomedb.settings import Settings
@@ -75,8 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Context(settings, store, principal)
 
     schema = build_schema(settings, extra=[QueryCount])
-    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    app.include_router(OfflineGraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    app.mount(ASSETS_PATH, assets(), name="graphiql-assets")
     app.include_router(router)
+    app.include_router(dashboard)
 
     @app.exception_handler(ConnectomeDBError)
     async def our_errors(request: Request, exc: ConnectomeDBError) -> JSONResponse:
