@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("connectomedb", "connectomedb.settings", "connectomedb.errors"),
     ("connectomedb.schema", "connectomedb.jobs.contract"),
     ("connectomedb.store", "connectomedb.localneo4j", "connectomedb.neo4jhome"),
-    ("connectomedb.loaders",),
+    ("connectomedb.loaders", "connectomedb.export"),
     (
         "connectomedb.motifs",
         "connectomedb.analytics",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from connectomedb.cli import access, datasets, db, jobs, load, neo4j, serve
+from connectomedb.cli import access, datasets, db, export, jobs, load, neo4j, serve
 
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 
 app.command("load")(load.load)
 app.command("datasets")(datasets.list_datasets)
+app.command("export")(export.export)
 app.command("serve")(serve.serve)
 app.command("worker")(jobs.worker)
 app.command("scheduler")(jobs.scheduler)

@@ -16,6 +16,7 @@ from connectomedb.errors import ConnectomeDBError
 from connectomedb.service.context import Context
 from connectomedb.service.dashboard import router as dashboard
 from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, StoreDep
+from connectomedb.service.export import router as export_router
 from connectomedb.service.graphiql import ASSETS_PATH, OfflineGraphQLRouter, assets
 from connectomedb.service.routes import router
 from connectomedb.service.schema import build_schema
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(OfflineGraphQLRouter(schema, context_getter=context), prefix="/graphql")
     app.mount(ASSETS_PATH, assets(), name="graphiql-assets")
     app.include_router(router)
+    app.include_router(export_router)
     app.include_router(dashboard)
 
     @app.exception_handler(ConnectomeDBError)
