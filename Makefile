@@ -6,15 +6,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test env lint neo4j-start neo4j-stop bench clean
 
-# torch is pinned: torch-scatter and torch-sparse are compiled against it (pip keeps the
-# built wheels in its cache, so only the first install on a machine compiles, ~15 min).
+# torch is pinned (a CPU build where pip's configuration offers one). Nothing is compiled:
+# neighbour sampling runs in plain torch (connectomedb.analytics.sampling).
 TORCH  ?= 2.13.0
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,analytics]' 'torch==$(TORCH)'
-	$(BIN)/pip install -q --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18
+	$(BIN)/pip install -q --prefer-binary -e '.[test,analytics]' 'torch==$(TORCH)'
 	touch $(STAMP)
 
 env: $(STAMP)

@@ -9,7 +9,7 @@ between runs) when it is missing, then prints ``name: value`` lines:
 - ``plain_edges_per_s``: one row per connection through the driver, appended to Python
   lists; ``ratio_pull_over_plain``;
 - ``epoch_s_in_memory`` / ``epoch_s_remote``: one epoch of mini-batch GraphSAGE training
-  (NeighborLoader, [10, 5] neighbours, 1024 seeds per batch) over a training half of the
+  (NeighborLoader with the plain-torch sampler, [10, 5] neighbours, 1024 seeds per batch) over a training half of the
   neurons, same seed; ``ratio_remote_over_in_memory``. The remote feature store reads
   each batch's missing features from Neo4j and keeps them (each neuron is read once);
   ``remote_uncached`` reads every batch's features again.
@@ -32,6 +32,7 @@ from torch_geometric.nn import GraphSAGE
 
 from connectomedb.analytics.features import to_pyg
 from connectomedb.analytics.remote import remote_backend
+from connectomedb.analytics.sampling import neighbor_loader
 from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
 from connectomedb.loaders.writer import DatasetWriter
 from connectomedb.settings import Settings
@@ -132,8 +133,8 @@ def main() -> None:
         ("remote_uncached", (uncached, graph)),
     ):
         torch.manual_seed(0)
-        loader = NeighborLoader(
-            src,  # type: ignore[arg-type]
+        loader = neighbor_loader(
+            src,
             num_neighbors=[10, 5],
             batch_size=1024,
             input_nodes=train,

@@ -2,8 +2,10 @@
 samples a dataset straight from the database::
 
     features, graph = remote_backend(driver, "neo4j", "cook2019_herm", label_level="class")
-    loader = NeighborLoader((features, graph), num_neighbors=[10, 5], batch_size=64,
-                            input_nodes=torch.arange(graph.num_nodes))
+    loader = neighbor_loader((features, graph), num_neighbors=[10, 5], batch_size=64)
+
+(:func:`~connectomedb.analytics.sampling.neighbor_loader`: PyG's loader with a sampler in
+plain torch, so that no compiled extension is needed.)
 
 The graph store serves the edge index (pulled once, as PyG's sampler reads it whole to
 build its CSC index); the feature store reads the features and labels of each

@@ -21,6 +21,19 @@ def make_driver(settings: Settings) -> neo4j.Driver:
     )
 
 
+def read_quietly(
+    driver: neo4j.Driver, database: str, text: str, params: dict[str, Any]
+) -> list[neo4j.Record]:
+    """The records of one read query, in a read transaction (routed to a secondary on a
+    cluster) whose session asks the server for no notifications: a caller's own driver
+    would otherwise log the server's hints (unknown property keys of a dataset that lacks
+    them, deprecated functions) as warnings on every library call."""
+    with driver.session(
+        database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF"
+    ) as s:
+        return s.execute_read(lambda tx: list(tx.run(text, params)))
+
+
 def check_connectivity(driver: neo4j.Driver) -> None:
     try:
         driver.verify_connectivity()

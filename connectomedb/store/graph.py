@@ -24,6 +24,7 @@ import numpy as np
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, LEVELS, NEURON
 from connectomedb.store.datasets import DatasetRepository
+from connectomedb.store.driver import read_quietly
 from connectomedb.store.graphdb import Store
 from connectomedb.store.neurons import NeuronFilter, filter_conditions
 
@@ -222,9 +223,7 @@ def read_graph(
     _check(min_weight, level)
 
     def read(text: str, **params: Any) -> dict[str, Any]:
-        recs, _, _ = driver.execute_query(
-            text, params, database_=database, routing_=neo4j.RoutingControl.READ
-        )
+        recs = read_quietly(driver, database, text, params)
         return dict(recs[0]) if recs else {}
 
     if seeds is not None:
@@ -245,7 +244,11 @@ def read_graph(
             assert a is not None and b is not None
             return dict(a), [dict(b)]
 
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as s:
+        with driver.session(
+            database=database,
+            default_access_mode=neo4j.READ_ACCESS,
+            notifications_min_severity="OFF",
+        ) as s:
             nodes, edges = s.execute_read(all_of)
         g = assemble(dataset, nodes, edges, level)
         assert g is not None
@@ -296,9 +299,7 @@ class GraphReader:
 
 def dataset_size(driver: neo4j.Driver, database: str, dataset: str) -> tuple[int, int]:
     """(neurons, connections leaving them) of a dataset, from the stored degrees."""
-    recs, _, _ = driver.execute_query(
-        DATASET_SIZE, dataset=dataset, database_=database, routing_=neo4j.RoutingControl.READ
-    )
+    recs = read_quietly(driver, database, DATASET_SIZE, {"dataset": dataset})
     return int(recs[0]["neurons"]), int(recs[0]["connections"] or 0)
 
 
@@ -322,9 +323,7 @@ def read_gap_junctions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The gap junctions among a graph's neurons (:func:`gap_junctions_of`), read right
     after the graph: the pairs are matched by its internal ids."""
-    recs, _, _ = driver.execute_query(
-        GAP_JUNCTIONS, dataset=g.dataset, database_=database, routing_=neo4j.RoutingControl.READ
-    )
+    recs = read_quietly(driver, database, GAP_JUNCTIONS, {"dataset": g.dataset})
     return gap_junctions_of(g, dict(recs[0]))
 
 
@@ -362,11 +361,11 @@ class FeatureReader:
         self.queries = 0
 
     def _read(self, text: str, **params: Any) -> dict[str, Any]:
-        recs, _, _ = self.driver.execute_query(
+        recs = read_quietly(
+            self.driver,
+            self.database,
             text,
             {"dataset": self.dataset, "label": self.label, **params},
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
         )
         return dict(recs[0])
 

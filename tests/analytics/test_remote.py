@@ -1,17 +1,21 @@
-"""PyG's NeighborLoader over the Neo4j remote backend yields the same mini-batches as over
-the in-memory Data (same seed), and the pulled graph is the one in the source sheet."""
+"""PyG's NeighborLoader (with the plain-torch sampler) over the Neo4j remote backend yields
+the same mini-batches as over the in-memory Data (same seed), and the pulled graph is the
+one in the source sheet."""
 
 from __future__ import annotations
+
+import logging
+import warnings
 
 import neo4j
 import pytest
 import torch
-from torch_geometric.loader import NeighborLoader
 
 from connectomedb.analytics.features import labels, to_pyg
 from connectomedb.analytics.remote import ReadOnly, remote_backend
+from connectomedb.analytics.sampling import neighbor_loader
 from connectomedb.settings import Settings
-from connectomedb.store.graph import read_graph
+from connectomedb.store.graph import read_gap_junctions, read_graph
 from tests.oracles import cook_graphs
 from tests.world import World
 
@@ -49,8 +53,8 @@ def test_neighbor_loader_batches_equal_in_memory(
 
     def batches(src: object) -> list:
         torch.manual_seed(seed)
-        loader = NeighborLoader(
-            src,  # type: ignore[arg-type]
+        loader = neighbor_loader(
+            src,
             num_neighbors=[5, 3],
             batch_size=32,
             input_nodes=torch.arange(len(g.ids)),
@@ -78,3 +82,32 @@ def test_neighbor_loader_batches_equal_in_memory(
     assert names == features.vocab.labels
     with pytest.raises(ReadOnly):
         features.put_tensor(torch.zeros(1), group_name=None, attr_name="x", index=None)
+
+
+def test_library_calls_print_nothing(
+    world: World, settings: Settings, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture
+) -> None:
+    """With a driver of the caller's own, made with no options (the README's snippet),
+    pulling a graph and iterating the remote loader logs, warns and prints nothing: Cook
+    2019 lacks properties other datasets have (superclass), and the pull matches by
+    internal id, both of which the server would otherwise report on every query."""
+    plain = neo4j.GraphDatabase.driver(
+        settings.uri, auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    )
+    caplog.set_level(logging.DEBUG, logger="neo4j.notifications")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            g = read_graph(plain, settings.neo4j_database, world.cook, min_weight=3)
+            read_gap_junctions(plain, settings.neo4j_database, g)
+            features, graph = remote_backend(
+                plain, settings.neo4j_database, world.cook, label_level="class"
+            )
+            batches = list(neighbor_loader((features, graph), [10, 5], batch_size=64))
+    finally:
+        plain.close()
+    assert len(batches) == 5
+    assert [r.getMessage()[:200] for r in caplog.records if r.name.startswith("neo4j")] == []
+    assert [str(w.message)[:200] for w in caught] == []
+    out, err = capfd.readouterr()
+    assert out == err == ""
