@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("connectomedb.jobs",),
     ("connectomedb.workers",),
     ("connectomedb.service",),
-    ("connectomedb.cli",),
+    ("connectomedb.cli", "connectomedb.client"),
 )
 
 

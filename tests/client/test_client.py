@@ -1,0 +1,287 @@
+"""The Python client against the live server: each method's result equals the GraphQL
+answer it wraps (queries written out here, paged by hand), the token decides what is
+seen, and errors carry the server's code."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import neo4j
+import networkx as nx
+import pytest
+
+from connectomedb.client import Client, ClientError, JobFailed, chunks_by_degree, neuron_filter
+from connectomedb.settings import Settings
+from connectomedb.workers.worker import Worker
+from tests.oracles import cook_graphs
+from tests.world import World
+
+
+@pytest.fixture(scope="module")
+def alice(world: World) -> Client:
+    with Client(world.url, world.tokens["alice"]) as c:
+        yield c
+
+
+def paged(world: World, who: str, field: str, query: str, **variables: Any) -> list[dict]:
+    """Every node of a cursor-paged list, read by hand with the test's own HTTP client."""
+    c = world.client(who)
+    out, after = [], None
+    while True:
+        page = c(query, after=after, **variables)[field]
+        out += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
+
+
+CONNECTIONS = """query($ds: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $after: String) {
+  connections(dataset: $ds, pre: $pre, post: $post, minWeight: $w, first: 250, after: $after) {
+    edges { node { pre post synapseCount weight psdAreaTotal ntType neuropils } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_pure_helpers() -> None:
+    assert chunks_by_degree(list("abcde"), [3, 3, 5, 0, 1], 6) == [["a", "b"], ["c", "d", "e"]]
+    assert chunks_by_degree(["hub", "x"], [50, 1], 6) == [["hub"], ["x"]]
+    assert chunks_by_degree(list("abc"), [0, 0, 0], 2) == [["a", "b"], ["c"]]
+    assert neuron_filter({"cls": "motor", "min_in_degree": 3, "side": None}) == {
+        "class": "motor",
+        "minInDegree": 3,
+    }
+    with pytest.raises(ClientError) as e:
+        neuron_filter({"colour": "red"})
+    assert e.value.code == "BAD_INPUT" and "name_starts_with" in str(e.value)
+
+
+def test_token_from_the_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOMEDB_TOKEN", world.tokens["alice"])
+    with Client(world.url) as c:
+        assert world.cook in set(c.datasets()["id"])
+    monkeypatch.delenv("CONNECTOMEDB_TOKEN")
+    with Client(world.url) as c:
+        assert world.cook not in set(c.datasets()["id"])
+
+
+def test_datasets_and_neurons_equal_graphql(world: World, alice: Client) -> None:
+    raw = world.client("alice")("{ datasets { id neuronCount connectionCount visibility } }")
+    df = alice.datasets()
+    assert sorted(df["id"]) == sorted(d["id"] for d in raw["datasets"])
+    mine = df.set_index("id").loc[world.cook]
+    want = next(d for d in raw["datasets"] if d["id"] == world.cook)
+    assert (mine["neuron_count"], mine["connection_count"], mine["visibility"]) == (
+        want["neuronCount"],
+        want["connectionCount"],
+        want["visibility"],
+    )
+
+    q = """query($ds: ID!, $f: NeuronFilterInput, $after: String) {
+      neurons(dataset: $ds, filter: $f, first: 40, after: $after) {
+        edges { node { id name type class inDegree outDegree preSynapses } }
+        pageInfo { hasNextPage endCursor } } }"""
+    for filters, f in (({}, None), ({"name_starts_with": "AV"}, {"nameStartsWith": "AV"})):
+        want_rows = paged(world, "alice", "neurons", q, ds=world.cook, f=f)
+        got = alice.fetch_neurons(world.cook, **filters)
+        assert got["id"].tolist() == [r["id"] for r in want_rows]
+        assert got["in_degree"].tolist() == [r["inDegree"] for r in want_rows]
+        assert got["class"].fillna("").tolist() == [r["class"] or "" for r in want_rows]
+    assert len(alice.fetch_neurons(world.cook)) > 300  # neurons and other cells
+
+
+def test_adjacencies_equal_graphql_and_the_source(
+    world: World, alice: Client, settings: Settings
+) -> None:
+    rows = paged(
+        world, "alice", "connections", CONNECTIONS, ds=world.cook, pre=None, post=None, w=1
+    )
+    want = {(r["pre"], r["post"]): r["synapseCount"] for r in rows}
+    df = alice.fetch_adjacencies(world.cook)
+    got = {(a, b): w for a, b, w in df[["pre", "post", "weight"]].itertuples(index=False)}
+    assert len(df) == len(got) == len(want)  # every connection once
+    assert got == want
+    assert list(df.columns) == ["pre", "post", "weight"]
+    assert df[["pre", "post"]].apply(tuple, axis=1).is_monotonic_increasing
+    # and the chemical connections of the source sheet among its neurons are all there
+    chem, _, _ = cook_graphs(str(settings.data_cache))
+    for a, b, d in chem.edges(data=True):
+        if (a, b) in got:
+            assert got[(a, b)] == d["synapse_count"]
+    # named sources and targets, a weight threshold
+    src, dst = ["AVAL", "AVAR", "AVBL"], ["VA01", "VA02", "DA01", "AVBR", "AVAR"]
+    for kw, pre, post in (
+        ({"sources": src}, src, None),
+        ({"targets": dst}, None, dst),
+        ({"sources": src, "targets": dst}, src, dst),
+    ):
+        rows = paged(
+            world, "alice", "connections", CONNECTIONS, ds=world.cook, pre=pre, post=post, w=3
+        )
+        full = alice.fetch_connections(world.cook, min_weight=3, **kw)
+        assert full.to_dict("records") == [
+            {
+                "pre": r["pre"],
+                "post": r["post"],
+                "synapse_count": r["synapseCount"],
+                "weight": r["weight"],
+                "psd_area_total": r["psdAreaTotal"],
+                "nt_type": r["ntType"],
+                "neuropils": r["neuropils"],
+            }
+            for r in sorted(rows, key=lambda r: (r["pre"], r["post"]))
+        ]
+        assert len(full) > 0
+    assert alice.fetch_adjacencies(world.cook, sources=[]).empty
+
+
+def test_networkx_and_pyg(world: World, alice: Client) -> None:
+    neurons = alice.fetch_neurons(world.cook)
+    adj = alice.fetch_adjacencies(world.cook, min_weight=2)
+    g = alice.to_networkx(neurons, adj)
+    assert isinstance(g, nx.DiGraph) and g.number_of_nodes() == len(neurons)
+    ids = set(neurons["id"])
+    among = adj[adj["pre"].isin(ids) & adj["post"].isin(ids)]  # muscles etc. are no neurons
+    assert 0 < len(among) < len(adj)
+    assert g.number_of_edges() == len(among)
+    a = among.iloc[0]
+    assert g[a["pre"]][a["post"]]["weight"] == a["weight"]
+    assert g.nodes["AVAL"]["class"] == neurons.set_index("id").loc["AVAL", "class"]
+    data = alice.to_pyg(neurons, adj, label="class")
+    assert data.num_nodes == len(neurons) and data.edge_index.shape == (2, len(among))
+    i, j = data.edge_index[:, 0].tolist()
+    assert (data.node_ids[i], data.node_ids[j]) == (a["pre"], a["post"])
+    assert data.edge_weight[0].item() == a["weight"]
+    aval = data.node_ids.index("AVAL")
+    assert data.label_names[int(data.y[aval])] == g.nodes["AVAL"]["class"]
+
+
+def test_motifs_and_statistics_equal_graphql(world: World, alice: Client) -> None:
+    c = world.client("alice")
+    motif = "A -> B [synapse_count >= 10]; B -> A [synapse_count >= 10]"
+    q = """query($ds: ID!, $m: String!, $after: String) {
+      motifSearch(dataset: $ds, motif: $m, first: 7, after: $after) {
+        matches { bindings { variable neuron } } pageInfo { hasNextPage endCursor } } }"""
+    want, after = [], None
+    while True:
+        r = c(q, ds=world.cook, m=motif, after=after)["motifSearch"]
+        want += [{b["variable"]: b["neuron"] for b in m["bindings"]} for m in r["matches"]]
+        if not r["pageInfo"]["hasNextPage"]:
+            break
+        after = r["pageInfo"]["endCursor"]
+    df = alice.motif_search(world.cook, motif)
+    assert df.to_dict("records") == want and len(want) > 7
+    assert alice.motif_search(world.cook, motif, limit=5).to_dict("records") == want[:5]
+    count = c(
+        "query($ds: ID!, $m: String!) { motifSearch(dataset: $ds, motif: $m, countOnly: true) { count } }",
+        ds=world.cook,
+        m=motif,
+    )["motifSearch"]["count"]
+    assert alice.motif_count(world.cook, motif) == count == len(want)
+
+    census = c(
+        """query($ds: ID!) { motifCensus(dataset: $ds, nullModel: ERDOS_RENYI, samples: 5, seed: 3)
+        { neurons connections nullDescription classes { name observed nullMean z } } }""",
+        ds=world.cook,
+    )["motifCensus"]
+    got = alice.motif_census(world.cook, "ERDOS_RENYI", samples=5, seed=3)
+    assert got["name"].tolist() == [k["name"] for k in census["classes"]]
+    assert got["observed"].tolist() == [k["observed"] for k in census["classes"]]
+    assert got["null_mean"].tolist() == [k["nullMean"] for k in census["classes"]]
+    assert got.attrs["neurons"] == census["neurons"]
+    assert got.attrs["null_description"] == census["nullDescription"]
+
+    stats = c(
+        """query($ds: ID!) { networkStatistics(dataset: $ds, minWeight: 2,
+        filter: {nameStartsWith: "A"}) { neurons connections density reciprocity
+        reciprocityEnrichment inDegreeDistribution { degree count } } }""",
+        ds=world.cook,
+    )["networkStatistics"]
+    s = alice.network_statistics(world.cook, min_weight=2, name_starts_with="A")
+    for k, v in (
+        ("neurons", "neurons"),
+        ("connections", "connections"),
+        ("density", "density"),
+        ("reciprocity", "reciprocity"),
+        ("reciprocity_enrichment", "reciprocityEnrichment"),
+    ):
+        assert s[k] == stats[v]
+    assert s["in_degree_distribution"].to_dict("records") == stats["inDegreeDistribution"]
+
+
+def test_jobs_wait_and_outputs(
+    world: World, driver: neo4j.Driver, settings: Settings, capsys: pytest.CaptureFixture
+) -> None:
+    queue = f"q_{uuid.uuid4().hex[:8]}"
+    with Client(world.url, world.tokens["carol"]) as carol:
+        job_id = carol.submit_job(world.cook, "embedding", {"dim": 2}, queue=queue)
+        worker = Worker(driver, settings.neo4j_database, "client-test", 60, 0.1, queue)
+        t = threading.Thread(target=worker.run, kwargs={"exit_when_idle": True})
+        t.start()
+        try:
+            done = carol.wait(job_id, timeout=300, poll=0.2)
+        finally:
+            t.join(timeout=300)
+        assert done["status"] == "SUCCEEDED" and done["progress"] == 1.0
+        assert "100%" in capsys.readouterr().err  # the progress bar
+        raw = world.client("carol")("query($id: ID!) { job(id: $id) { status runId } }", id=job_id)[
+            "job"
+        ]
+        assert raw == {"status": "SUCCEEDED", "runId": done["run_id"]}
+        want = []
+        after = None
+        while True:
+            page = world.client("carol")(
+                """query($id: ID!, $after: String) { modelRun(id: $id) {
+                outputs(first: 100, after: $after) { edges { node { neuron vector layout } }
+                pageInfo { hasNextPage endCursor } } } }""",
+                id=raw["runId"],
+                after=after,
+            )["modelRun"]["outputs"]
+            want += [e["node"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        for key in (job_id, raw["runId"]):
+            df = carol.run_outputs(key)
+            assert df["neuron"].tolist() == [w["neuron"] for w in want]
+            assert df["vector"].tolist() == [w["vector"] for w in want]
+            assert df["layout"].tolist() == [w["layout"] for w in want]
+        # a job that does not succeed raises, with its last state
+        stuck = carol.submit_job(world.cook, "probe", {"seconds": 60}, queue=f"{queue}_none")
+        world.client("carol")("mutation($id: ID!) { cancelJob(id: $id) { id } }", id=stuck)
+        with pytest.raises(JobFailed) as e:
+            carol.wait(stuck, progress=False)
+        assert e.value.code == "CANCELLED" and e.value.job["id"] == stuck
+
+
+def test_outsiders_are_refused_with_the_servers_code(world: World) -> None:
+    for token in (world.tokens["bob"], None):
+        with Client(world.url, token) as c:
+            assert world.cook not in set(c.datasets()["id"])
+            calls = (
+                lambda: c.fetch_neurons(world.cook),
+                lambda: c.fetch_adjacencies(world.cook),
+                lambda: c.fetch_adjacencies(world.cook, sources=["AVAL"]),
+                lambda: c.fetch_connections(world.cook, targets=["AVAL"]),
+                lambda: c.motif_search(world.cook, "A -> B"),
+                lambda: c.motif_count(world.cook, "A -> B"),
+                lambda: c.motif_census(world.cook, samples=2),
+                lambda: c.network_statistics(world.cook),
+            )
+            for call in calls:
+                with pytest.raises(ClientError) as e:
+                    call()
+                assert e.value.code == "NOT_FOUND", e.value
+    with Client(world.url, world.tokens["victor"]) as viewer:  # a reader, not an editor
+        with pytest.raises(ClientError) as e:
+            viewer.submit_job(world.cook, "probe")
+        assert e.value.code == "FORBIDDEN"
+    with Client(world.url, "not-a-token") as c:
+        with pytest.raises(ClientError) as e:
+            c.datasets()
+        assert e.value.code == "UNAUTHENTICATED"
+    with Client("http://127.0.0.1:9") as c:  # nothing listens there
+        with pytest.raises(ClientError) as e:
+            c.datasets()
+        assert e.value.code == "UNAVAILABLE"
