@@ -10,6 +10,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# the dashboard's tests drive Debian's headless Chromium; as root, install it when missing
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium and chromium-driver (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "warning: chromium or chromedriver missing: the dashboard's browser tests will fail" \
+      "(apt-get install chromium chromium-driver)" >&2
+  fi
+fi
+
 "$BIN/ruff" check connectomedb tests bench
 "$BIN/mypy" connectomedb
 
