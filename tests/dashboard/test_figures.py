@@ -143,6 +143,9 @@ def test_spike_raster_one_row_per_neuron_in_order() -> None:
     assert list(t.x) == [1.5, 20.0, 3.0]
     assert list(t.y) == ["ASHL", "ASHL", "AVAR"]
     assert list(fig.layout.yaxis.categoryarray) == ["ASHL", "AVAL", "AVAR"]
+    assert fig.layout.xaxis.range is None
+    whole = figures.spike_raster([("ASHL", [1.5])], "r", duration_ms=200.0)
+    assert list(whole.layout.xaxis.range) == [0.0, 200.0]
 
 
 def test_population_rate_at_bin_centres() -> None:

@@ -282,8 +282,11 @@ def embedding_scatter(points: Sequence[tuple[str, float, float, str | None]]) ->
     return fig
 
 
-def spike_raster(trains: Sequence[tuple[str, Sequence[float]]], title: str) -> go.Figure:
-    """Spike times (ms) of each neuron on its own row, in the order given (top first)."""
+def spike_raster(
+    trains: Sequence[tuple[str, Sequence[float]]], title: str, duration_ms: float | None = None
+) -> go.Figure:
+    """Spike times (ms) of each neuron on its own row, in the order given (top first),
+    over the whole simulated time when ``duration_ms`` is given."""
     xs: list[float] = []
     ys: list[str] = []
     for nid, times in trains:
@@ -298,6 +301,8 @@ def spike_raster(trains: Sequence[tuple[str, Sequence[float]]], title: str) -> g
         hovertemplate="%{y} at %{x} ms<extra></extra>",
         showlegend=False,
     )
+    if duration_ms is not None:
+        fig.update_xaxes(range=[0.0, duration_ms])
     fig.update_yaxes(
         categoryorder="array",
         categoryarray=[nid for nid, _ in trains],

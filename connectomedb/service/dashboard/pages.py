@@ -186,6 +186,7 @@ def page(
             Html('<meta charset="utf-8">'),
             Html('<meta name="viewport" content="width=device-width, initial-scale=1">'),
             tag("title", f"{title} · connectomedb"),
+            Html('<link rel="icon" href="data:,">'),  # no request for /favicon.ico
             Html(
                 f'<link rel="stylesheet" href="{esc(STATIC)}/dashboard.css?v={esc(versions.assets)}">'
             ),

@@ -201,7 +201,7 @@ class DashboardRoute(APIRoute):
                 return await handler(request)
             except Unauthenticated as e:
                 r = login_page(request, str(e), status=401)
-                r.delete_cookie(COOKIE, path=PREFIX)
+                r.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
                 return r
             except ConnectomeDBError as e:
                 if e.code not in STATUS:
@@ -995,11 +995,17 @@ async def _simulation(
         notes.append(f"No raster: {e}.")
         return out
     name = conds[condition]["name"] if condition < len(conds) else str(condition)
+    shown = (
+        f"the {len(trains)} most active neurons"
+        if len(trains) == RASTER_TRAINS
+        else f"the {len(trains)} neurons that fired"
+    )
     out.append(
         figure(
             figures.spike_raster(
                 [(nid, t.tolist()) for nid, t in trains],
-                f"Spike raster, {name}, trial 0 (the {len(trains)} most active neurons)",
+                f"Spike raster, {name}, trial 0 ({shown})",
+                float(metrics["seconds"]) * 1000 if metrics.get("seconds") else None,
             ),
             "raster",
         )
