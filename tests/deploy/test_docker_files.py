@@ -454,6 +454,7 @@ def test_image_is_python_311_slim_pinned_and_runs_as_non_root() -> None:
     # The project and its analytics extra, no compiled extensions.
     runs = " ".join(dockerfile("RUN"))
     assert 'pip install ".[analytics]"' in runs
+    assert re.fullmatch(r"2\.\d+\.\d+", args["TORCH_VERSION"]), args
     assert "torch-scatter" not in runs and "torch-sparse" not in runs
 
 
