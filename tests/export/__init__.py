@@ -1,0 +1,1 @@
+"""Tests of bulk export (connectomedb/export, store/export.py, store/fingerprint.py)."""
