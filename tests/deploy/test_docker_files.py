@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import neo4j
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -345,6 +346,29 @@ def test_neo4j_is_526_community_with_apoc_and_the_services_reach_it() -> None:
         settings = Settings.model_validate(_settings_fields(environment(s[name])))
         assert settings.uri == "bolt://neo4j:7687"
         assert settings.environment == "production"
+
+
+def neo4j_setting(env_key: str) -> str | None:
+    """The Neo4j setting an ``NEO4J_*`` variable sets in the official image (``_`` is
+    ``.``, ``__`` is ``_``); None for the image's own variables and APOC's (apoc.conf)."""
+    name = env_key.removeprefix("NEO4J_")
+    if name in ("AUTH", "PLUGINS") or name.startswith("apoc_"):
+        return None
+    return name.replace("__", "\0").replace("_", ".").replace("\0", "_")
+
+
+def test_neo4j_variables_name_real_settings(driver: neo4j.Driver) -> None:
+    """Each setting the compose file gives Neo4j exists in a Neo4j 5.26 (the test server):
+    a misspelt one would make the official image refuse to start."""
+    env = environment(services()["neo4j"])
+    wanted = {k: neo4j_setting(k) for k in env}
+    names = sorted(n for n in wanted.values() if n)
+    assert "db.relationship_grouping_threshold" in names
+    records, _, _ = driver.execute_query(
+        "SHOW SETTINGS YIELD name WHERE name IN $names RETURN collect(name) AS found",
+        names=names,
+    )
+    assert sorted(records[0]["found"]) == names
 
 
 def _settings_fields(env: Mapping[str, str]) -> dict[str, str]:
