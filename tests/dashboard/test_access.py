@@ -168,3 +168,32 @@ def test_static_files_are_cached(world: World) -> None:
     assert js.headers["cache-control"] == "public, max-age=86400"
     again = httpx.get(world.url + src.group(1), headers={"If-None-Match": js.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+
+
+def test_a_neuron_page_shows_annotations_and_the_latest_model_outputs(
+    world: World, runs: dict[str, str]
+) -> None:
+    """As the Neuron type resolves them: current annotations, the latest celltype_gnn
+    prediction, embedding layout and anomaly score (none run here)."""
+    value = f"<b>note {uuid.uuid4().hex[:6]}</b>"
+    world.client("carol")(
+        'mutation($ds: ID!, $v: String!) { annotateNeuron(dataset: $ds, neuron: "AVAL", '
+        'key: "dashboard_test", value: $v) { id } }',
+        ds=world.cook,
+        v=value,
+    )
+    got = world.client("carol")(
+        'query($ds: ID!) { neuron(dataset: $ds, id: "AVAL") { predictions { run label } '
+        "embedding { run layout } } }",
+        ds=world.cook,
+    )["neuron"]
+    r = get(world, f"/dashboard/datasets/{world.cook}/neurons/AVAL", "victor")
+    assert r.status_code == 200
+    assert html.escape(value) in r.text and value not in r.text  # shown, escaped
+    text = main_text(r)
+    assert f"dashboard_test {value} {world.users['carol']}" in " ".join(text.split())
+    pred = got["predictions"]
+    assert pred["run"] == runs["celltype_gnn"]
+    assert f"{pred['label']} (confidence" in text and runs["celltype_gnn"] in text
+    assert got["embedding"]["run"] == runs["embedding"] and runs["embedding"] in text
+    assert "none (no anomaly run)" in text

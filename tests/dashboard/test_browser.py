@@ -154,18 +154,17 @@ def test_every_page_draws_its_figures(
     }
     for name, (path, n) in expected.items():
         assert draw(browser, world, path, name, tmp_path) == n, name
-    # the neuron page lists AVAL's partners, strongest first
-    draw(browser, world, f"/dashboard/datasets/{ds}/neurons/AVAL", "neuron", tmp_path)
-    counts = [int(td.text) for td in css(browser, "#upstream tbody td:nth-child(4)")]
-    assert len(counts) == 25 and counts == sorted(counts, reverse=True)
-    # the simulation's own PNG files are shown beside its figures
-    draw(browser, world, f"/dashboard/runs/{runs['simulate']}", "run-simulate", tmp_path)
-    images = css(browser, "figure.png img")
-    assert len(images) == 2
-    assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images)
-    # the census table has the 16 triad classes
-    draw(browser, world, f"/dashboard/datasets/{ds}/census?samples=5", "census", tmp_path)
-    assert len(css(browser, "#census tbody tr")) == 16
+        if name == "neuron":  # AVAL's partners, strongest first
+            counts = [int(td.text) for td in css(browser, "#upstream tbody td:nth-child(4)")]
+            assert len(counts) == 25 and counts == sorted(counts, reverse=True)
+        elif name == "census":  # the 16 triad classes
+            assert len(css(browser, "#census tbody tr")) == 16
+        elif name == "run-simulate":  # the run's own PNG files beside its figures
+            images = css(browser, "figure.png img")
+            assert len(images) == 2
+            assert all(
+                browser.execute_script("return arguments[0].naturalWidth", i) for i in images
+            )
 
 
 def test_the_jobs_page_follows_a_running_job(
