@@ -9,8 +9,9 @@
 
 Every method wraps one GraphQL query (or the export route) and pages by itself: lists
 are read a page at a time with the server's cursors, and a whole-dataset connection
-list is split by presynaptic neuron into requests that each fit in a page, a few sent
-at once, so there is no batch size to tune. Errors are :class:`ClientError` with the
+list is split by presynaptic neuron into requests that each fit in a page (of rows for
+``connections``, of columns for ``adjacency``), a few sent at once, so there is no batch
+size to tune. Errors are :class:`ClientError` with the
 server's code (``NOT_FOUND``, ``FORBIDDEN``, ``BAD_INPUT``, ``TIMEOUT``, ...). Nothing
 is printed except the progress bars asked for (``wait`` shows one by default).
 
@@ -32,6 +33,8 @@ import pandas as pd
 
 #: rows per request: the server's default page limit (``CONNECTOMEDB_MAX_PAGE_SIZE``)
 PAGE = 1000
+#: connections per ``adjacency`` request (the server allows up to its maxColumnRows)
+COLUMN_ROWS = 20_000
 #: requests in flight at once for whole-dataset reads
 PARALLEL = 4
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -122,16 +125,20 @@ def frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     return df.rename(columns={c: snake(c) for c in columns})
 
 
-def chunks_by_degree(ids: Sequence[str], degrees: Sequence[int], limit: int) -> list[list[str]]:
+def chunks_by_degree(
+    ids: Sequence[str], degrees: Sequence[int], limit: int, max_ids: int | None = None
+) -> list[list[str]]:
     """Consecutive groups of ids whose degrees add up to at most ``limit`` (a neuron of a
-    larger degree alone), and at most ``limit`` ids each: one request per group then
-    returns at most one page, save for the hubs, whose requests page."""
+    larger degree alone), and at most ``max_ids`` (default ``limit``) ids each: one
+    request per group then returns at most one page, save for the hubs, whose requests
+    page."""
+    max_ids = limit if max_ids is None else max_ids
     out: list[list[str]] = []
     group: list[str] = []
     total = 0
     for nid, d in zip(ids, degrees, strict=True):
         d = max(int(d), 0)
-        if group and (total + d > limit or len(group) >= limit):
+        if group and (total + d > limit or len(group) >= max_ids):
             out.append(group)
             group, total = [], 0
         group.append(nid)
@@ -223,57 +230,43 @@ class Client:
         return frame(rows, NEURON_FIELDS.split())
 
     # -- connections --------------------------------------------------------------------
-    def _connections(
+    def _requests(
         self,
         dataset: str,
-        fields: str,
         sources: Sequence[str] | None,
         targets: Sequence[str] | None,
-        min_weight: int,
-    ) -> list[dict[str, Any]]:
-        text = (
-            "query($d: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $first: Int!, $after: String) {"
-            " connections(dataset: $d, pre: $pre, post: $post, minWeight: $w, first: $first,"
-            f" after: $after) {{ edges {{ node {{ {fields} }} }}"
-            " pageInfo { hasNextPage endCursor } } }"
-        )
-
-        def read(pre: list[str] | None, post: list[str] | None) -> list[dict[str, Any]]:
-            return list(
-                self._pages(
-                    text,
-                    lambda d: d["connections"],
-                    d=dataset,
-                    pre=pre,
-                    post=post,
-                    w=min_weight,
-                    first=PAGE,
-                )
-            )
-
-        # split by presynaptic neuron (postsynaptic when only targets are named) into
-        # requests that each fit in about a page; the other side goes along in pieces of
-        # at most a page of ids
+        rows: int,
+    ) -> list[tuple[list[str] | None, list[str] | None]]:
+        """(pre, post) id lists, one per request: split by presynaptic neuron
+        (postsynaptic when only targets are named), every neuron's grouped by its
+        out-degree so that each request returns about ``rows`` connections or fewer; the
+        other side goes along in pieces of at most a page of ids."""
         by_pre = sources is not None or targets is None
         split = sources if by_pre else targets
         other = list(targets) if by_pre and targets is not None else None
         if (split is not None and not split) or (other is not None and not other):
             return []
         if split is None:  # every neuron, grouped by its number of connections
-            found = self.fetch_neurons(dataset)
-            groups = chunks_by_degree(found["id"].tolist(), found["out_degree"].tolist(), PAGE)
+            text = (
+                "query($d: ID!, $first: Int!, $after: String) { neurons(dataset: $d,"
+                " first: $first, after: $after) { edges { node { id outDegree } }"
+                " pageInfo { hasNextPage endCursor } } }"
+            )
+            found = list(self._pages(text, lambda d: d["neurons"], d=dataset, first=PAGE))
+            ids, degrees = [n["id"] for n in found], [n["outDegree"] for n in found]
+            groups = chunks_by_degree(ids, degrees, rows, max_ids=PAGE)
         else:
             named = list(split)
             groups = [named[i : i + PAGE] for i in range(0, len(named), PAGE)]
         others: list[list[str] | None] = (
             [other[i : i + PAGE] for i in range(0, len(other), PAGE)] if other else [None]
         )
-        tasks = [(g, o) if by_pre else (o, g) for g in groups for o in others]
+        return [(g, o) if by_pre else (o, g) for g in groups for o in others]
+
+    def _parallel(self, tasks: list[Any], read: Callable[[Any], list[Any]]) -> list[Any]:
+        """``read`` of every task, a few at once, results concatenated in task order."""
         with ThreadPoolExecutor(PARALLEL) as pool:
-            parts = list(pool.map(lambda t: read(*t), tasks))
-        rows = [r for part in parts for r in part]
-        rows.sort(key=lambda r: (r["pre"], r["post"]))
-        return rows
+            return [r for part in pool.map(read, tasks) for r in part]
 
     def fetch_adjacencies(
         self,
@@ -284,10 +277,41 @@ class Client:
     ) -> pd.DataFrame:
         """Chemical connections from ``sources`` to ``targets`` (either or both may be
         left out: every neuron) with at least ``min_weight`` synapses, as (pre, post,
-        weight = synapse count), sorted by pre then post."""
-        rows = self._connections(dataset, "pre post synapseCount", sources, targets, min_weight)
-        df = frame(rows, ["pre", "post", "synapseCount"])
-        return df.rename(columns={"synapse_count": "weight"})
+        weight = synapse count), sorted by pre then post. Read as columns
+        (``adjacency``), up to :data:`COLUMN_ROWS` connections per request."""
+        text = (
+            "query($d: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $first: Int!, $after: String) {"
+            " adjacency(dataset: $d, pre: $pre, post: $post, minWeight: $w, first: $first,"
+            " after: $after) { pre post synapseCount hasNextPage endCursor } }"
+        )
+
+        def read(task: tuple[list[str] | None, list[str] | None]) -> list[pd.DataFrame]:
+            out, after = [], None
+            while True:
+                a = self.query(
+                    text,
+                    d=dataset,
+                    pre=task[0],
+                    post=task[1],
+                    w=min_weight,
+                    first=COLUMN_ROWS,
+                    after=after,
+                )["adjacency"]
+                out.append(
+                    pd.DataFrame({"pre": a["pre"], "post": a["post"], "weight": a["synapseCount"]})
+                )
+                if not a["hasNextPage"]:
+                    return out
+                after = a["endCursor"]
+
+        tasks = self._requests(dataset, sources, targets, COLUMN_ROWS)
+        parts = self._parallel(tasks, read)
+        if not parts:
+            return pd.DataFrame({"pre": [], "post": [], "weight": []}).astype(
+                {"pre": object, "post": object, "weight": "int64"}
+            )
+        df = pd.concat(parts, ignore_index=True)
+        return df.sort_values(["pre", "post"], ignore_index=True, kind="stable")
 
     def fetch_connections(
         self,
@@ -296,9 +320,31 @@ class Client:
         targets: Sequence[str] | None = None,
         min_weight: int = 1,
     ) -> pd.DataFrame:
-        """As :meth:`fetch_adjacencies`, with every field of a connection: synapse
-        count, weight, PSD area, neurotransmitter type and neuropils."""
-        rows = self._connections(dataset, CONNECTION_FIELDS, sources, targets, min_weight)
+        """As :meth:`fetch_adjacencies`, with every field of a connection (synapse
+        count, weight, PSD area, neurotransmitter type, neuropils), read a page of rows
+        at a time (``connections``)."""
+        text = (
+            "query($d: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $first: Int!, $after: String) {"
+            " connections(dataset: $d, pre: $pre, post: $post, minWeight: $w, first: $first,"
+            f" after: $after) {{ edges {{ node {{ {CONNECTION_FIELDS} }} }}"
+            " pageInfo { hasNextPage endCursor } } }"
+        )
+
+        def read(task: tuple[list[str] | None, list[str] | None]) -> list[dict[str, Any]]:
+            return list(
+                self._pages(
+                    text,
+                    lambda d: d["connections"],
+                    d=dataset,
+                    pre=task[0],
+                    post=task[1],
+                    w=min_weight,
+                    first=PAGE,
+                )
+            )
+
+        rows = self._parallel(self._requests(dataset, sources, targets, PAGE), read)
+        rows.sort(key=lambda r: (r["pre"], r["post"]))
         return frame(rows, CONNECTION_FIELDS.split())
 
     # -- motifs and statistics ----------------------------------------------------------
@@ -482,7 +528,8 @@ class Client:
     def export(self, dataset: str, path: str | Path, format: str = "arrow", **params: Any) -> Path:
         """Stream a dataset's bulk export (``format``: arrow, neuprint, codex, graphml) to
         ``path``, written whole or not at all; ``params`` go to the export route
-        (e.g. ``synapses=True``, ``min_weight=3``)."""
+        (``synapses=True``, ``min_weight=3``, ``ids=[...]``, ``level="class"`` with
+        ``values=[...]``, ``table="connections"`` for one bare Arrow stream)."""
         path = Path(path)
         tmp = path.with_name(path.name + ".part")
         query = {"format": format, **{k: _param(v) for k, v in params.items() if v is not None}}
@@ -567,7 +614,7 @@ def _param(v: Any) -> Any:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, list | tuple):
-        return ",".join(map(str, v))
+        return [str(x) for x in v]  # a repeated parameter
     return v
 
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Neo4j transaction timeout for API queries"
     )
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
+    max_column_rows: int = Field(
+        default=50_000, ge=1, le=1_000_000, description="rows of one page of `adjacency`"
+    )
     max_query_depth: int = Field(default=10, ge=2, le=50)
     max_query_tokens: int = Field(default=2000, ge=100)
     max_query_aliases: int = Field(default=20, ge=1)

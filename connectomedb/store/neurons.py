@@ -168,9 +168,10 @@ RETURN n {.*} AS n
 """
 
 
-def connections_query(pre: bool, post: bool) -> str:
+def connections_query(pre: bool, post: bool, columns: bool = False) -> str:
     """Connections from cells ``$pre`` to cells ``$post`` (either side may be open) with at
-    least ``$min_weight`` synapses, ordered by pre id then post id."""
+    least ``$min_weight`` synapses, ordered by pre id then post id. With ``columns``, one
+    record of three lists (pre, post, synapse_count) instead of a row per connection."""
     if pre:
         head = (
             "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
@@ -189,6 +190,14 @@ def connections_query(pre: bool, post: bool) -> str:
     conds = ["r.synapse_count >= $min_weight"]
     if pre and post:
         conds.append("b.id IN $post")
+    if columns:
+        return (
+            f"{head}\nWHERE {' AND '.join(conds)}\n"
+            "WITH a.id AS pre, b.id AS post, r.synapse_count AS synapse_count\n"
+            "ORDER BY pre, post SKIP $skip LIMIT $limit\n"
+            "RETURN collect(pre) AS pre, collect(post) AS post,"
+            " collect(synapse_count) AS synapse_count"
+        )
     return (
         f"{head}\nWHERE {' AND '.join(conds)}\n"
         "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
@@ -290,6 +299,27 @@ class NeuronRepository:
         return await self._per_neuron(
             f"{direction}_synapses", SYNAPSES[direction], "synapses", ids, skip=skip, limit=limit
         )
+
+    async def adjacency(
+        self,
+        pre: list[str] | None,
+        post: list[str] | None,
+        min_weight: int,
+        skip: int,
+        limit: int,
+    ) -> dict[str, list[Any]]:
+        """:meth:`connections` as three columns: pre, post, synapse_count."""
+        recs = await self.store.read(
+            "adjacency",
+            connections_query(pre is not None, post is not None, columns=True),
+            dataset=self.dataset,
+            pre=pre,
+            post=post,
+            min_weight=min_weight,
+            skip=skip,
+            limit=limit,
+        )
+        return dict(recs[0])
 
     async def connections(
         self,

@@ -102,6 +102,22 @@ def test_adjacencies_equal_graphql_and_the_source(
     assert len(df) == len(got) == len(want)  # every connection once
     assert got == want
     assert list(df.columns) == ["pre", "post", "weight"]
+    # the columns of `adjacency`, paged by hand, are the same rows in the same order
+    c, cols, after = world.client("alice"), {"pre": [], "post": [], "synapseCount": []}, None
+    while True:
+        a = c(
+            """query($ds: ID!, $after: String) { adjacency(dataset: $ds, first: 700, after: $after)
+            { pre post synapseCount hasNextPage endCursor } }""",
+            ds=world.cook,
+            after=after,
+        )["adjacency"]
+        for k in cols:
+            cols[k] += a[k]
+        if not a["hasNextPage"]:
+            break
+        after = a["endCursor"]
+    assert df["pre"].tolist() == cols["pre"] and df["post"].tolist() == cols["post"]
+    assert df["weight"].tolist() == cols["synapseCount"]
     assert df[["pre", "post"]].apply(tuple, axis=1).is_monotonic_increasing
     # and the chemical connections of the source sheet among its neurons are all there
     chem, _, _ = cook_graphs(str(settings.data_cache))

@@ -7,10 +7,17 @@ import strawberry
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
-from connectomedb.service.pagination import Connection, OffsetPage
+from connectomedb.service.pagination import (
+    OFFSET,
+    Connection,
+    OffsetPage,
+    decode_offset,
+    encode_cursor,
+)
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types.connectivity import (
     CLASS,
+    Adjacency,
     CellGroup,
     CellTypeConnectivity,
     GroupConnectivity,
@@ -48,6 +55,42 @@ class ConnectivityQueries:
             page.limit,
         )
         return page.connection(rows, lambda r: SynapticConnection(**r))
+
+    @strawberry.field(
+        description="The connections of `connections` as three columns (pre, post, "
+        "synapseCount), up to the server's maxColumnRows per page (first): for reading "
+        "many connections at once.",
+        extensions=[ReadsDataset()],
+    )
+    async def adjacency(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        pre: list[strawberry.ID] | None = None,
+        post: list[strawberry.ID] | None = None,
+        min_weight: int = 1,
+        first: int = 10_000,
+        after: str | None = None,
+    ) -> Adjacency:
+        settings = info.context.settings
+        if not 0 <= first <= settings.max_column_rows:
+            raise BadInput(f"first must be between 0 and {settings.max_column_rows}")
+        skip = decode_offset(after)
+        cols = await info.context.neurons(str(dataset)).adjacency(
+            inputs.id_list(settings, "pre", pre),
+            inputs.id_list(settings, "post", post),
+            inputs.min_weight(min_weight),
+            skip,
+            first + 1,
+        )
+        more = len(cols["pre"]) > first
+        return Adjacency(
+            pre=cols["pre"][:first],
+            post=cols["post"][:first],
+            synapse_count=cols["synapse_count"][:first],
+            has_next_page=more,
+            end_cursor=encode_cursor(OFFSET, skip + first - 1) if more else None,  # the last row
+        )
 
     @strawberry.field(
         description="All shortest directed paths from source to target over connections "

@@ -22,6 +22,18 @@ class SynapticConnection:
     neuropils: list[str] | None
 
 
+@strawberry.type(
+    description="Chemical connections as columns: connection i goes from pre[i] to post[i] "
+    "with synapseCount[i] synapses, ordered by pre then post; endCursor continues."
+)
+class Adjacency:
+    pre: list[strawberry.ID]
+    post: list[strawberry.ID]
+    synapse_count: list[int]
+    has_next_page: bool
+    end_cursor: str | None
+
+
 @strawberry.type
 class Path:
     neurons: list[strawberry.ID]
