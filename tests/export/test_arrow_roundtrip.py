@@ -21,10 +21,12 @@ import pytest
 from connectomedb.errors import LoaderError
 from connectomedb.export.stream import export_to_file
 from connectomedb.loaders.arrowbundle import ArrowBundle
-from connectomedb.loaders.base import Source, file_digest
+from connectomedb.loaders.base import Row, Source, Where, file_digest
 from connectomedb.loaders.registry import make_source
 from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
 from connectomedb.loaders.writer import DatasetWriter
+from connectomedb.schema.graph import CELL_PROPERTIES
+from connectomedb.schema.models import DatasetMeta
 from connectomedb.settings import Settings
 from connectomedb.store.datasets import delete_dataset
 from connectomedb.store.export import ExportRepository
@@ -327,3 +329,119 @@ def test_a_missing_table_or_bundle_is_named(tmp_path: Path, small_export: Path) 
         ArrowBundle(tmp_path / "b.zip", "x")
     with pytest.raises(LoaderError, match=r"nope.zip: bundle not found$"):
         ArrowBundle(tmp_path / "nope.zip", "x")
+
+
+class EveryProperty(Source):
+    """Four cells of four kinds with every cell property, connections with weights that
+    differ from their counts, PSD areas, a neuropil and a transmitter type, a self-loop
+    gap junction and synapses with every property (the registered datasets leave most of
+    these unset)."""
+
+    def __init__(self, ds: str) -> None:
+        self.meta = DatasetMeta(id=ds, name="every property", species="test", source="test")
+
+    def fingerprint(self) -> str:
+        return "every-property-1"
+
+    def neurons(self) -> Iterator[Row]:
+        for i, kind in enumerate(("neuron", "muscle", "glia", "end_organ")):
+            props: dict[str, Any] = {p: f"{p}-{i}" for p in CELL_PROPERTIES}
+            props.update(id=f"c{i}", kind=kind, sign=i - 1)
+            props.update({p: 0.5 + i for p in ("x", "y", "z", "soma_x", "soma_y", "soma_z")})
+            yield Where("cells", i + 1), props
+
+    def connections(self) -> Iterator[Row]:
+        yield (
+            Where("c", 1),
+            {
+                "pre": "c0",
+                "post": "c1",
+                "synapse_count": 3,
+                "weight": 2.5,
+                "psd_area_total": 0.125,
+                "neuropil": "NP",
+                "nt_type": "ACH",
+            },
+        )
+        yield Where("c", 2), {"pre": "c1", "post": "c0", "synapse_count": 0, "weight": -1.0}
+        yield Where("c", 3), {"pre": "c2", "post": "c3", "synapse_count": 7}
+
+    def gap_junctions(self) -> Iterator[Row]:
+        yield Where("g", 1), {"a": "c3", "b": "c0", "count": 2}
+        yield Where("g", 2), {"a": "c2", "b": "c2", "count": 1}
+
+    def synapses(self) -> Iterator[Row]:
+        yield (
+            Where("s", 1),
+            {
+                "id": "s1",
+                "pre": "c0",
+                "post": "c1",
+                "x": 1.0,
+                "y": 2.0,
+                "z": 3.0,
+                "kind": "chemical",
+                "confidence": 0.9,
+                "psd_area": 0.05,
+                "neurotransmitter": "acetylcholine",
+                "region": "R",
+            },
+        )
+        yield Where("s", 2), {"id": "s2", "pre": "c3", "post": "c0", "kind": "electrical"}
+
+
+def test_every_property_of_the_model_comes_back(
+    driver: neo4j.Driver, settings: Settings, tmp_path: Path, new_ids: Any
+) -> None:
+    ds = load(driver, settings, EveryProperty(new_ids()))
+    back = round_trip(driver, settings, ds, tmp_path / "all.arrow.zip", new_ids(), synapses=True)
+    recs, _, _ = driver.execute_query(
+        "MATCH (a:Cell {dataset: $ds, id: 'c0'})-[r:CONNECTS_TO]->(b) "
+        "RETURN labels(b) AS labels, b.flow AS flow, b.soma_z AS soma_z, b.sign AS sign, "
+        "r {.*} AS r",
+        ds=back,
+    )
+    assert [(sorted(x["labels"]), x["flow"], x["soma_z"], x["sign"]) for x in recs] == [
+        (["Cell", "NonNeuronal"], "flow-1", 1.5, 0)
+    ]
+    assert recs[0]["r"] == {
+        "synapse_count": 3,
+        "weight": 2.5,
+        "psd_area_total": 0.125,
+        "neuropils": ["NP"],
+        "nt_type": "ACH",
+    }
+    recs, _, _ = driver.execute_query(
+        "MATCH (:Cell {dataset: $ds})-[:PRESYNAPTIC]->(s:Synapse)-[:POSTSYNAPTIC]->(b) "
+        "RETURN s.id AS id, s.location AS loc, s.psd_area AS psd, b.id AS post ORDER BY id",
+        ds=back,
+    )
+    assert [(r["id"], r["psd"], r["post"]) for r in recs] == [
+        ("s1", 0.05, "c1"),
+        ("s2", None, "c0"),
+    ]
+    assert (recs[0]["loc"].x, recs[0]["loc"].z, recs[1]["loc"]) == (1.0, 3.0, None)
+
+
+def test_a_connection_in_several_neuropils_is_refused_by_row(
+    driver: neo4j.Driver, small_export: Path, tmp_path: Path, dataset_id: str
+) -> None:
+    def two_neuropils(data: bytes) -> bytes:
+        t = pa.ipc.open_stream(io.BytesIO(data)).read_all()
+        neuropils = [None] * t.num_rows
+        neuropils[4] = ["MB", "LH"]
+        i = t.schema.get_field_index("neuropils")
+        t = t.set_column(i, t.schema.field(i), pa.array(neuropils, pa.list_(pa.string())))
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, t.schema) as w:
+            w.write_table(t)
+        return sink.getvalue()
+
+    bad = rewrite(small_export, tmp_path / "bad.zip", {"connections.arrow": two_neuropils})
+    with pytest.raises(LoaderError) as e:
+        DatasetWriter(driver).load(ArrowBundle(bad, dataset_id))
+    assert str(e.value) == (
+        "connections.arrow, row 5, column 'neuropils': 2 neuropils on one connection; "
+        "only one per connection can be loaded"
+    )
+    assert cell_count(driver, dataset_id) == 0
