@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import neo4j
 import networkx as nx
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pytest
 
 from connectomedb.client import Client, ClientError, JobFailed, chunks_by_degree, neuron_filter
 from connectomedb.settings import Settings
+from connectomedb.store.access import SET_VISIBILITY
 from connectomedb.workers.worker import Worker
 from tests.oracles import cook_graphs
 from tests.world import World
@@ -25,7 +30,7 @@ def alice(world: World) -> Client:
         yield c
 
 
-def paged(world: World, who: str, field: str, query: str, **variables: Any) -> list[dict]:
+def paged(world: World, who: str | None, field: str, query: str, **variables: Any) -> list[dict]:
     """Every node of a cursor-paged list, read by hand with the test's own HTTP client."""
     c = world.client(who)
     out, after = [], None
@@ -301,3 +306,53 @@ def test_outsiders_are_refused_with_the_servers_code(world: World) -> None:
         with pytest.raises(ClientError) as e:
             c.datasets()
         assert e.value.code == "UNAVAILABLE"
+
+
+def test_public_dataset_without_a_token(world: World, driver: neo4j.Driver) -> None:
+    """Cook 2019 made public for the test: the anonymous client's answers equal the
+    anonymous GraphQL answers."""
+    driver.execute_query(SET_VISIBILITY, dataset=world.cook, visibility="public")
+    try:
+        anon, raw = Client(world.url, ""), world.client()
+        assert world.cook in set(anon.datasets()["id"])
+        q = """query($ds: ID!, $after: String) { neurons(dataset: $ds, first: 100, after: $after)
+          { edges { node { id outDegree } } pageInfo { hasNextPage endCursor } } }"""
+        want = paged(world, None, "neurons", q, ds=world.cook)
+        got = anon.fetch_neurons(world.cook)
+        assert got["id"].tolist() == [n["id"] for n in want]
+        assert got["out_degree"].tolist() == [n["outDegree"] for n in want]
+        rows = paged(
+            world, None, "connections", CONNECTIONS, ds=world.cook, pre=["AVAL"], post=None, w=1
+        )
+        adj = anon.fetch_adjacencies(world.cook, sources=["AVAL"])
+        assert adj.to_dict("records") == [
+            {"pre": r["pre"], "post": r["post"], "weight": r["synapseCount"]} for r in rows
+        ]
+        stats = raw(
+            "query($ds: ID!) { networkStatistics(dataset: $ds) { connections reciprocity } }",
+            ds=world.cook,
+        )["networkStatistics"]
+        s = anon.network_statistics(world.cook)
+        assert (s["connections"], s["reciprocity"]) == (stats["connections"], stats["reciprocity"])
+        anon.close()
+    finally:
+        driver.execute_query(SET_VISIBILITY, dataset=world.cook, visibility="private")
+
+
+def test_export_to_a_file(world: World, alice: Client, tmp_path: Path) -> None:
+    out = alice.export(world.cook, tmp_path / "cook.arrow", table="connections", min_weight=3)
+    with pa.memory_map(str(out)) as src:
+        table = ipc.open_stream(src).read_all()
+    chem = table.filter(pc.equal(table["kind"], "chemical"))
+    adj = alice.fetch_adjacencies(world.cook, min_weight=3)
+    assert chem["pre"].to_pylist() == adj["pre"].tolist()
+    assert chem["post"].to_pylist() == adj["post"].tolist()
+    assert chem["synapse_count"].to_pylist() == adj["weight"].tolist()
+    with Client(world.url, world.tokens["bob"]) as bob:
+        with pytest.raises(ClientError) as e:
+            bob.export(world.cook, tmp_path / "no.zip")
+        assert e.value.code == "NOT_FOUND" and e.value.status == 404
+        with pytest.raises(ClientError) as e:
+            alice.export(world.cook, tmp_path / "bad.zip", format="xlsx")
+        assert e.value.code == "BAD_INPUT"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cook.arrow"]  # nothing half-written
