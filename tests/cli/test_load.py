@@ -54,7 +54,7 @@ def test_unknown_source_lists_every_source() -> None:
     msg = res.stderr.strip()
     assert msg.startswith("error: unknown source 'nosuch'; choose one of cook2019, ")
     assert msg.endswith(
-        ", larva-mb-right, neuprint, flywire, synthetic, weights; "
+        ", larva-mb-right, neuprint, flywire, synthetic, weights, arrow; "
         "onto a dataset (--onto): randi2023, bentley2016, table"
     )
 
