@@ -8,10 +8,9 @@
     g = c.to_networkx(neurons, edges)
 
 Every method wraps one GraphQL query (or the export route) and pages by itself: lists
-are read a page at a time with the server's cursors, and a whole-dataset connection
-list is split by presynaptic neuron into requests that each fit in a page (of rows for
-``connections``, of columns for ``adjacency``), a few sent at once, so there is no batch
-size to tune. Errors are :class:`ClientError` with the
+are read a page at a time with the server's cursors (keyset pages of 20 000 connections
+as columns for ``fetch_adjacencies``), and long lists of named cells are split into
+requests sent a few at once, so there is no batch size to tune. Errors are :class:`ClientError` with the
 server's code (``NOT_FOUND``, ``FORBIDDEN``, ``BAD_INPUT``, ``TIMEOUT``, ...). Nothing
 is printed except the progress bars asked for (``wait`` shows one by default).
 
@@ -214,7 +213,8 @@ class Client:
         return frame(rows, DATASET_FIELDS.split())
 
     def fetch_neurons(self, dataset: str, **filters: Any) -> pd.DataFrame:
-        """The dataset's neurons (and other cells) that pass the filters, in id order:
+        """The dataset's neurons (muscles, glia and other non-neuronal cells are left
+        out, as in the ``neurons`` field) that pass the filters, in id order:
         ``ids``, ``name``, ``name_starts_with``, ``type``, ``cls`` (class), ``superclass``,
         ``side``, ``neurotransmitter``, ``region``, ``min_in_degree`` ... ``max_out_degree``."""
         text = (
@@ -235,29 +235,27 @@ class Client:
         dataset: str,
         sources: Sequence[str] | None,
         targets: Sequence[str] | None,
-        rows: int,
+        degree: Callable[[], tuple[list[str], list[int]]] | None = None,
     ) -> list[tuple[list[str] | None, list[str] | None]]:
-        """(pre, post) id lists, one per request: split by presynaptic neuron
-        (postsynaptic when only targets are named), every neuron's grouped by its
-        out-degree so that each request returns about ``rows`` connections or fewer; the
-        other side goes along in pieces of at most a page of ids."""
+        """(pre, post) id lists, one per request: the named ids in pieces of at most a
+        page, split by presynaptic cell (postsynaptic when only targets are named).
+        Without names, one open request, or, when ``degree`` gives (cells, number of
+        connections of each), the cells grouped so that each request returns about a
+        page."""
         by_pre = sources is not None or targets is None
         split = sources if by_pre else targets
         other = list(targets) if by_pre and targets is not None else None
         if (split is not None and not split) or (other is not None and not other):
             return []
-        if split is None:  # every neuron, grouped by its number of connections
-            text = (
-                "query($d: ID!, $first: Int!, $after: String) { neurons(dataset: $d,"
-                " first: $first, after: $after) { edges { node { id outDegree } }"
-                " pageInfo { hasNextPage endCursor } } }"
-            )
-            found = list(self._pages(text, lambda d: d["neurons"], d=dataset, first=PAGE))
-            ids, degrees = [n["id"] for n in found], [n["outDegree"] for n in found]
-            groups = chunks_by_degree(ids, degrees, rows, max_ids=PAGE)
-        else:
+        groups: list[list[str] | None]
+        if split is not None:
             named = list(split)
             groups = [named[i : i + PAGE] for i in range(0, len(named), PAGE)]
+        elif degree is not None:
+            ids, counts = degree()
+            groups = list(chunks_by_degree(ids, counts, PAGE))
+        else:
+            groups = [None]
         others: list[list[str] | None] = (
             [other[i : i + PAGE] for i in range(0, len(other), PAGE)] if other else [None]
         )
@@ -278,7 +276,7 @@ class Client:
         """Chemical connections from ``sources`` to ``targets`` (either or both may be
         left out: every neuron) with at least ``min_weight`` synapses, as (pre, post,
         weight = synapse count), sorted by pre then post. Read as columns
-        (``adjacency``), up to :data:`COLUMN_ROWS` connections per request."""
+        (``adjacency``, keyset pages of :data:`COLUMN_ROWS` connections)."""
         text = (
             "query($d: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $first: Int!, $after: String) {"
             " adjacency(dataset: $d, pre: $pre, post: $post, minWeight: $w, first: $first,"
@@ -304,13 +302,10 @@ class Client:
                     return out
                 after = a["endCursor"]
 
-        tasks = self._requests(dataset, sources, targets, COLUMN_ROWS)
-        parts = self._parallel(tasks, read)
-        if not parts:
-            return pd.DataFrame({"pre": [], "post": [], "weight": []}).astype(
-                {"pre": object, "post": object, "weight": "int64"}
-            )
-        df = pd.concat(parts, ignore_index=True)
+        parts = self._parallel(self._requests(dataset, sources, targets), read)
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        df = df.reindex(columns=["pre", "post", "weight"])
+        df = df.astype({"pre": object, "post": object, "weight": "int64"})
         return df.sort_values(["pre", "post"], ignore_index=True, kind="stable")
 
     def fetch_connections(
@@ -322,7 +317,8 @@ class Client:
     ) -> pd.DataFrame:
         """As :meth:`fetch_adjacencies`, with every field of a connection (synapse
         count, weight, PSD area, neurotransmitter type, neuropils), read a page of rows
-        at a time (``connections``)."""
+        at a time (``connections``); a whole dataset's are requested in groups of
+        presynaptic cells that each fit in a page, found from :meth:`fetch_adjacencies`."""
         text = (
             "query($d: ID!, $pre: [ID!], $post: [ID!], $w: Int!, $first: Int!, $after: String) {"
             " connections(dataset: $d, pre: $pre, post: $post, minWeight: $w, first: $first,"
@@ -343,7 +339,14 @@ class Client:
                 )
             )
 
-        rows = self._parallel(self._requests(dataset, sources, targets, PAGE), read)
+        def degree() -> tuple[list[str], list[int]]:
+            """Every presynaptic cell and its number of connections (any kind of cell)."""
+            counts = self.fetch_adjacencies(dataset, min_weight=min_weight)["pre"]
+            per = counts.value_counts(sort=False).sort_index()
+            return per.index.tolist(), per.tolist()
+
+        tasks = self._requests(dataset, sources, targets, degree)
+        rows = self._parallel(tasks, read)
         rows.sort(key=lambda r: (r["pre"], r["post"]))
         return frame(rows, CONNECTION_FIELDS.split())
 

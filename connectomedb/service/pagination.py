@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -51,6 +52,29 @@ def decode_offset(cursor: str | None) -> int:
     if not (v.isascii() and v.isdigit()) or len(v) > 12:
         raise BadInput(f"malformed cursor {cursor!r}")
     return int(v) + 1
+
+
+#: The kind of (pre, post) keyset cursors.
+PAIR = "p"
+
+
+def encode_pair(pre: str, post: str) -> str:
+    """A keyset cursor after the connection ``pre -> post``."""
+    return encode_cursor(PAIR, json.dumps([pre, post]))
+
+
+def decode_pair(cursor: str | None) -> tuple[str, str]:
+    """The (pre, post) pair a keyset cursor continues after (``("", "")``: the start)."""
+    v = decode_cursor(PAIR, cursor)
+    if v is None:
+        return "", ""
+    try:
+        pair = json.loads(v)
+    except ValueError:
+        pair = None
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+        raise BadInput(f"malformed cursor {cursor!r}")
+    return pair[0], pair[1]
 
 
 def page_size(settings: Settings, first: int) -> int:

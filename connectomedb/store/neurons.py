@@ -168,10 +168,26 @@ RETURN n {.*} AS n
 """
 
 
+_COLUMNS: Final = (
+    "WITH a.id AS pre, b.id AS post, r.synapse_count AS synapse_count\n"
+    "ORDER BY pre, post LIMIT $limit\n"
+    "RETURN collect(pre) AS pre, collect(post) AS post, collect(synapse_count) AS synapse_count"
+)
+
+
 def connections_query(pre: bool, post: bool, columns: bool = False) -> str:
     """Connections from cells ``$pre`` to cells ``$post`` (either side may be open) with at
-    least ``$min_weight`` synapses, ordered by pre id then post id. With ``columns``, one
-    record of three lists (pre, post, synapse_count) instead of a row per connection."""
+    least ``$min_weight`` synapses, ordered by pre id then post id: a page of rows after
+    ``$skip``; with ``columns``, one record of three lists (pre, post, synapse_count) of
+    the connections after (``$after_pre``, ``$after_post``) in that order (a keyset: the
+    presynaptic cells are sought from ``$after_pre`` on in the (dataset, id) index)."""
+    if columns and not pre and not post:
+        return (
+            "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id >= $after_pre\n"
+            f"MATCH (a)-[r:{CONNECTS_TO}]->(b)\n"
+            "WHERE r.synapse_count >= $min_weight"
+            " AND (a.id > $after_pre OR b.id > $after_post)\n" + _COLUMNS
+        )
     if pre:
         head = (
             "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
@@ -191,13 +207,8 @@ def connections_query(pre: bool, post: bool, columns: bool = False) -> str:
     if pre and post:
         conds.append("b.id IN $post")
     if columns:
-        return (
-            f"{head}\nWHERE {' AND '.join(conds)}\n"
-            "WITH a.id AS pre, b.id AS post, r.synapse_count AS synapse_count\n"
-            "ORDER BY pre, post SKIP $skip LIMIT $limit\n"
-            "RETURN collect(pre) AS pre, collect(post) AS post,"
-            " collect(synapse_count) AS synapse_count"
-        )
+        conds.append("(a.id > $after_pre OR (a.id = $after_pre AND b.id > $after_post))")
+        return f"{head}\nWHERE {' AND '.join(conds)}\n" + _COLUMNS
     return (
         f"{head}\nWHERE {' AND '.join(conds)}\n"
         "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
@@ -305,10 +316,11 @@ class NeuronRepository:
         pre: list[str] | None,
         post: list[str] | None,
         min_weight: int,
-        skip: int,
+        after: tuple[str, str],
         limit: int,
     ) -> dict[str, list[Any]]:
-        """:meth:`connections` as three columns: pre, post, synapse_count."""
+        """Up to ``limit`` connections after the (pre, post) pair ``after`` (``("", "")``:
+        from the first), as three columns: pre, post, synapse_count."""
         recs = await self.store.read(
             "adjacency",
             connections_query(pre is not None, post is not None, columns=True),
@@ -316,7 +328,8 @@ class NeuronRepository:
             pre=pre,
             post=post,
             min_weight=min_weight,
-            skip=skip,
+            after_pre=after[0],
+            after_post=after[1],
             limit=limit,
         )
         return dict(recs[0])

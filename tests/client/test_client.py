@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import neo4j
 import networkx as nx
 import pyarrow as pa
@@ -92,11 +94,11 @@ def test_datasets_and_neurons_equal_graphql(world: World, alice: Client) -> None
         assert got["id"].tolist() == [r["id"] for r in want_rows]
         assert got["in_degree"].tolist() == [r["inDegree"] for r in want_rows]
         assert got["class"].fillna("").tolist() == [r["class"] or "" for r in want_rows]
-    assert len(alice.fetch_neurons(world.cook)) > 300  # neurons and other cells
+    assert len(alice.fetch_neurons(world.cook)) == 302  # neurons only
 
 
 def test_adjacencies_equal_graphql_and_the_source(
-    world: World, alice: Client, settings: Settings
+    world: World, alice: Client, settings: Settings, driver: neo4j.Driver
 ) -> None:
     rows = paged(
         world, "alice", "connections", CONNECTIONS, ds=world.cook, pre=None, post=None, w=1
@@ -105,6 +107,12 @@ def test_adjacencies_equal_graphql_and_the_source(
     df = alice.fetch_adjacencies(world.cook)
     got = {(a, b): w for a, b, w in df[["pre", "post", "weight"]].itertuples(index=False)}
     assert len(df) == len(got) == len(want)  # every connection once
+    stored = driver.execute_query(
+        "MATCH (a:Cell {dataset: $ds})-[r:CONNECTS_TO]->() RETURN count(r) AS n,"
+        " count(CASE WHEN a:NonNeuronal THEN r END) AS other",
+        ds=world.cook,
+    ).records[0]
+    assert len(df) == stored["n"]  # from any cell, muscles and glia included
     assert got == want
     assert list(df.columns) == ["pre", "post", "weight"]
     # the columns of `adjacency`, paged by hand, are the same rows in the same order
@@ -356,3 +364,24 @@ def test_export_to_a_file(world: World, alice: Client, tmp_path: Path) -> None:
             alice.export(world.cook, tmp_path / "bad.zip", format="xlsx")
         assert e.value.code == "BAD_INPUT"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cook.arrow"]  # nothing half-written
+
+
+def test_an_export_cut_short_leaves_no_file(tmp_path: Path) -> None:
+    """A transfer that breaks after its first bytes raises, and neither the file nor its
+    partial twin is left (no server needed: the transport breaks on purpose)."""
+
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield b"PK\x03\x04" + b"x" * 4096
+            raise httpx.ReadError("connection reset")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/export/datasets/ds"
+        return httpx.Response(200, stream=Broken())
+
+    c = Client("http://server.invalid")
+    c._http = httpx.Client(base_url=c.url, transport=httpx.MockTransport(handler))
+    with pytest.raises(ClientError) as e:
+        c.export("ds", tmp_path / "ds.arrow.zip")
+    assert e.value.code == "UNAVAILABLE" and "connection reset" in e.value.message
+    assert list(tmp_path.iterdir()) == []

@@ -7,13 +7,7 @@ import strawberry
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
-from connectomedb.service.pagination import (
-    OFFSET,
-    Connection,
-    OffsetPage,
-    decode_offset,
-    encode_cursor,
-)
+from connectomedb.service.pagination import Connection, OffsetPage, decode_pair, encode_pair
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types.connectivity import (
     CLASS,
@@ -58,8 +52,8 @@ class ConnectivityQueries:
 
     @strawberry.field(
         description="The connections of `connections` as three columns (pre, post, "
-        "synapseCount), up to the server's maxColumnRows per page (first): for reading "
-        "many connections at once.",
+        "synapseCount), up to the server's maxColumnRows per page (first), paged by the "
+        "last (pre, post) pair: for reading many connections at once.",
         extensions=[ReadsDataset()],
     )
     async def adjacency(
@@ -73,23 +67,23 @@ class ConnectivityQueries:
         after: str | None = None,
     ) -> Adjacency:
         settings = info.context.settings
-        if not 0 <= first <= settings.max_column_rows:
-            raise BadInput(f"first must be between 0 and {settings.max_column_rows}")
-        skip = decode_offset(after)
+        if not 1 <= first <= settings.max_column_rows:
+            raise BadInput(f"first must be between 1 and {settings.max_column_rows}")
         cols = await info.context.neurons(str(dataset)).adjacency(
             inputs.id_list(settings, "pre", pre),
             inputs.id_list(settings, "post", post),
             inputs.min_weight(min_weight),
-            skip,
+            decode_pair(after),
             first + 1,
         )
         more = len(cols["pre"]) > first
+        pre_ids, post_ids = cols["pre"][:first], cols["post"][:first]
         return Adjacency(
-            pre=cols["pre"][:first],
-            post=cols["post"][:first],
+            pre=pre_ids,
+            post=post_ids,
             synapse_count=cols["synapse_count"][:first],
             has_next_page=more,
-            end_cursor=encode_cursor(OFFSET, skip + first - 1) if more else None,  # the last row
+            end_cursor=encode_pair(pre_ids[-1], post_ids[-1]) if more else None,
         )
 
     @strawberry.field(
