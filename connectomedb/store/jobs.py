@@ -86,6 +86,7 @@ JOB: Final = "MATCH (j:Job {id: $id}) RETURN j {.*} AS job"
 JOBS: Final = """
 MATCH (j:Job) WHERE j.dataset IN $datasets
   AND ($status IS NULL OR j.status = $status) AND ($kind IS NULL OR j.kind = $kind)
+  AND ($requested_by IS NULL OR j.requested_by = $requested_by)
 RETURN j {.*} AS job ORDER BY j.created_at DESC, j.id DESC SKIP $skip LIMIT $limit"""
 
 CANCEL: Final = """
@@ -340,13 +341,17 @@ class JobRepository(ScheduleRepository, RunRepository):
         kind: str | None,
         skip: int,
         limit: int,
+        requested_by: str | None = None,
     ) -> list[dict[str, Any]]:
+        """A page of the jobs on ``datasets``, newest first (optionally of one status,
+        kind or requester)."""
         recs = await self.store.read(
             "jobs",
             JOBS,
             datasets=datasets,
             status=status,
             kind=kind,
+            requested_by=requested_by,
             skip=skip,
             limit=limit,
         )

@@ -118,6 +118,17 @@ def test_login_refuses_bad_tokens_other_sites_and_foreign_returns(world: World) 
         headers={"Origin": "http://evil.example"},
     )
     assert foreign.status_code == 400 and "set-cookie" not in foreign.headers
+    for headers in ({"Origin": "null"}, {"Referer": "http://evil.example/page"}):
+        framed = httpx.post(
+            world.url + "/dashboard/login", data={"token": world.tokens["alice"]}, headers=headers
+        )
+        assert framed.status_code == 400 and "set-cookie" not in framed.headers, headers
+    own = httpx.post(
+        world.url + "/dashboard/login",
+        data={"token": world.tokens["alice"]},
+        headers={"Referer": world.url + "/dashboard/login"},
+    )
+    assert own.status_code == 303 and COOKIE in own.headers["set-cookie"]
     away = httpx.post(
         world.url + "/dashboard/login",
         data={"token": world.tokens["alice"], "next": "https://evil.example/dashboard/x"},

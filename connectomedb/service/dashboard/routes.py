@@ -29,7 +29,12 @@ from fastapi.routing import APIRoute
 
 from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
-from connectomedb.motifs.census import CENSUS_SIZES, census_against_null, census_rows
+from connectomedb.motifs.census import (
+    CENSUS_SIZES,
+    census_against_null,
+    census_rows,
+    motif_connections,
+)
 from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
 from connectomedb.motifs.nulls import NULL_MODELS
 from connectomedb.schema.graph import LEVELS
@@ -251,9 +256,17 @@ async def login_get(request: Request, who: ViewerDep) -> HTMLResponse:
 
 
 def _same_origin(request: Request) -> None:
-    """Forms post from this server only: a browser names the page's origin."""
+    """Forms post from this server only: a browser names the page's origin (``null``
+    from a sandboxed frame or a data: page, which is refused), or else its address in
+    ``Referer``. A request with neither comes from no browser page and passes."""
+    host = request.headers.get("host")
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlparse(origin).netloc != request.headers.get("host"):
+    if origin is not None:
+        if origin == "null" or urlparse(origin).netloc != host:
+            raise BadInput("this form posts from the dashboard's own pages only")
+        return
+    referer = request.headers.get("referer")
+    if referer is not None and urlparse(referer).netloc != host:
         raise BadInput("this form posts from the dashboard's own pages only")
 
 
@@ -661,7 +674,7 @@ async def census_page(
             facts(
                 [
                     ("neurons", g.n),
-                    ("connections", int((g.pre != g.post).sum())),
+                    ("connections", motif_connections(g.pre, g.post)),
                     ("null model", r.null_description),
                     ("samples", samples),
                     ("seed", seed),
@@ -721,9 +734,11 @@ async def jobs_page(
         readable = [(await access.dataset(who, dataset)).id]
     else:
         readable = [d.id for d in await access.datasets(who)]
-    found = await JobRepository(store).jobs(readable, None, None, 0, JOBS) if readable else []
-    if mine:
-        found = [j for j in found if who.user_id and j.get("requested_by") == who.user_id]
+    if mine and not who.user_id:
+        readable = []  # nobody signed in has requested nothing
+    by = who.user_id if mine else None
+    repo = JobRepository(store)
+    found = await repo.jobs(readable, None, None, 0, JOBS, requested_by=by) if readable else []
     rows = []
     for j in found:
         s = _job_state(j)
