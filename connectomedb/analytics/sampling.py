@@ -73,10 +73,16 @@ def sample_hops(
     """Multi-hop uniform sampling over a CSC graph (``row[colptr[v]:colptr[v+1]]`` are
     the in-neighbours of ``v``). Returns (nodes, row, col, edge, nodes per hop, edges per
     hop) with ``row``/``col`` local indices into ``nodes``; ``local`` is an optional
-    scratch vector of -1s (length = number of nodes), left as it was found."""
+    scratch vector of -1s (length = number of nodes), left as it was found (one sampler
+    holds one, so a sampler serves one thread at a time, as the loader's workers do)."""
     seed = seed.to(torch.long)
+    if torch.unique(seed).numel() != seed.numel():
+        raise BadInput("the seed nodes of a batch must be distinct")
+    n = colptr.numel() - 1
+    if seed.numel() and (int(seed.min()) < 0 or int(seed.max()) >= n):
+        raise BadInput(f"seed nodes must be between 0 and {n - 1}")
     if local is None:
-        local = torch.full((colptr.numel() - 1,), -1, dtype=torch.long)
+        local = torch.full((n,), -1, dtype=torch.long)
     nodes = [seed]
     local[seed] = torch.arange(seed.numel())
     count = seed.numel()

@@ -4,6 +4,8 @@ min(k, degree) distinct in-neighbours, uniformly."""
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -67,17 +69,32 @@ def test_small_fanout_draws_distinct_in_neighbours() -> None:
 
 
 def test_draws_are_uniform() -> None:
-    # node 0 has 10 in-neighbours; 3 drawn per batch, 3000 batches
-    colptr = torch.tensor([0, 10] + [10] * 10)
-    row = torch.arange(1, 11)
+    # node 0 has 6 in-neighbours; 3 drawn per batch: each of the C(6,3) = 20 subsets
+    # equally likely (a scheme biased towards neighbouring positions fails this)
+    colptr = torch.tensor([0, 6] + [6] * 6)
+    row = torch.arange(1, 7)
     torch.manual_seed(0)
-    counts = np.zeros(10)
-    for _ in range(3000):
-        node, _, _, edge, _, _ = sample_hops(colptr, row, torch.tensor([0]), [3])
-        assert len(set(edge.tolist())) == 3
-        counts[edge.numpy()] += 1
-    assert counts.sum() == 9000
+    subsets = {s: 0 for s in itertools.combinations(range(6), 3)}
+    local = torch.full((7,), -1, dtype=torch.long)
+    for _ in range(4000):
+        node, _, _, edge, _, _ = sample_hops(colptr, row, torch.tensor([0]), [3], local)
+        subsets[tuple(sorted(edge.tolist()))] += 1
+    counts = np.array(list(subsets.values()))
+    assert counts.sum() == 4000 and counts.min() > 0
     assert chisquare(counts).pvalue > 1e-3
+    assert bool((local == -1).all())  # the scratch vector is left as it was
+
+
+def test_bad_seeds_are_refused_and_the_scratch_kept() -> None:
+    colptr, row = torch.tensor([0, 1, 2]), torch.tensor([1, 0])
+    local = torch.full((2,), -1, dtype=torch.long)
+    with pytest.raises(BadInput):
+        sample_hops(colptr, row, torch.tensor([0, 5]), [1], local)  # 5 is no node
+    assert bool((local == -1).all())
+    with pytest.raises(BadInput):
+        sample_hops(colptr, row, torch.tensor([0, 0]), [1], local)  # seeds repeat
+    node, r, c, _, _, _ = sample_hops(colptr, row, torch.tensor([0]), [1], local)
+    assert node.tolist() == [0, 1] and r.tolist() == [1] and c.tolist() == [0]
 
 
 def test_refuses_what_it_does_not_do() -> None:
