@@ -11,7 +11,8 @@ import asyncio
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
@@ -89,11 +90,14 @@ async def export_chunks(
     for part, stream in writer.parts():
         progress.phase(part, totals.get(stream))
         writer.start(part)
-        async for batch in _stream(repo, stream)():
-            await asyncio.to_thread(writer.write, part, batch)
-            progress.advance(len(next(iter(batch.values()))))
-            if data := sink.take():
-                yield data
+        # closed at once when the consumer stops (a client gone): the page read ahead
+        # is cancelled rather than left to the garbage collector
+        async with aclosing(cast(AsyncGenerator[Columns, None], _stream(repo, stream)())) as pages:
+            async for batch in pages:
+                await asyncio.to_thread(writer.write, part, batch)
+                progress.advance(len(next(iter(batch.values()))))
+                if data := sink.take():
+                    yield data
         writer.end(part)
     writer.close()
     if data := sink.take():

@@ -6,7 +6,10 @@ Parameters: ``format`` (arrow, neuprint, codex, graphml), ``table`` (arrow only:
 table as a bare Arrow IPC stream), ``synapses``, ``min_weight``, and a selection:
 ``ids`` (repeated) and/or ``level`` with ``values`` (repeated). Bad parameters answer
 400 BAD_INPUT before any byte is sent; a failure after the first byte cuts the
-transfer short (the archive or stream is then unreadable, never silently partial)."""
+transfer short: the chunked response ends without its last chunk, which HTTP clients
+report as an error (``Client.export`` raises and keeps no file). A zip or GraphML file
+saved from a cut transfer does not parse; a bare Arrow stream (``table=``) cut at a
+batch boundary still reads, shorter, so check the transfer, not only the bytes."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from connectomedb.errors import BadInput
 from connectomedb.export.stream import ChunkSink, export_chunks, make_writer
 from connectomedb.service.deps import SettingsDep
 from connectomedb.service.permissions import readable_dataset
@@ -37,6 +41,8 @@ async def export_dataset(
     level: str | None = None,
     values: Annotated[list[str] | None, Query()] = None,
 ) -> StreamingResponse:
+    if values is not None and len(values) > settings.max_page_size:
+        raise BadInput(f"values may name at most {settings.max_page_size} groups")
     sel = Selection(
         ids=tuple(ids) if ids else None,
         level=level,

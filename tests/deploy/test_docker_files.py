@@ -381,6 +381,9 @@ def test_healthchecks_guard_neo4j_and_the_api_only() -> None:
     s = services()
     neo4j_test = " ".join(s["neo4j"]["healthcheck"]["test"])
     assert "cypher-shell" in neo4j_test and "RETURN 1" in neo4j_test
+    # the password goes in cypher-shell's environment, never on its command line
+    assert " -p " not in neo4j_test and "--password" not in neo4j_test
+    assert "NEO4J_PASSWORD=" in neo4j_test
     api_test = s["api"]["healthcheck"]["test"]
     assert api_test[0] == "CMD"
     (url,) = re.findall(r"http://[^'\"]+", " ".join(api_test))
