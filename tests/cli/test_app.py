@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
     "load",
     "datasets",
+    "export",
     "serve",
     "worker",
     "scheduler",
