@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 import strawberry
@@ -14,7 +15,9 @@ from connectomedb.service.pagination import (
     OffsetPage,
     decode_cursor,
     decode_offset,
+    decode_pair,
     encode_cursor,
+    encode_pair,
     page_size,
 )
 from connectomedb.settings import Settings
@@ -220,3 +223,13 @@ def test_connection_pages_through_graphql() -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == ["a", "b", "c"] and pages == 2
+
+
+def test_pair_cursors() -> None:
+    assert decode_pair(None) == ("", "")
+    c = encode_pair("AVAL", 'ÅB,"x"')
+    assert base64.urlsafe_b64decode(c).decode() == 'p:["AVAL", "\\u00c5B,\\"x\\""]'
+    assert decode_pair(c) == ("AVAL", 'ÅB,"x"')
+    for raw in ('p:["a"]', "p:[1, 2]", "p:{}", "p:nope", 'o:["a", "b"]'):
+        with pytest.raises(BadInput):
+            decode_pair(base64.urlsafe_b64encode(raw.encode()).decode())
