@@ -124,20 +124,16 @@ def frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     return df.rename(columns={c: snake(c) for c in columns})
 
 
-def chunks_by_degree(
-    ids: Sequence[str], degrees: Sequence[int], limit: int, max_ids: int | None = None
-) -> list[list[str]]:
+def chunks_by_degree(ids: Sequence[str], degrees: Sequence[int], limit: int) -> list[list[str]]:
     """Consecutive groups of ids whose degrees add up to at most ``limit`` (a neuron of a
-    larger degree alone), and at most ``max_ids`` (default ``limit``) ids each: one
-    request per group then returns at most one page, save for the hubs, whose requests
-    page."""
-    max_ids = limit if max_ids is None else max_ids
+    larger degree alone), and at most ``limit`` ids each: one request per group then
+    returns at most one page, save for the hubs, whose requests page."""
     out: list[list[str]] = []
     group: list[str] = []
     total = 0
     for nid, d in zip(ids, degrees, strict=True):
         d = max(int(d), 0)
-        if group and (total + d > limit or len(group) >= max_ids):
+        if group and (total + d > limit or len(group) >= limit):
             out.append(group)
             group, total = [], 0
         group.append(nid)

@@ -160,7 +160,30 @@ class _ZipWriter(Writer):
         self.zip.close()
 
 
-class ArrowZipWriter(_ZipWriter):
+class _ArrowStreams:
+    """One Arrow IPC stream per part, written a record batch per page (shared by the
+    zip of tables and the bare single table)."""
+
+    ipc: pa.ipc.RecordBatchStreamWriter | None = None
+    rows: dict[str, int]
+
+    def _start_stream(self, out: IO[bytes], part: str) -> None:
+        self.ipc = pa.ipc.new_stream(out, ARROW_SCHEMAS[ARROW_TABLES[part]])
+        self.rows[part] = 0
+
+    def write(self, part: str, batch: Columns) -> None:
+        assert self.ipc is not None
+        rb = arrow_batch(ARROW_TABLES[part], batch)
+        self.ipc.write_batch(rb)
+        self.rows[part] += rb.num_rows
+
+    def _end_stream(self) -> None:
+        assert self.ipc is not None
+        self.ipc.close()
+        self.ipc = None
+
+
+class ArrowZipWriter(_ArrowStreams, _ZipWriter):
     """``neurons.arrow``, ``connections.arrow`` (chemical rows, then gap junctions with
     ``kind`` electrical), ``synapses.arrow`` when asked for: Arrow IPC streams; then
     ``manifest.json`` (dataset, format version, tables and their row counts)."""
@@ -170,29 +193,15 @@ class ArrowZipWriter(_ZipWriter):
     suffix = "arrow.zip"
     compression = zipfile.ZIP_STORED  # Arrow buffers hardly deflate; storing is fast
 
-    def __init__(self, sink: IO[bytes], dataset: str, *, synapses: bool = False) -> None:
-        super().__init__(sink, dataset, synapses=synapses)
-        self.ipc: pa.ipc.RecordBatchStreamWriter | None = None
-
     def parts(self) -> list[tuple[str, Stream]]:
         names = ["neurons", "connections"] + (["synapses"] if self.synapses else [])
         return [(n, ARROW_TABLES[n]) for n in names]
 
     def start(self, part: str) -> None:
-        schema = ARROW_SCHEMAS[ARROW_TABLES[part]]
-        self.ipc = pa.ipc.new_stream(self._open(f"{part}.arrow"), schema)
-        self.rows[part] = 0
-
-    def write(self, part: str, batch: Columns) -> None:
-        assert self.ipc is not None
-        rb = arrow_batch(ARROW_TABLES[part], batch)
-        self.ipc.write_batch(rb)
-        self.rows[part] += rb.num_rows
+        self._start_stream(self._open(f"{part}.arrow"), part)
 
     def end(self, part: str) -> None:
-        assert self.ipc is not None
-        self.ipc.close()
-        self.ipc = None
+        self._end_stream()
         self._close_entry()
 
     def close(self) -> None:
@@ -206,7 +215,7 @@ class ArrowZipWriter(_ZipWriter):
         super().close()
 
 
-class ArrowTableWriter(Writer):
+class ArrowTableWriter(_ArrowStreams, Writer):
     """One table (``neurons``, ``connections`` or ``synapses``) as a bare Arrow IPC
     stream."""
 
@@ -219,25 +228,15 @@ class ArrowTableWriter(Writer):
             raise BadInput(f"table must be one of {', '.join(ARROW_TABLES)}")
         super().__init__(sink, dataset, synapses=table == "synapses")
         self.table = table
-        self.ipc: pa.ipc.RecordBatchStreamWriter | None = None
 
     def parts(self) -> list[tuple[str, Stream]]:
         return [(self.table, ARROW_TABLES[self.table])]
 
     def start(self, part: str) -> None:
-        self.ipc = pa.ipc.new_stream(self.sink, ARROW_SCHEMAS[ARROW_TABLES[part]])
-        self.rows[part] = 0
-
-    def write(self, part: str, batch: Columns) -> None:
-        assert self.ipc is not None
-        rb = arrow_batch(ARROW_TABLES[part], batch)
-        self.ipc.write_batch(rb)
-        self.rows[part] += rb.num_rows
+        self._start_stream(self.sink, part)
 
     def end(self, part: str) -> None:
-        assert self.ipc is not None
-        self.ipc.close()
-        self.ipc = None
+        self._end_stream()
 
     def close(self) -> None:
         pass
