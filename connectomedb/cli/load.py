@@ -136,6 +136,12 @@ def load(
     reciprocity: Annotated[float, typer.Option(help="synthetic: reciprocity factor")] = 3.0,
     synapses: Annotated[bool, typer.Option(help="synthetic: create synapse nodes")] = False,
     seed: Annotated[int, typer.Option(help="synthetic: random seed")] = 0,
+    degree_sigma: Annotated[
+        float,
+        typer.Option(
+            min=0, max=3, help="synthetic: heavy-tailed degrees (log-normal sigma; 0: uniform)"
+        ),
+    ] = 0.0,
     threshold: Annotated[
         float, typer.Option(min=0, help="weights: entries with |w| above this become connections")
     ] = 0.0,
@@ -174,6 +180,7 @@ def load(
         "reciprocity": reciprocity,
         "synapses": synapses,
         "seed": seed,
+        "degree_sigma": degree_sigma,
         "threshold": threshold,
         "orientation": orientation,
     }

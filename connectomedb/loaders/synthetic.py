@@ -9,7 +9,13 @@ added with probability ``min(1, (reciprocity - 1) / 2 * P[type(v), type(u)])``, 
 makes reciprocal pairs about ``reciprocity`` times as common as independence
 predicts (a pair is reciprocal with probability ``p^2 + 2 p q`` against ``p^2``
 under independence, and ``1 + 2q/p = reciprocity``). Synapse counts per connection are ``1 + floor(LogNormal(mu, sigma))``
-(heavy-tailed). With ``synapses=True`` every synapse of every connection becomes a
+(heavy-tailed). With ``degree_sigma > 0`` the model is degree-corrected: every neuron
+gets an out- and an in-propensity drawn from LogNormal(0, degree_sigma) (normalised to
+mean 1 within its type), and the connections of a type pair pick their pre cells in
+proportion to out-propensity and their post cells in proportion to in-propensity, so that
+degrees within a type are heavy-tailed as in whole-brain connectomes (hubs with
+thousands of partners) while the type-to-type densities stay those of ``P``. With
+``degree_sigma = 0`` (the default) pairs within a type pair are uniform. With ``synapses=True`` every synapse of every connection becomes a
 Synapse node placed near the midpoint of its two somata.
 """
 
@@ -46,6 +52,7 @@ class SyntheticParams:
     count_sigma: float = 0.9
     synapses: bool = False
     seed: int = 0
+    degree_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         if self.n_neurons < 2:
@@ -59,6 +66,8 @@ class SyntheticParams:
             raise ValueError("n_connections must be between 0 and a quarter of all ordered pairs")
         if self.reciprocity < 1:
             raise ValueError("reciprocity must be >= 1")
+        if not 0.0 <= self.degree_sigma <= 3.0:
+            raise ValueError("degree_sigma must be between 0 and 3")
 
 
 class SyntheticGraph:
@@ -90,6 +99,7 @@ class SyntheticGraph:
         recip_p = np.clip((p.reciprocity - 1.0) / 2.0 * prob.T, 0.0, 1.0)
         self.prob = prob
         offsets = np.concatenate([[0], np.cumsum(sizes)])
+        hubs = _Propensities(rng, sizes, offsets, p.degree_sigma) if p.degree_sigma else None
         pre_parts, post_parts = [], []
         for a in range(k):
             for b in range(k):
@@ -100,6 +110,11 @@ class SyntheticGraph:
                 if cnt == 0:
                     continue
                 sa, sb = int(sizes[a]), int(sizes[b])
+                if hubs is not None:
+                    u, v = hubs.draw(rng, a, b, cnt)
+                    pre_parts.append(u)
+                    post_parts.append(v)
+                    continue
                 flat = rng.choice(
                     sa * sb, size=min(cnt + (sa if a == b else 0), sa * sb), replace=False
                 )
@@ -124,6 +139,52 @@ class SyntheticGraph:
         centres = rng.normal(0.0, 200.0, size=(k, 3))
         self.soma = centres[self.type_of] + rng.normal(0.0, 20.0, size=(n, 3))
         self.seed_synapses = int(rng.integers(0, 2**31 - 1))
+
+
+class _Propensities:
+    """Per-neuron out- and in-propensities (LogNormal(0, sigma), mean 1 within each type)
+    and the draw of distinct pairs of a type pair in proportion to them."""
+
+    def __init__(
+        self, rng: np.random.Generator, sizes: np.ndarray, offsets: np.ndarray, sigma: float
+    ) -> None:
+        n = int(sizes.sum())
+        self.offsets = offsets
+        self.sizes = sizes
+        self.cum_out: list[np.ndarray] = []
+        self.cum_in: list[np.ndarray] = []
+        w_out = rng.lognormal(0.0, sigma, size=n)
+        w_in = rng.lognormal(0.0, sigma, size=n)
+        for t in range(sizes.size):
+            sl = slice(int(offsets[t]), int(offsets[t + 1]))
+            self.cum_out.append(np.cumsum(w_out[sl]) / w_out[sl].sum())
+            self.cum_in.append(np.cumsum(w_in[sl]) / w_in[sl].sum())
+
+    def _pick(self, rng: np.random.Generator, cum: np.ndarray, size: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(cum, rng.random(size), side="right"), cum.size - 1)
+
+    def draw(
+        self, rng: np.random.Generator, a: int, b: int, cnt: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``cnt`` distinct pairs (u in type a, v in type b, u != v); a type pair
+        whose hubs saturate gets fewer after a few redraws."""
+        sb = int(self.sizes[b])
+        cap = int(self.sizes[a]) * sb - (sb if a == b else 0)
+        want = min(cnt, cap)
+        keys = np.zeros(0, np.int64)
+        for _ in range(8):
+            need = want - keys.size
+            if need <= 0:
+                break
+            draw = need + need // 4 + 8
+            u = self._pick(rng, self.cum_out[a], draw)
+            v = self._pick(rng, self.cum_in[b], draw)
+            new = (u * sb + v)[(u + self.offsets[a]) != (v + self.offsets[b])]
+            allk = np.concatenate([keys, new])
+            _, first = np.unique(allk, return_index=True)
+            keys = allk[np.sort(first)]
+        keys = keys[:want]
+        return self.offsets[a] + keys // sb, self.offsets[b] + keys % sb
 
 
 class SyntheticSource(Source):

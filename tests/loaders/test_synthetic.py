@@ -4,7 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from connectomedb.loaders.synthetic import SyntheticParams, SyntheticSource
+from connectomedb.loaders.synthetic import SyntheticGraph, SyntheticParams, SyntheticSource
 
 
 def _graph(src: SyntheticSource) -> nx.DiGraph:
@@ -60,3 +60,33 @@ def test_synapses_sum_to_connection_counts() -> None:
     ids = [s["id"] for _, s in src.synapses()]
     assert len(ids) == len(set(ids))
     assert np.isfinite([s["x"] for _, s in src.synapses()]).all()
+
+
+def test_degree_sigma_gives_heavy_tails_and_keeps_type_densities() -> None:
+    plain = SyntheticGraph(SyntheticParams(n_neurons=5000, n_connections=100_000, seed=3))
+    heavy = SyntheticGraph(
+        SyntheticParams(n_neurons=5000, n_connections=100_000, seed=3, degree_sigma=1.0)
+    )
+    for g in (plain, heavy):
+        assert np.all(g.pre != g.post)
+        assert np.unique(g.pre * 5000 + g.post).size == g.pre.size
+        assert 90_000 <= g.pre.size <= 110_000
+    # Poisson-like degrees within a type against log-normal propensities: the largest
+    # out-degree and the spread of degrees (networkx counts them) grow several-fold.
+    deg = {}
+    for name, g in (("plain", plain), ("heavy", heavy)):
+        dg = nx.DiGraph(list(zip(g.pre.tolist(), g.post.tolist(), strict=True)))
+        deg[name] = np.array([d for _, d in dg.in_degree()])
+    assert deg["heavy"].max() > 3 * deg["plain"].max()
+    assert deg["heavy"].std() > 3 * deg["plain"].std()
+    # the type-to-type connection counts follow the same block probabilities
+    same_types = plain.type_of
+    np.testing.assert_array_equal(same_types, heavy.type_of)
+    k = int(same_types.max()) + 1
+    blocks = {}
+    for name, g in (("plain", plain), ("heavy", heavy)):
+        blocks[name] = np.bincount(
+            same_types[g.pre] * k + same_types[g.post], minlength=k * k
+        ).astype(float)
+    big = blocks["plain"] > 500
+    np.testing.assert_allclose(blocks["heavy"][big], blocks["plain"][big], rtol=0.15)
