@@ -33,6 +33,13 @@ class Timeout(ConnectomeDBError):
     code = "TIMEOUT"
 
 
+class TooExpensive(ConnectomeDBError):
+    """A request whose estimated cost is past the limits: refused before it runs, with
+    the estimate and how to ask for less."""
+
+    code = "TOO_EXPENSIVE"
+
+
 class ConfigError(ConnectomeDBError):
     """The environment is not set up as needed (Java, Maven, ports, settings)."""
 

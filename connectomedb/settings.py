@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="time one motifCensus request may compute"
     )
     max_census_samples: int = Field(default=10_000, ge=1)
+    analysis_edges_per_s: float = Field(
+        default=200_000.0,
+        gt=0,
+        description="connections per second a whole-selection statistic reads and analyses "
+        "(its cost estimate; requests estimated past their time limit are refused)",
+    )
     default_lab: str = Field(
         default="local", description="owner lab of datasets loaded without --lab"
     )

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from connectomedb.cli._common import connect, console, exit_on_error
+from connectomedb.settings import Settings
 
 dataset_app = typer.Typer(help="Inspect, share or remove one dataset.", no_args_is_help=True)
 
@@ -76,3 +77,42 @@ def dataset_visibility(
     with connect() as (s, d), exit_on_error():
         DatasetRepository(d, s.neo4j_database).set_visibility(dataset_id, visibility)
     console.print(f"{dataset_id} is {visibility}")
+
+
+@dataset_app.command("warm")
+def dataset_warm(dataset_id: str) -> None:
+    """Compute and store a dataset's whole-dataset statistics ahead of its users (network
+    statistics, cell-type connectivity by class and type, the triad census); `load` does
+    it after each load. Answers already stored for the dataset's version are kept."""
+    with connect() as (s, _), exit_on_error():
+        warm_dataset(s, dataset_id)
+
+
+def warm_dataset(s: Settings, dataset_id: str) -> None:
+    """:func:`connectomedb.service.aggregates.warm` with a status line per answer; each
+    query may run ten times the API's time limit."""
+    import asyncio
+
+    from connectomedb.service.aggregates import warm
+    from connectomedb.store.datasets import DatasetRepository
+    from connectomedb.store.driver import make_driver
+    from connectomedb.store.graphdb import Store, make_async_driver
+
+    sync = make_driver(s)
+    try:
+        DatasetRepository(sync, s.neo4j_database).get(dataset_id)  # NOT_FOUND before work
+    finally:
+        sync.close()
+
+    async def run() -> dict[str, float]:
+        driver = make_async_driver(s)
+        try:
+            store = Store(driver, s.neo4j_database, timeout_s=10 * s.query_timeout_s)
+            return await warm(store, s, dataset_id)
+        finally:
+            await driver.close()
+
+    with console.status(f"computing the statistics of {dataset_id}"):
+        seconds = asyncio.run(run())
+    for name, t in seconds.items():
+        console.print(f"  {name}: {t:.1f} s")

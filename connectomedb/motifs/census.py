@@ -18,6 +18,7 @@ list, so a name never has to be looked up elsewhere.
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from connectomedb.errors import BadInput, Timeout
+from connectomedb.schema.motif import MotifSpec
 
 TRIAD_CLASSES: Final = (
     "003",
@@ -134,7 +136,9 @@ def edge_arrays(n: int, pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, 
     if pre.size and (min(pre.min(), post.min()) < 0 or max(pre.max(), post.max()) >= n):
         raise BadInput(f"node indices must lie in [0, {n})")
     keep = pre != post
-    keys = np.unique(pre[keep] * n + post[keep])
+    keys = np.sort(pre[keep] * n + post[keep])  # sorting beats np.unique's hashing here
+    if keys.size:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     return keys // n, keys % n
 
 
@@ -319,3 +323,39 @@ def census_rows(r: CensusResult) -> list[dict[str, Any]]:
 def motif_connections(pre: np.ndarray, post: np.ndarray) -> int:
     """The connections a census sees: between distinct neurons (autapses are in no motif)."""
     return int((pre != post).sum())
+
+
+def is_structural(spec: MotifSpec) -> bool:
+    """True for a motif the triad census answers: three variables, connections required
+    or forbidden between distinct variables with no condition on their properties, and
+    no condition on the neurons."""
+    return (
+        len(spec.nodes) == 3
+        and not any(e.constraints or e.pre == e.post for e in spec.edges)
+        and not any(spec.node_constraints.values())
+        and not any(spec.comparisons.values())
+    )
+
+
+def structural_count(spec: MotifSpec, census: dict[str, int]) -> int:
+    """The number of matches of a structural 3-variable motif (:func:`is_structural`),
+    read off the triad census: a match maps the variables onto three distinct neurons and
+    is decided by the subgraph those three induce, so the count is, over the 16 triad
+    classes, the class's count times the matches of the motif in one triad of that class.
+    Matches are injective and not collapsed by symmetry (divide by the number of
+    automorphisms for that)."""
+    if not is_structural(spec):
+        raise BadInput("only motifs of three neurons without property conditions")
+    index = {v: i for i, v in enumerate(spec.nodes)}
+    need = [(index[e.pre], index[e.post]) for e in spec.edges if e.exists]
+    forbid = [(index[e.pre], index[e.post]) for e in spec.edges if not e.exists]
+    total = 0
+    for cls in census_classes(3):
+        edges = set(cls.edges)
+        maps = sum(
+            all((p[a], p[b]) in edges for a, b in need)
+            and not any((p[a], p[b]) in edges for a, b in forbid)
+            for p in itertools.permutations(range(3))
+        )
+        total += maps * int(census[cls.name])
+    return total

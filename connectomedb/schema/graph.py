@@ -15,6 +15,7 @@ NON_NEURONAL: Final = "NonNeuronal"
 SYNAPSE: Final = "Synapse"
 CELL_TYPE: Final = "CellType"
 DATASET: Final = "Dataset"
+AGGREGATE: Final = "Aggregate"
 
 CONNECTS_TO: Final = "CONNECTS_TO"
 GAP_JUNCTION: Final = "GAP_JUNCTION"
@@ -70,6 +71,7 @@ CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "schedule_id": ("Schedule", ("id",)),
     "model_run_id": ("ModelRun", ("id",)),
     "measurement_set_key": ("MeasurementSet", ("dataset", "id")),
+    "aggregate_key": (AGGREGATE, ("dataset", "key")),
 }
 
 #: name -> (label, properties) for every range index on nodes.

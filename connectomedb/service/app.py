@@ -43,6 +43,7 @@ HTTP_STATUS = {
     "NOT_FOUND": 404,
     "BAD_INPUT": 400,
     "TIMEOUT": 504,
+    "TOO_EXPENSIVE": 422,
 }
 
 

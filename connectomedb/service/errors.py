@@ -17,7 +17,9 @@ from connectomedb.errors import ConnectomeDBError
 log = logging.getLogger("connectomedb.api")
 
 #: Error codes a client may see with the error's own message; anything else is masked.
-CLIENT_CODES = frozenset({"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "BAD_INPUT", "TIMEOUT"})
+CLIENT_CODES = frozenset(
+    {"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "BAD_INPUT", "TIMEOUT", "TOO_EXPENSIVE"}
+)
 
 
 def coded(e: GraphQLError, operation: str | None) -> GraphQLError:

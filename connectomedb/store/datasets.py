@@ -16,6 +16,7 @@ from connectomedb.store.access import (
     SET_VISIBILITY,
     VISIBILITIES,
 )
+from connectomedb.store.aggregates import DELETE_AGGREGATES
 from connectomedb.store.ingest import GET_DATASET, RESET_DONE
 from connectomedb.store.jobs import DELETE_DATASET_JOBS
 
@@ -85,6 +86,7 @@ def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j
     its Dataset node."""
     with driver.session(database=database) as s:
         for q in (
+            DELETE_AGGREGATES,
             DELETE_ANNOTATIONS,
             DELETE_SYNAPSES,
             DELETE_RELATIONSHIPS,

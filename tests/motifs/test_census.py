@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -15,9 +17,12 @@ from connectomedb.motifs.census import (
     census_against_null,
     census_classes,
     edge_arrays,
+    is_structural,
     motif_census,
+    structural_count,
     triad_census,
 )
+from connectomedb.motifs.language import parse_motif
 from connectomedb.settings import Settings
 from tests.oracles import (
     D,
@@ -317,3 +322,39 @@ def test_every_null_model_name_has_its_description() -> None:
     from connectomedb.motifs.nulls import NULL_MODELS, NullModelName
 
     assert tuple(NULL_MODELS) == get_args(NullModelName)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A -> B\nB -> C\nA -> C",  # feed-forward loop
+        "A -> B\nB -> C\nC -> A",  # cycle
+        "A -> B\nB -> A\nA -> C",
+        "A -> B\nA -> C\nB !> C\nC !> B",  # divergence, targets unlinked
+        "A -> B\nB -> C\nA !> C",
+        "A -> B\nC !> A",
+    ],
+)
+def test_structural_count_equals_enumeration(text: str) -> None:
+    rng = np.random.default_rng(7)
+    n = 40
+    pre, post = rng.integers(0, n, 300), rng.integers(0, n, 300)
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((int(a), int(b)) for a, b in zip(pre, post, strict=True) if a != b)
+    spec = parse_motif(text)
+    ix = {v: i for i, v in enumerate(spec.nodes)}
+    # every injective assignment of the three variables, checked edge by edge
+    brute = sum(
+        all(g.has_edge(p[ix[e.pre]], p[ix[e.post]]) == e.exists for e in spec.edges)
+        for p in itertools.permutations(range(n), 3)
+    )
+    assert is_structural(spec)
+    assert structural_count(spec, triad_census(n, pre, post)) == brute
+    assert brute > 0
+
+
+def test_motifs_the_census_cannot_answer() -> None:
+    for text in ("A -> B\nB -> C\nC -> D", "A -> B [synapse_count > 2]\nB -> C",
+                 'A -> B\nB -> C\nA.type = "x"', "A -> B\nA -> A\nB -> C"):  # fmt: skip
+        assert not is_structural(parse_motif(text))

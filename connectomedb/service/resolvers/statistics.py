@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict
 from functools import partial
+from typing import Any
 
 import strawberry
 
 from connectomedb.analytics.architecture import compare_architecture
-from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput
 from connectomedb.motifs.census import (
     CENSUS_SIZES,
-    census_against_null,
     census_rows,
-    motif_connections,
+    is_structural,
+    structural_count,
 )
 from connectomedb.motifs.language import automorphisms, parse_motif
-from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
+from connectomedb.motifs.named import RECIPROCITY_NULL
 from connectomedb.service import inputs
+from connectomedb.service.aggregates import Aggregates, census_result_from, statistics_from
 from connectomedb.service.context import Info
 from connectomedb.service.inputs import NeuronFilterInput
 from connectomedb.service.pagination import OffsetPage, PageInfo
@@ -68,10 +68,14 @@ class StatisticsQueries:
         min_weight: int = 1,
         group_level: Level | None = None,
     ) -> NetworkStatistics:
-        g = await _subgraph(info, str(dataset), filter, min_weight, group_level)
-        s = await asyncio.to_thread(network_statistics, g.n, g.pre, g.post)
-        by_group = await _reciprocity(g, group_level, min_weight) if group_level else None
-        return NetworkStatistics.from_result(s, min_weight, by_group)
+        settings = info.context.settings
+        value = await Aggregates(info.context.store, settings, str(dataset)).network_statistics(
+            inputs.neuron_filter(settings, filter),
+            inputs.min_weight(min_weight),
+            group_level.value if group_level else None,
+        )
+        by_group = _reciprocity(value["by_group"], group_level, min_weight) if group_level else None
+        return NetworkStatistics.from_result(statistics_from(value), min_weight, by_group)
 
     @strawberry.field(
         description="Find a motif written in the DotMotif language (A -> B [synapse_count "
@@ -95,10 +99,16 @@ class StatisticsQueries:
         autos = automorphisms(spec)
         excluded = autos if exclude_automorphisms else []
         if count_only:
+            if is_structural(spec):  # read off the dataset's triad census
+                settings = info.context.settings
+                census = await Aggregates(info.context.store, settings, str(dataset)).triad_census()
+                count = structural_count(spec, census) // (len(excluded) + 1)
+            else:
+                count = await repo.count(spec, excluded)
             return MotifSearchResult(
                 variables=list(spec.nodes),
                 automorphisms=len(autos) + 1,
-                count=await repo.count(spec, excluded),
+                count=count,
                 matches=[],
                 page_info=PageInfo(has_next_page=False, end_cursor=None),
             )
@@ -135,8 +145,11 @@ class StatisticsQueries:
         min_weight: int = 1,
         filter: NeuronFilterInput | None = None,
     ) -> ReciprocityByGroup:
-        g = await _subgraph(info, str(dataset), filter, min_weight, level)
-        return await _reciprocity(g, level, min_weight)
+        settings = info.context.settings
+        rows = await Aggregates(info.context.store, settings, str(dataset)).reciprocity(
+            inputs.neuron_filter(settings, filter), inputs.min_weight(min_weight), level.value
+        )
+        return _reciprocity(rows, level, min_weight)
 
     @strawberry.field(
         description="Feed-forward loops (triad class 030T) among the selected neurons against "
@@ -268,24 +281,20 @@ async def _motif_census(
     settings = info.context.settings
     _check_samples(settings, samples)
     sbm = null_model.value == "cell_type_sbm"
-    g = await _subgraph(info, ds, filter, min_weight, type_level if sbm else None)
-    r = await asyncio.to_thread(
-        partial(
-            census_against_null,
-            g.n,
-            g.pre,
-            g.post,
-            null_model=null_model.value,
-            samples=samples,
-            seed=seed,
-            types=g.groups if sbm else None,
-            deadline=time.monotonic() + settings.census_time_budget_s,
-            size=size,
-        )
+    value = await Aggregates(info.context.store, settings, ds).census(
+        inputs.neuron_filter(settings, filter),
+        inputs.min_weight(min_weight),
+        null_model=null_model.value,
+        samples=samples,
+        seed=seed,
+        size=size,
+        type_level=type_level.value if sbm else None,
+        budget_s=settings.census_time_budget_s,
     )
+    r = census_result_from(value["result"])
     return MotifCensus(
-        neurons=g.n,
-        connections=motif_connections(g.pre, g.post),
+        neurons=value["neurons"],
+        connections=value["connections"],
         size=size,
         null_model=null_model,
         null_description=r.null_description,
@@ -297,21 +306,12 @@ async def _motif_census(
     )
 
 
-async def _reciprocity(g: Graph, level: Level, min_weight: int) -> ReciprocityByGroup:
-    rows = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
+def _reciprocity(rows: list[dict[str, Any]], level: Level, min_weight: int) -> ReciprocityByGroup:
     return ReciprocityByGroup(
         level=level,
         min_weight=min_weight,
         null_model=RECIPROCITY_NULL,
-        entries=[
-            from_row(
-                GroupReciprocityEntry,
-                asdict(r),
-                group_a=g.group_names[r.a],
-                group_b=g.group_names[r.b],
-            )
-            for r in rows
-        ],
+        entries=[from_row(GroupReciprocityEntry, r) for r in rows],
     )
 
 
