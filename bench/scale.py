@@ -190,7 +190,7 @@ def census_vs_igraph(settings: Settings) -> dict[str, Any]:
 
     driver = make_driver(settings)
     try:
-        g = read_graph(driver, DATASET, database=settings.neo4j_database)
+        g = read_graph(driver, settings.neo4j_database, DATASET)
     finally:
         driver.close()
     out: dict[str, Any] = {}
