@@ -72,6 +72,8 @@ UPSTREAM_OF = {
 }
 NEURON = """query($ds: ID!, $id: ID!) { neuron(dataset: $ds, id: $id) {
   name upstream { edges { node { synapseCount neuron { id } } } } } }"""
+STATS = """query($ds: ID!) { networkStatistics(dataset: $ds) {
+  neurons connections reciprocalPairs } }"""
 
 
 def children(pid: int) -> set[int]:
@@ -169,6 +171,26 @@ def test_serve_with_two_workers_answers_from_both(
                         for e in got["upstream"]["edges"]
                     ]
                     assert (got["name"], sorted(partners)) == UPSTREAM_OF[n]
+                # a statistic asked of both workers at once: computed by each worker that
+                # finds it missing, stored once (counted below)
+                stats = await asyncio.gather(
+                    *(
+                        c.post(
+                            "/graphql", json={"query": STATS, "variables": {"ds": small_dataset}}
+                        )
+                        for c in clients
+                    )
+                )
+                for r in stats:
+                    assert r.json() == {
+                        "data": {
+                            "networkStatistics": {
+                                "neurons": 4,
+                                "connections": 5,
+                                "reciprocalPairs": 0,
+                            }
+                        }
+                    }
                 # the open connections are the workers' accepted sockets: who holds them
                 return owners(children(proc.pid), established_on(port))
             finally:
@@ -177,6 +199,10 @@ def test_serve_with_two_workers_answers_from_both(
 
         served_by = asyncio.run(run())
         assert len(served_by) == 2, (served_by, children(proc.pid))
+        recs, _, _ = driver.execute_query(
+            "MATCH (a:Aggregate {dataset: $ds}) RETURN a.kind AS kind", ds=small_dataset
+        )
+        assert [r["kind"] for r in recs] == ["network_statistics"]
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)
