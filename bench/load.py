@@ -130,6 +130,8 @@ class OpStats:
     requests: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    #: started in the window but answered after it (not in the other figures)
+    late: int = 0
 
     @property
     def p50_ms(self) -> float:
@@ -177,12 +179,17 @@ class Summary:
                 yield f"{label}_{name}_errors_{code}: {n}"
             yield f"{label}_{name}_p50_ms: {s.p50_ms:.1f}"
             yield f"{label}_{name}_p99_ms: {s.p99_ms:.1f}"
+            if s.late:
+                yield f"{label}_{name}_answered_after_the_window: {s.late}"
 
 
 def summarize(records: Sequence[Record], t0: float, t1: float) -> Summary:
-    """The requests that started at or after ``t0`` and ended by ``t1``."""
+    """The requests that started at or after ``t0`` and ended by ``t1`` (and, apart, those
+    started in the window but answered after it)."""
     ops: dict[str, OpStats] = defaultdict(OpStats)
     for r in records:
+        if t0 <= r.start < t1 < r.end:
+            ops[r.op].late += 1
         if r.start < t0 or r.end > t1:
             continue
         s = ops[r.op]

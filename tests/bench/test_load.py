@@ -55,8 +55,8 @@ def test_summary_counts_only_the_window() -> None:
     assert (s.requests, s.errors, s.seconds) == (5, 3, 10.0)
     assert (s.per_s, s.ok_per_s) == (0.5, 0.2)
     n, p = s.ops["neuron"], s.ops["page"]
-    assert (n.requests, dict(n.errors)) == (3, {"TIMEOUT_200": 2})
-    assert (p.requests, dict(p.errors)) == (2, {"UNAUTHENTICATED_401": 1})
+    assert (n.requests, dict(n.errors), n.late) == (3, {"TIMEOUT_200": 2}, 0)
+    assert (p.requests, dict(p.errors), p.late) == (2, {"UNAUTHENTICATED_401": 1}, 1)
     # neuron latencies 0.25, 0.5, 0.75 s; page 0.5, 1.0 s
     assert n.p50_ms == 500.0
     assert n.p99_ms == pytest.approx(745.0)  # 500 + 0.98 * 250
@@ -66,6 +66,8 @@ def test_summary_counts_only_the_window() -> None:
     assert "w2_neuron_errors_TIMEOUT_200: 2" in lines
     assert "w2_page_p50_ms: 750.0" in lines
     assert "w2_requests_per_s: 0.5" in lines
+    assert "w2_page_answered_after_the_window: 1" in lines
+    assert not any(line.startswith("w2_neuron_answered") for line in lines)
 
 
 @pytest.mark.parametrize(
