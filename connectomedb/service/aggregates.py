@@ -8,7 +8,7 @@ computed (one at a time per answer in a process: concurrent requests for the sam
 statistic wait for the first) and stored for the next request; before computing, a cost
 estimate from the stored degrees refuses a selection that could not be read and computed
 within the request's time limit (``TOO_EXPENSIVE``, with the estimate and how to ask for
-less). ``connectomedb datasets warm`` computes the default answers of a dataset ahead of
+less). ``connectomedb dataset warm`` computes the default answers of a dataset ahead of
 its users (``connectomedb load`` does it after each load).
 
 The answers are the same whether computed or read back: the values are those the
@@ -138,7 +138,7 @@ class Aggregates:
                 f"{what} over this selection reads and analyses up to {edges:,} connections, "
                 f"estimated {estimate:.0f} s, past the {limit_s:g} s limit; narrow the filter "
                 "(or raise minWeight, which the estimate does not see), or ask an operator "
-                f"to compute it ahead with `connectomedb datasets warm {self.dataset}`"
+                f"to compute it ahead with `connectomedb dataset warm {self.dataset}`"
             )
 
     async def _graph(self, f: NeuronFilter | None, min_weight: int, level: str | None) -> Graph:
