@@ -24,12 +24,12 @@ from connectomedb.store.neurons import NeuronRepository
 
 K = TypeVar("K", bound=tuple[Any, ...])
 
-#: (dataset, direction, cell id, min weight, skip, limit)
-PartnerKey = tuple[str, str, str, int, int, int]
-#: (dataset, direction, cell id, skip, limit)
-SynapseKey = tuple[str, str, str, int, int]
-#: (dataset, cell id, skip, limit)
-GapKey = tuple[str, str, int, int]
+#: (dataset, direction, cell id, min weight, after (synapse count, partner id), limit)
+PartnerKey = tuple[str, str, str, int, tuple[int, str] | None, int]
+#: (dataset, direction, cell id, after synapse id, limit)
+SynapseKey = tuple[str, str, str, str | None, int]
+#: (dataset, cell id, after (gap junctions, partner id), limit)
+GapKey = tuple[str, str, tuple[int, str] | None, int]
 #: (dataset, cell id, history)
 AnnotationKey = tuple[str, str, bool]
 #: (dataset, cell id)
@@ -148,12 +148,12 @@ class Context(BaseContext):
 
     # -- batch functions ---------------------------------------------------------------
     async def _partners(self, k: PartnerKey, ids: list[str]) -> dict[str, Any]:
-        ds, direction, _, min_weight, skip, limit = k
-        return await self.neurons(ds).partners(direction, ids, min_weight, skip, limit)  # type: ignore[arg-type]
+        ds, direction, _, min_weight, after, limit = k
+        return await self.neurons(ds).partners(direction, ids, min_weight, after, limit)  # type: ignore[arg-type]
 
     async def _synapses(self, k: SynapseKey, ids: list[str]) -> dict[str, Any]:
-        ds, direction, _, skip, limit = k
-        return await self.neurons(ds).synapses(direction, ids, skip, limit)  # type: ignore[arg-type]
+        ds, direction, _, after, limit = k
+        return await self.neurons(ds).synapses(direction, ids, after, limit)  # type: ignore[arg-type]
 
     async def _gaps(self, k: GapKey, ids: list[str]) -> dict[str, Any]:
         return await self.neurons(k[0]).gap_junctions(ids, k[2], k[3])

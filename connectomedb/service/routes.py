@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from connectomedb.errors import NotFound
 from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, SettingsDep, StoreDep
-from connectomedb.service.pagination import page_size
+from connectomedb.service.pagination import NEURON, decode_cursor, encode_cursor, page_size
 from connectomedb.service.permissions import readable_dataset, readable_row
+from connectomedb.service.types.neurons import PARTNERS, partner_key
 from connectomedb.store.access import AccessRepository
 from connectomedb.store.graphdb import Store
 from connectomedb.store.jobs import JobRepository
@@ -87,16 +88,27 @@ async def rest_partners(
     response: Response,
     min_weight: Annotated[int, Query(ge=1)] = 1,
     first: Annotated[int, Query(ge=0)] = 10,
+    after: str | None = None,
 ) -> dict[str, Any]:
+    """A page of partners, strongest first; ``after`` takes the ``end_cursor`` of the page
+    before (the same cursors as GraphQL's)."""
     if direction not in ("upstream", "downstream"):
         raise NotFound(f"no such list {direction!r}")
-    page_size(settings, first)
+    keyset = PARTNERS[direction]
+    page = keyset.page(settings, first, after)
     cells = await repo.cells([neuron])
     if neuron not in cells:
         raise NotFound(f"neuron {neuron!r} not found in dataset {dataset!r}")
-    found = await repo.partners(direction, [neuron], min_weight, 0, first)  # type: ignore[arg-type]
+    found = await repo.partners(direction, [neuron], min_weight, page.after, page.limit)  # type: ignore[arg-type]
     _count_queries(response, store)
-    return {"neuron": cells[neuron], direction: found.get(neuron, [])}
+    rows = found.get(neuron, [])
+    shown = rows[:first]
+    return {
+        "neuron": cells[neuron],
+        direction: shown,
+        "has_next_page": len(rows) > first,
+        "end_cursor": keyset.cursor(partner_key(shown[-1])) if shown else None,
+    }
 
 
 @rest.get("/neurons")
@@ -108,10 +120,13 @@ async def rest_neurons(
     first: Annotated[int, Query(ge=0)] = 100,
     after: str | None = None,
 ) -> dict[str, Any]:
+    """A page of neurons by id; ``after`` takes the ``end_cursor`` of the page before (the
+    same cursors as GraphQL's ``neurons``)."""
     page_size(settings, first)
-    rows, more = await repo.page(None, first, after)
+    rows, more = await repo.page(None, first, decode_cursor(NEURON, after))
     _count_queries(response, store)
-    return {"neurons": rows, "has_next_page": more}
+    end = encode_cursor(NEURON, rows[-1]["id"]) if rows else None
+    return {"neurons": rows, "has_next_page": more, "end_cursor": end}
 
 
 router.include_router(rest)

@@ -84,7 +84,9 @@ def neurons_page(
     f: NeuronFilter | None, first: int, after: str | None
 ) -> tuple[str, dict[str, Any]]:
     """One page of neurons ordered by id (keyset: ids after ``after``); asks for
-    ``first + 1`` rows so the caller knows whether another page follows."""
+    ``first + 1`` rows so the caller knows whether another page follows. Sorting on the
+    (constant) dataset too lets the (dataset, id) index hand out the page in order, so
+    the query reads ``first + 1`` neurons, not every one after ``after``."""
     conds, params = filter_conditions(f)
     where = ["n.dataset = $dataset", "n.id > $after" if after is not None else "n.id IS NOT NULL"]
     if after is not None:
@@ -92,7 +94,8 @@ def neurons_page(
     params["limit"] = first + 1
     text = (
         f"MATCH (n:{NEURON}) WHERE {' AND '.join(where + conds)}\n"
-        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+        "WITH n ORDER BY n.dataset, n.id LIMIT $limit\n"
+        "RETURN n {.*} AS n"
     )
     return text, params
 
@@ -103,21 +106,29 @@ def neurons_count(f: NeuronFilter | None) -> tuple[str, dict[str, Any]]:
     return f"MATCH (n:{NEURON}) WHERE {where}\nRETURN count(n) AS total", params
 
 
-def partners_query(direction: Direction) -> str:
+#: Seeks past the last row of a list ordered by count descending, then partner id.
+_AFTER_COUNT: Final = "({c} < $after_count OR ({c} = $after_count AND p.id > $after_id))"
+
+
+def partners_query(direction: Direction, after: bool = False) -> str:
     """Partners of many cells at once, strongest first (ties by partner id), one page
-    each: parameters ``ids``, ``min_weight``, ``skip``, ``limit``."""
+    each: parameters ``ids``, ``min_weight``, ``limit`` and, with ``after``, the key of
+    the last partner already seen (``after_count`` synapses, ``after_id``), which the
+    page starts after. A neuron's connections have no index of their own, so a page
+    reads all of them, but keeps only ``limit`` in its sort at any depth."""
     pattern = {
         "upstream": f"(n)<-[r:{CONNECTS_TO}]-(p)",
         "downstream": f"(n)-[r:{CONNECTS_TO}]->(p)",
     }[direction]
+    seek = "\n    AND " + _AFTER_COUNT.format(c="r.synapse_count") if after else ""
     return f"""
 UNWIND $ids AS nid
 MATCH (n:Cell {{dataset: $dataset, id: nid}})
 CALL (n) {{
   MATCH {pattern}
-  WHERE r.synapse_count >= $min_weight
+  WHERE r.synapse_count >= $min_weight{seek}
   WITH p, r ORDER BY r.synapse_count DESC, p.id
-  SKIP $skip LIMIT $limit
+  LIMIT $limit
   RETURN collect({{cell: p {{.*}}, synapse_count: r.synapse_count, weight: r.weight,
                    psd_area_total: r.psd_area_total, nt_type: r.nt_type}}) AS partners
 }}
@@ -125,41 +136,44 @@ RETURN nid, partners
 """
 
 
-GAP_JUNCTIONS: Final = f"""
+def gap_junctions_query(after: bool = False) -> str:
+    """Gap-junction partners of many cells at once, most gap junctions first (ties by
+    partner id), one page each; keyed as :func:`partners_query` (``after_count``
+    gap junctions, ``after_id``)."""
+    where = "\n  WHERE " + _AFTER_COUNT.format(c="g.count") if after else ""
+    return f"""
 UNWIND $ids AS nid
 MATCH (n:Cell {{dataset: $dataset, id: nid}})
 CALL (n) {{
-  MATCH (n)-[g:{GAP_JUNCTION}]-(p)
+  MATCH (n)-[g:{GAP_JUNCTION}]-(p){where}
   WITH p, g ORDER BY g.count DESC, p.id
-  SKIP $skip LIMIT $limit
+  LIMIT $limit
   RETURN collect({{cell: p {{.*}}, count: g.count}}) AS partners
 }}
 RETURN nid, partners
 """
 
-#: Synapse nodes of many cells at once, ordered by synapse id, one page each.
-SYNAPSES: Final = {
-    "downstream": f"""
+
+def synapses_query(direction: Direction, after: bool = False) -> str:
+    """Synapse nodes of many cells at once, ordered by synapse id, one page each (with
+    ``after``: the synapses whose id follows ``$after_id``)."""
+    pattern = {
+        "downstream": f"(n)-[:{PRESYNAPTIC}]->(s:Synapse)-[:{POSTSYNAPTIC}]->(p)",
+        "upstream": f"(n)<-[:{POSTSYNAPTIC}]-(s:Synapse)<-[:{PRESYNAPTIC}]-(p)",
+    }[direction]
+    ends = {"downstream": "pre: n.id, post: p.id", "upstream": "pre: p.id, post: n.id"}[direction]
+    seek = "\n  WHERE s.id > $after_id" if after else ""
+    return f"""
 UNWIND $ids AS nid
 MATCH (n:Cell {{dataset: $dataset, id: nid}})
 CALL (n) {{
-  MATCH (n)-[:{PRESYNAPTIC}]->(s:Synapse)-[:{POSTSYNAPTIC}]->(p)
-  WITH s, p ORDER BY s.id SKIP $skip LIMIT $limit
-  RETURN collect({{s: s {{.*}}, pre: n.id, post: p.id}}) AS synapses
+  MATCH {pattern}{seek}
+  WITH s, p ORDER BY s.id LIMIT $limit
+  RETURN collect({{s: s {{.*}}, {ends}}}) AS synapses
 }}
 RETURN nid, synapses
-""",
-    "upstream": f"""
-UNWIND $ids AS nid
-MATCH (n:Cell {{dataset: $dataset, id: nid}})
-CALL (n) {{
-  MATCH (n)<-[:{POSTSYNAPTIC}]-(s:Synapse)<-[:{PRESYNAPTIC}]-(p)
-  WITH s, p ORDER BY s.id SKIP $skip LIMIT $limit
-  RETURN collect({{s: s {{.*}}, pre: p.id, post: n.id}}) AS synapses
-}}
-RETURN nid, synapses
-""",
-}
+"""
+
 
 GET_CELLS: Final = """
 UNWIND $ids AS nid
@@ -168,56 +182,53 @@ RETURN n {.*} AS n
 """
 
 
+#: Orders a page of connections by (pre id, post id). Sorting on ``a.dataset`` too, a
+#: constant, matches the order in which the (dataset, id) index hands out the cells, so
+#: that over a whole dataset the planner streams cells in order and stops at the limit
+#: (a partial sort); sorted on ``a.id`` alone it sorts every cell first.
+_PAGE: Final = "WITH a, b, r ORDER BY a.dataset, a.id, b.id LIMIT $limit\n"
+
 _COLUMNS: Final = (
-    "WITH a.id AS pre, b.id AS post, r.synapse_count AS synapse_count\n"
-    "ORDER BY pre, post LIMIT $limit\n"
-    "RETURN collect(pre) AS pre, collect(post) AS post, collect(synapse_count) AS synapse_count"
+    "RETURN collect(a.id) AS pre, collect(b.id) AS post, collect(r.synapse_count) AS synapse_count"
+)
+
+_ROWS: Final = (
+    "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
+    " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
+    "ORDER BY pre, post"
 )
 
 
 def connections_query(pre: bool, post: bool, columns: bool = False) -> str:
     """Connections from cells ``$pre`` to cells ``$post`` (either side may be open) with at
-    least ``$min_weight`` synapses, ordered by pre id then post id: a page of rows after
-    ``$skip``; with ``columns``, one record of three lists (pre, post, synapse_count) of
-    the connections after (``$after_pre``, ``$after_post``) in that order (a keyset: the
-    presynaptic cells are sought from ``$after_pre`` on in the (dataset, id) index)."""
-    if columns and not pre and not post:
-        # ordering the cells first lets the top-k stop early (a partial sort over the
-        # cells in id order): 0.2 s a page of 20 000 on 1e6 connections, against 3 s
+    least ``$min_weight`` synapses, ordered by pre id then post id: the ``$limit`` after
+    the pair (``$after_pre``, ``$after_post``) in that order (``("", "")``: from the
+    first), as rows or, with ``columns``, as one record of three lists (pre, post,
+    synapse_count). A keyset: over a whole dataset the presynaptic cells are sought from
+    ``$after_pre`` on in the (dataset, id) index, so a deep page costs what the first does."""
+    tail = _PAGE + (_COLUMNS if columns else _ROWS)
+    if not pre and not post:
         return (
             "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id >= $after_pre\n"
-            "WITH a ORDER BY a.id\n"
             f"MATCH (a)-[r:{CONNECTS_TO}]->(b)\n"
             "WHERE r.synapse_count >= $min_weight"
-            " AND (a.id > $after_pre OR b.id > $after_post)\n" + _COLUMNS
+            " AND (a.id > $after_pre OR b.id > $after_post)\n" + tail
         )
     if pre:
         head = (
             "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
             f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
         )
-    elif post:
-        head = (
-            "MATCH (b:Cell) WHERE b.dataset = $dataset AND b.id IN $post\n"
-            f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
-        )
     else:
         head = (
-            "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+            "MATCH (b:Cell) WHERE b.dataset = $dataset AND b.id IN $post\n"
             f"MATCH (a)-[r:{CONNECTS_TO}]->(b)"
         )
     conds = ["r.synapse_count >= $min_weight"]
     if pre and post:
         conds.append("b.id IN $post")
-    if columns:
-        conds.append("(a.id > $after_pre OR (a.id = $after_pre AND b.id > $after_post))")
-        return f"{head}\nWHERE {' AND '.join(conds)}\n" + _COLUMNS
-    return (
-        f"{head}\nWHERE {' AND '.join(conds)}\n"
-        "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
-        " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
-        "ORDER BY pre, post SKIP $skip LIMIT $limit"
-    )
+    conds.append("(a.id > $after_pre OR (a.id = $after_pre AND b.id > $after_post))")
+    return f"{head}\nWHERE {' AND '.join(conds)}\n" + tail
 
 
 def paths_query(max_hops: int) -> str:
@@ -255,6 +266,11 @@ def type_connectivity_queries(level: str) -> tuple[str, str]:
     return sizes, pairs
 
 
+def _after_count(after: tuple[int, str] | None) -> dict[str, Any]:
+    """The parameters of a (count, partner id) key, none for the first page."""
+    return {} if after is None else {"after_count": after[0], "after_id": after[1]}
+
+
 class NeuronRepository:
     """Reads of one dataset's cells and connectivity (async). The caller has checked access."""
 
@@ -288,30 +304,52 @@ class NeuronRepository:
         return {r["nid"]: r[key] for r in recs}
 
     async def partners(
-        self, direction: Direction, ids: list[str], min_weight: int, skip: int, limit: int
+        self,
+        direction: Direction,
+        ids: list[str],
+        min_weight: int,
+        after: tuple[int, str] | None,
+        limit: int,
     ) -> dict[str, list[dict[str, Any]]]:
+        """A page of each cell's partners after the partner keyed ``after`` (synapse
+        count, partner id), or from the strongest."""
         return await self._per_neuron(
             f"{direction}_partners",
-            partners_query(direction),
+            partners_query(direction, after is not None),
             "partners",
             ids,
             min_weight=min_weight,
-            skip=skip,
             limit=limit,
+            **_after_count(after),
         )
 
     async def gap_junctions(
-        self, ids: list[str], skip: int, limit: int
+        self, ids: list[str], after: tuple[int, str] | None, limit: int
     ) -> dict[str, list[dict[str, Any]]]:
+        """A page of each cell's gap-junction partners after the one keyed ``after``
+        (gap junctions, partner id)."""
         return await self._per_neuron(
-            "gap_junctions", GAP_JUNCTIONS, "partners", ids, skip=skip, limit=limit
+            "gap_junctions",
+            gap_junctions_query(after is not None),
+            "partners",
+            ids,
+            limit=limit,
+            **_after_count(after),
         )
 
     async def synapses(
-        self, direction: Direction, ids: list[str], skip: int, limit: int
+        self, direction: Direction, ids: list[str], after: str | None, limit: int
     ) -> dict[str, list[dict[str, Any]]]:
+        """A page of each cell's synapses whose id follows ``after``."""
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after_id"] = after
         return await self._per_neuron(
-            f"{direction}_synapses", SYNAPSES[direction], "synapses", ids, skip=skip, limit=limit
+            f"{direction}_synapses",
+            synapses_query(direction, after is not None),
+            "synapses",
+            ids,
+            **params,
         )
 
     async def adjacency(
@@ -342,9 +380,11 @@ class NeuronRepository:
         pre: list[str] | None,
         post: list[str] | None,
         min_weight: int,
-        skip: int,
+        after: tuple[str, str],
         limit: int,
     ) -> list[dict[str, Any]]:
+        """Up to ``limit`` connections after the (pre, post) pair ``after`` (``("", "")``:
+        from the first), with their properties."""
         return await self.store.read(
             "connections",
             connections_query(pre is not None, post is not None),
@@ -352,7 +392,8 @@ class NeuronRepository:
             pre=pre,
             post=post,
             min_weight=min_weight,
-            skip=skip,
+            after_pre=after[0],
+            after_post=after[1],
             limit=limit,
         )
 

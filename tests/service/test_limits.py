@@ -143,7 +143,8 @@ def test_more_argument_limits(world: World, settings) -> None:
     assert code == "BAD_INPUT" and "different" in msg
     import base64
 
-    huge = base64.urlsafe_b64encode(b"o:" + b"9" * 24).decode()
+    # a partner cursor whose synapse count is past Neo4j's 64-bit integers
+    huge = base64.urlsafe_b64encode(b"u:[" + b"9" * 24 + b', "AVAL"]').decode()
     code, _ = c.error(
         'query($ds: ID!, $a: String) { neuron(dataset: $ds, id: "AVAL") { upstream(after: $a) { edges { cursor } } } }',
         ds=world.cook,

@@ -12,11 +12,14 @@ import strawberry
 from connectomedb.errors import BadInput
 from connectomedb.service.pagination import (
     Connection,
+    Keyset,
     OffsetPage,
     decode_cursor,
+    decode_key,
     decode_offset,
     decode_pair,
     encode_cursor,
+    encode_key,
     encode_pair,
     page_size,
 )
@@ -233,3 +236,76 @@ def test_pair_cursors() -> None:
     for raw in ('p:["a"]', "p:[1, 2]", "p:{}", "p:nope", 'o:["a", "b"]'):
         with pytest.raises(BadInput):
             decode_pair(base64.urlsafe_b64encode(raw.encode()).decode())
+
+
+# -- keyset cursors: the JSON list of the last row's sort key after the kind ------------------
+
+
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def test_encode_key_known_values() -> None:
+    assert base64.urlsafe_b64decode(encode_key("u", (4, "AVAL"))).decode() == 'u:[4, "AVAL"]'
+    assert encode_key("u", (4, "AVAL")) == _b64('u:[4, "AVAL"]') == "dTpbNCwgIkFWQUwiXQ=="
+    assert encode_key("sd", ("s1",)) == _b64('sd:["s1"]')
+
+
+def test_decode_key_round_trip() -> None:
+    for key in [(0, ""), (7, 'x"y,]'), (2**63 - 1, "ñ"), (-3, "a")]:
+        assert decode_key("u", encode_key("u", key), (int, str)) == key
+    assert decode_key("u", None, (int, str)) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        'u:["4", "AVAL"]',  # a count as text
+        'u:[true, "AVAL"]',  # a bool is no count
+        'u:[4.0, "AVAL"]',
+        "u:[4, 5]",
+        "u:[4]",
+        'u:[4, "AVAL", 1]',
+        'u:{"count": 4}',
+        'u:[9223372036854775808, "AVAL"]',  # one past Neo4j's largest integer
+        'u:[4, "AVAL"',
+        "u:",
+        "u:null",
+    ],
+)
+def test_decode_key_malformed(raw: str) -> None:
+    with pytest.raises(BadInput, match="malformed cursor"):
+        decode_key("u", _b64(raw), (int, str))
+
+
+def test_decode_key_foreign_kind() -> None:
+    for raw in ('d:[4, "AVAL"]', 'p:["a", "b"]', "o:4", "n:AVAL", 'uu:[4, "AVAL"]'):
+        with pytest.raises(BadInput, match="does not belong to this list"):
+            decode_key("u", _b64(raw), (int, str))
+
+
+def test_keyset_page_walks_a_tiny_list_with_ties() -> None:
+    """Rows (count, name) strongest first, ties by name; the store's part (seeking past
+    the key) is done here by hand."""
+    rows = [(5, "b"), (3, "a"), (3, "c"), (3, "d"), (1, "a")]
+    ks = Keyset("t", (int, str))
+    settings = Settings(max_page_size=10)
+
+    def fetch(after: tuple | None, limit: int) -> list[tuple[int, str]]:
+        rest = [r for r in rows if after is None or (-r[0], r[1]) > (-after[0], after[1])]
+        return rest[:limit]
+
+    seen, after, pages = [], None, 0
+    while True:
+        page = ks.page(settings, 2, after)
+        c = page.connection(fetch(page.after, page.limit), lambda r: r, lambda r: r[1])
+        seen += [e.node for e in c.edges]
+        pages += 1
+        assert c.page_info.end_cursor == (c.edges[-1].cursor if c.edges else None)
+        if not c.page_info.has_next_page:
+            break
+        after = c.page_info.end_cursor
+    assert seen == ["b", "a", "c", "d", "a"] and pages == 3
+    assert ks.page(settings, 2, ks.cursor((3, "c"))).after == (3, "c")
+    with pytest.raises(BadInput, match="first must be between 0 and 10"):
+        ks.page(settings, 11, None)

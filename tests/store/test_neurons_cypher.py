@@ -13,10 +13,12 @@ from connectomedb.store.neurons import (
     NeuronFilter,
     connections_query,
     filter_conditions,
+    gap_junctions_query,
     neurons_count,
     neurons_page,
     partners_query,
     paths_query,
+    synapses_query,
     type_connectivity_queries,
 )
 
@@ -111,7 +113,8 @@ def test_neurons_page_first_page_without_filter() -> None:
     text, params = neurons_page(None, 10, None)
     assert text == (
         "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
-        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+        "WITH n ORDER BY n.dataset, n.id LIMIT $limit\n"
+        "RETURN n {.*} AS n"
     )
     assert params == {"limit": 11}
 
@@ -121,7 +124,8 @@ def test_neurons_page_after_cursor_with_filter() -> None:
     assert text == (
         "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id > $after"
         " AND n.type = $type AND n.side = $side\n"
-        "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit"
+        "WITH n ORDER BY n.dataset, n.id LIMIT $limit\n"
+        "RETURN n {.*} AS n"
     )
     assert params == {"type": "AVA", "side": "left", "after": "AVAL", "limit": 6}
 
@@ -153,42 +157,53 @@ def test_neurons_count_with_filter() -> None:
 
 # -- connections_query --------------------------------------------------------------------
 
-_CONNECTIONS_TAIL = (
+_PAGE = "WITH a, b, r ORDER BY a.dataset, a.id, b.id LIMIT $limit\n"
+_ROWS = _PAGE + (
     "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
     " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
-    "ORDER BY pre, post SKIP $skip LIMIT $limit"
+    "ORDER BY pre, post"
 )
+_COLUMNS = _PAGE + (
+    "RETURN collect(a.id) AS pre, collect(b.id) AS post, collect(r.synapse_count) AS synapse_count"
+)
+_AFTER = "(a.id > $after_pre OR (a.id = $after_pre AND b.id > $after_post))"
 
 
-def test_connections_query_pre_and_post() -> None:
-    assert connections_query(True, True) == (
+@pytest.mark.parametrize(("columns", "tail"), [(False, _ROWS), (True, _COLUMNS)])
+def test_connections_query_pre_and_post(columns: bool, tail: str) -> None:
+    assert connections_query(True, True, columns) == (
         "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
         "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
-        "WHERE r.synapse_count >= $min_weight AND b.id IN $post\n" + _CONNECTIONS_TAIL
+        f"WHERE r.synapse_count >= $min_weight AND b.id IN $post AND {_AFTER}\n" + tail
     )
 
 
-def test_connections_query_pre_only() -> None:
-    assert connections_query(True, False) == (
+@pytest.mark.parametrize(("columns", "tail"), [(False, _ROWS), (True, _COLUMNS)])
+def test_connections_query_pre_only(columns: bool, tail: str) -> None:
+    assert connections_query(True, False, columns) == (
         "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IN $pre\n"
         "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
-        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+        f"WHERE r.synapse_count >= $min_weight AND {_AFTER}\n" + tail
     )
 
 
-def test_connections_query_post_only() -> None:
-    assert connections_query(False, True) == (
+@pytest.mark.parametrize(("columns", "tail"), [(False, _ROWS), (True, _COLUMNS)])
+def test_connections_query_post_only(columns: bool, tail: str) -> None:
+    assert connections_query(False, True, columns) == (
         "MATCH (b:Cell) WHERE b.dataset = $dataset AND b.id IN $post\n"
         "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
-        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+        f"WHERE r.synapse_count >= $min_weight AND {_AFTER}\n" + tail
     )
 
 
-def test_connections_query_neither_side() -> None:
-    assert connections_query(False, False) == (
-        "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id IS NOT NULL\n"
+@pytest.mark.parametrize(("columns", "tail"), [(False, _ROWS), (True, _COLUMNS)])
+def test_connections_query_neither_side_seeks_the_first_cell(columns: bool, tail: str) -> None:
+    # a.id >= $after_pre is the index seek; the OR finishes the pair comparison
+    assert connections_query(False, False, columns) == (
+        "MATCH (a:Cell) WHERE a.dataset = $dataset AND a.id >= $after_pre\n"
         "MATCH (a)-[r:CONNECTS_TO]->(b)\n"
-        "WHERE r.synapse_count >= $min_weight\n" + _CONNECTIONS_TAIL
+        "WHERE r.synapse_count >= $min_weight AND (a.id > $after_pre OR b.id > $after_post)\n"
+        + tail
     )
 
 
@@ -274,24 +289,30 @@ def test_type_connectivity_queries_unknown_level(level: str) -> None:
         type_connectivity_queries(level)
 
 
-# -- partners_query ------------------------------------------------------------------------
+# -- partners_query, gap_junctions_query, synapses_query -------------------------------------
 
 
-def _partners(pattern: str) -> str:
+def _partners(pattern: str, seek: str = "") -> str:
     return (
         "\n"
         "UNWIND $ids AS nid\n"
         "MATCH (n:Cell {dataset: $dataset, id: nid})\n"
         "CALL (n) {\n"
         f"  MATCH {pattern}\n"
-        "  WHERE r.synapse_count >= $min_weight\n"
+        f"  WHERE r.synapse_count >= $min_weight{seek}\n"
         "  WITH p, r ORDER BY r.synapse_count DESC, p.id\n"
-        "  SKIP $skip LIMIT $limit\n"
+        "  LIMIT $limit\n"
         "  RETURN collect({cell: p {.*}, synapse_count: r.synapse_count, weight: r.weight,\n"
         "                   psd_area_total: r.psd_area_total, nt_type: r.nt_type}) AS partners\n"
         "}\n"
         "RETURN nid, partners\n"
     )
+
+
+_AFTER_PARTNER = (
+    "\n    AND (r.synapse_count < $after_count"
+    " OR (r.synapse_count = $after_count AND p.id > $after_id))"
+)
 
 
 def test_partners_query_upstream() -> None:
@@ -302,9 +323,73 @@ def test_partners_query_downstream() -> None:
     assert partners_query("downstream") == _partners("(n)-[r:CONNECTS_TO]->(p)")
 
 
+def test_partners_query_after_a_partner_seeks_past_its_key() -> None:
+    assert partners_query("upstream", after=True) == _partners(
+        "(n)<-[r:CONNECTS_TO]-(p)", _AFTER_PARTNER
+    )
+    assert partners_query("downstream", after=True) == _partners(
+        "(n)-[r:CONNECTS_TO]->(p)", _AFTER_PARTNER
+    )
+
+
 def test_partners_query_unknown_direction_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         partners_query("sideways")  # type: ignore[arg-type]
+
+
+def _gaps(where: str) -> str:
+    return (
+        "\n"
+        "UNWIND $ids AS nid\n"
+        "MATCH (n:Cell {dataset: $dataset, id: nid})\n"
+        "CALL (n) {\n"
+        f"  MATCH (n)-[g:GAP_JUNCTION]-(p){where}\n"
+        "  WITH p, g ORDER BY g.count DESC, p.id\n"
+        "  LIMIT $limit\n"
+        "  RETURN collect({cell: p {.*}, count: g.count}) AS partners\n"
+        "}\n"
+        "RETURN nid, partners\n"
+    )
+
+
+def test_gap_junctions_query_first_page_and_after() -> None:
+    assert gap_junctions_query() == _gaps("")
+    assert gap_junctions_query(after=True) == _gaps(
+        "\n  WHERE (g.count < $after_count OR (g.count = $after_count AND p.id > $after_id))"
+    )
+
+
+def _synapses(pattern: str, ends: str, seek: str = "") -> str:
+    return (
+        "\n"
+        "UNWIND $ids AS nid\n"
+        "MATCH (n:Cell {dataset: $dataset, id: nid})\n"
+        "CALL (n) {\n"
+        f"  MATCH {pattern}{seek}\n"
+        "  WITH s, p ORDER BY s.id LIMIT $limit\n"
+        f"  RETURN collect({{s: s {{.*}}, {ends}}}) AS synapses\n"
+        "}\n"
+        "RETURN nid, synapses\n"
+    )
+
+
+_DOWN_SYNAPSES = "(n)-[:PRESYNAPTIC]->(s:Synapse)-[:POSTSYNAPTIC]->(p)"
+_UP_SYNAPSES = "(n)<-[:POSTSYNAPTIC]-(s:Synapse)<-[:PRESYNAPTIC]-(p)"
+
+
+def test_synapses_query_both_directions() -> None:
+    assert synapses_query("downstream") == _synapses(_DOWN_SYNAPSES, "pre: n.id, post: p.id")
+    assert synapses_query("upstream") == _synapses(_UP_SYNAPSES, "pre: p.id, post: n.id")
+
+
+def test_synapses_query_after_a_synapse() -> None:
+    seek = "\n  WHERE s.id > $after_id"
+    assert synapses_query("downstream", after=True) == _synapses(
+        _DOWN_SYNAPSES, "pre: n.id, post: p.id", seek
+    )
+    assert synapses_query("upstream", after=True) == _synapses(
+        _UP_SYNAPSES, "pre: p.id, post: n.id", seek
+    )
 
 
 # -- user values stay in parameters ---------------------------------------------------------

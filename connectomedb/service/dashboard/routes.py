@@ -523,9 +523,9 @@ async def neuron_page(
     # as the Neuron type resolves upstream, downstream, gapJunctions, annotations,
     # predictions, embedding and anomalyScore
     up, down, gaps, notes = await asyncio.gather(
-        repo.partners("upstream", [nid], min_weight, 0, PARTNERS),
-        repo.partners("downstream", [nid], min_weight, 0, PARTNERS),
-        repo.gap_junctions([nid], 0, PARTNERS),
+        repo.partners("upstream", [nid], min_weight, None, PARTNERS),
+        repo.partners("downstream", [nid], min_weight, None, PARTNERS),
+        repo.gap_junctions([nid], None, PARTNERS),
         AnnotationRepository(store, ds).of([nid], False),
     )
     pred, emb, anomaly = await asyncio.gather(

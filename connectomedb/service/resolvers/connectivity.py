@@ -7,7 +7,13 @@ import strawberry
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
-from connectomedb.service.pagination import Connection, OffsetPage, decode_pair, encode_pair
+from connectomedb.service.pagination import (
+    PAIR,
+    Connection,
+    Keyset,
+    decode_pair,
+    encode_pair,
+)
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types.connectivity import (
     CLASS,
@@ -21,6 +27,9 @@ from connectomedb.service.types.connectivity import (
 )
 
 MAX_PATHS = 100
+
+#: Connections in (pre id, post id) order; their cursors are adjacency's.
+CONNECTIONS = Keyset(PAIR, (str, str))
 
 
 @strawberry.type
@@ -40,15 +49,17 @@ class ConnectivityQueries:
         after: str | None = None,
     ) -> Connection[SynapticConnection]:
         settings = info.context.settings
-        page = OffsetPage.of(settings, first, after)
+        page = CONNECTIONS.page(settings, first, after)
         rows = await info.context.neurons(str(dataset)).connections(
             inputs.id_list(settings, "pre", pre),
             inputs.id_list(settings, "post", post),
             inputs.min_weight(min_weight),
-            page.skip,
+            ("", "") if page.after is None else (page.after[0], page.after[1]),
             page.limit,
         )
-        return page.connection(rows, lambda r: SynapticConnection(**r))
+        return page.connection(
+            rows, lambda r: (r["pre"], r["post"]), lambda r: SynapticConnection(**r)
+        )
 
     @strawberry.field(
         description="The connections of `connections` as three columns (pre, post, "

@@ -8,12 +8,16 @@ from connectomedb.errors import NotFound
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
 from connectomedb.service.inputs import NeuronFilterInput
-from connectomedb.service.pagination import Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from connectomedb.service.pagination import (
+    NEURON,
+    Edge,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types.neurons import Neuron, NeuronConnection
-
-#: The kind of neuron cursors: keyset on the neuron id.
-NEURON_CURSOR = "n"
 
 
 @strawberry.type
@@ -33,11 +37,8 @@ class NeuronQueries:
         ds = str(dataset)
         n = page_size(info.context.settings, first)
         f = inputs.neuron_filter(info.context.settings, filter)
-        rows, more = await info.context.neurons(ds).page(f, n, decode_cursor(NEURON_CURSOR, after))
-        edges = [
-            Edge(cursor=encode_cursor(NEURON_CURSOR, r["id"]), node=Neuron.from_row(r))
-            for r in rows
-        ]
+        rows, more = await info.context.neurons(ds).page(f, n, decode_cursor(NEURON, after))
+        edges = [Edge(cursor=encode_cursor(NEURON, r["id"]), node=Neuron.from_row(r)) for r in rows]
         return NeuronConnection(
             edges=edges, page_info=PageInfo.of(edges, more), _dataset=ds, _filter=f
         )

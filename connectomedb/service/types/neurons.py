@@ -5,15 +5,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import strawberry
 
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
-from connectomedb.service.pagination import Connection, OffsetPage, PageInfo
+from connectomedb.service.pagination import Connection, Keyset, OffsetPage, PageInfo
 from connectomedb.service.types import from_row
 from connectomedb.store.neurons import NeuronFilter
+
+#: Partner lists, strongest first: keyed by (synapse count, partner id), one cursor kind
+#: per direction (an upstream cursor is no place in a downstream list).
+PARTNERS: Final = {"upstream": Keyset("u", (int, str)), "downstream": Keyset("d", (int, str))}
+#: Gap-junction partners, most gap junctions first: (gap junctions, partner id).
+GAP_JUNCTIONS: Final = Keyset("g", (int, str))
+#: A cell's synapses in id order, per direction.
+SYNAPSES: Final = {"upstream": Keyset("su", (str,)), "downstream": Keyset("sd", (str,))}
+
+
+def partner_key(r: dict[str, Any]) -> tuple[int, str]:
+    """The sort key of a partner row: its synapse count and the partner's id."""
+    return r["synapse_count"], r["cell"]["id"]
+
+
+def gap_junction_key(r: dict[str, Any]) -> tuple[int, str]:
+    return r["count"], r["cell"]["id"]
 
 
 @strawberry.enum
@@ -57,18 +74,18 @@ class Neuron:
     async def _partners(
         self, info: Info, direction: str, weight: int, first: int, after: str | None
     ) -> Connection[Partner]:
-        page = OffsetPage.of(info.context.settings, first, after)
+        page = PARTNERS[direction].page(info.context.settings, first, after)
         rows = await info.context.partners.load(
             (
                 str(self.dataset),
                 direction,
                 str(self.id),
                 inputs.min_weight(weight),
-                page.skip,
+                page.after,
                 page.limit,
             )
         )
-        return page.connection(rows, Partner.from_row)
+        return page.connection(rows, partner_key, Partner.from_row)
 
     @strawberry.field(description="Presynaptic partners, most synapses first.")
     async def upstream(
@@ -86,12 +103,13 @@ class Neuron:
     async def gap_junctions(
         self, info: Info, first: int = 10, after: str | None = None
     ) -> GapJunctionConnection:
-        page = OffsetPage.of(info.context.settings, first, after)
+        page = GAP_JUNCTIONS.page(info.context.settings, first, after)
         rows = await info.context.gap_junctions.load(
-            (str(self.dataset), str(self.id), page.skip, page.limit)
+            (str(self.dataset), str(self.id), page.after, page.limit)
         )
         edges, page_info = page.edges(
             rows,
+            gap_junction_key,
             lambda c, r: GapJunctionEdge(
                 cursor=c, partner=Neuron.from_row(r["cell"]), count=r["count"]
             ),
@@ -106,11 +124,17 @@ class Neuron:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[Synapse]:
-        page = OffsetPage.of(info.context.settings, first, after)
+        page = SYNAPSES[direction.value].page(info.context.settings, first, after)
         rows = await info.context.synapses.load(
-            (str(self.dataset), direction.value, str(self.id), page.skip, page.limit)
+            (
+                str(self.dataset),
+                direction.value,
+                str(self.id),
+                None if page.after is None else page.after[0],
+                page.limit,
+            )
         )
-        return page.connection(rows, Synapse.from_row)
+        return page.connection(rows, lambda r: (r["s"]["id"],), Synapse.from_row)
 
     @strawberry.field(description="Current annotations, or every one ever made with history: true.")
     async def annotations(self, info: Info, history: bool = False) -> list[Annotation]:
