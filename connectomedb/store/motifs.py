@@ -26,11 +26,14 @@ def _condition(target: str, c: Constraint, param: str) -> str:
 
 
 def motif_query(
-    spec: MotifSpec, count_only: bool, symmetries: Symmetries = ()
+    spec: MotifSpec, count_only: bool, symmetries: Symmetries = (), after: bool = False
 ) -> tuple[str, dict[str, Any]]:
     """(text, params) finding the motif among ``$dataset``'s neurons; with ``count_only``
     it returns ``count(*) AS matches``, otherwise ``matches``: one list of neuron ids per
-    match (in ``spec.nodes`` order), sorted, one page per ``$skip`` / ``$limit``.
+    match (in ``spec.nodes`` order), sorted, the first ``$limit`` of them, or with
+    ``after`` the first ``$limit`` that sort after the id list ``$after`` (a keyset page:
+    the first variable's neurons are visited in id order from ``$after[0]`` and the
+    matches sorted as they come, so a deep page costs what the first does).
 
     Given the motif's ``symmetries`` (its automorphisms,
     :func:`~connectomedb.motifs.language.automorphisms`), of each match and its
@@ -95,12 +98,18 @@ def motif_query(
     head = f"MATCH {', '.join(patterns)}\nWHERE {' AND '.join(where)}\n"
     if count_only:
         return head + "RETURN count(*) AS matches", params
+    first = names[0]  # the anchor of its part of the motif: its dataset condition is there
+    seek = f" AND {first}.id >= $after[0]" if after else ""
+    start = (
+        f"MATCH ({first}:{NEURON}) WHERE {first}.dataset = $dataset AND {first}.id IS NOT NULL"
+        f"{seek}\nWITH {first} ORDER BY {first}.id\n"
+    )
     cols = ", ".join(f"{v}.id AS v{i}" for i, v in enumerate(names))
-    order = ", ".join(f"v{i}" for i in range(len(names)))
     ids = ", ".join(f"v{i}" for i in range(len(names)))
+    past = f"WHERE [{ids}] > $after\n" if after else ""
     # one record holding every row decodes far faster than one record per match
     return (
-        head + f"WITH {cols}\nORDER BY {order} SKIP $skip LIMIT $limit\n"
+        start + head + f"WITH {cols}\n{past}ORDER BY {ids} LIMIT $limit\n"
         f"RETURN collect([{ids}]) AS matches",
         params,
     )
@@ -120,11 +129,18 @@ class MotifRepository:
         return int(recs[0]["matches"])
 
     async def matches(
-        self, spec: MotifSpec, skip: int, limit: int, symmetries: Symmetries = ()
+        self,
+        spec: MotifSpec,
+        after: Sequence[str] | None,
+        limit: int,
+        symmetries: Symmetries = (),
     ) -> list[list[str]]:
-        """Matches as neuron ids in ``spec.nodes`` order, sorted."""
-        text, params = motif_query(spec, False, symmetries)
+        """The first ``limit`` matches (after the match ``after``, if given) as neuron ids
+        in ``spec.nodes`` order, sorted."""
+        text, params = motif_query(spec, False, symmetries, after=after is not None)
+        if after is not None:
+            params["after"] = list(after)
         recs = await self.store.read(
-            "motif_matches", text, dataset=self.dataset, skip=skip, limit=limit, **params
+            "motif_matches", text, dataset=self.dataset, limit=limit, **params
         )
         return [list(m) for m in recs[0]["matches"]] if recs else []

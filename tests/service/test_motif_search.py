@@ -211,3 +211,25 @@ def test_varshney_matches_equal_dotmotif(world: World, varshney, motif: str) -> 
     count = world.client("victor")(COUNT, ds=ds, m=motif)["motifSearch"]["count"]
     assert count == len(want) > 0
     assert got == want[:1000]
+
+
+def test_small_pages_walk_the_same_sorted_matches(world: World) -> None:
+    """Keyset pages of 13 (cursor = the last match's ids) give exactly the matches of
+    pages of 1000, in sorted order, none twice, whatever falls on a page boundary."""
+    c = world.client("victor")
+
+    def walk(first: int) -> list[list[str]]:
+        out, after = [], None
+        while True:
+            r = c(SEARCH, ds=world.cook, m="A -> B\nB -> C\nA -> C", first=first, after=after)
+            page = r["motifSearch"]
+            out += [[b["neuron"] for b in m["bindings"]] for m in page["matches"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                return out
+            after = page["pageInfo"]["endCursor"]
+
+    small, big = walk(13), walk(1000)
+    assert small == big == sorted(big) and len(big) > 100
+    assert len({tuple(m) for m in small}) == len(small)
+    code, _ = c.error(SEARCH, ds=world.cook, m="A -> B", first=5, after="bm90IGEgY3Vyc29y")
+    assert code == "BAD_INPUT"

@@ -8,6 +8,7 @@ One module, because the schema lists these fields interleaved and they share
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from functools import partial
 from typing import Any
@@ -28,7 +29,7 @@ from connectomedb.service import inputs
 from connectomedb.service.aggregates import Aggregates, census_result_from, statistics_from
 from connectomedb.service.context import Info
 from connectomedb.service.inputs import NeuronFilterInput
-from connectomedb.service.pagination import OffsetPage, PageInfo
+from connectomedb.service.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from connectomedb.service.permissions import ReadsDataset
 from connectomedb.service.types import from_row
 from connectomedb.service.types.architecture import ArchitectureComparison
@@ -112,24 +113,27 @@ class StatisticsQueries:
                 matches=[],
                 page_info=PageInfo(has_next_page=False, end_cursor=None),
             )
-        page = OffsetPage.of(info.context.settings, first, after)
-        rows = await repo.matches(spec, page.skip, page.limit, excluded)
-        matches, page_info = page.edges(
-            rows,
-            lambda c, row: MotifMatch(
-                cursor=c,
+        size = page_size(info.context.settings, first)
+        rows = await repo.matches(spec, _decode_match(after, len(spec.nodes)), size + 1, excluded)
+        more = len(rows) > size
+        matches = [
+            MotifMatch(
+                cursor=encode_cursor(MATCH, json.dumps(row)),
                 bindings=[
                     MotifBinding(variable=v, neuron=strawberry.ID(nid))
                     for v, nid in zip(spec.nodes, row, strict=True)
                 ],
-            ),
-        )
+            )
+            for row in rows[:size]
+        ]
         return MotifSearchResult(
             variables=list(spec.nodes),
             automorphisms=len(autos) + 1,
             count=None,
             matches=matches,
-            page_info=page_info,
+            page_info=PageInfo(
+                has_next_page=more, end_cursor=matches[-1].cursor if matches else None
+            ),
         )
 
     @strawberry.field(
@@ -260,6 +264,26 @@ class StatisticsQueries:
         return ArchitectureComparison.from_result(
             r, (a, b), (min_weight_a, min_weight_b), null_model, level
         )
+
+
+#: the kind of motif match cursors: a keyset on the match's neuron ids
+MATCH = "m"
+
+
+def _decode_match(cursor: str | None, variables: int) -> list[str] | None:
+    """The neuron ids of the match a cursor continues after (None: the start)."""
+    v = decode_cursor(MATCH, cursor)
+    if v is None:
+        return None
+    try:
+        ids = json.loads(v)
+    except ValueError:
+        ids = None
+    if not (
+        isinstance(ids, list) and len(ids) == variables and all(isinstance(x, str) for x in ids)
+    ):
+        raise BadInput(f"malformed cursor {cursor!r}")
+    return ids
 
 
 def _check_samples(settings: Settings, samples: int) -> None:
