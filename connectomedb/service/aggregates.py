@@ -188,6 +188,32 @@ class Aggregates:
         args = {"level": level, "min_weight": min_weight}
         return dict(await self.cached("cell_type_connectivity", args, compute))
 
+    async def hubs(self, min_weight: int, level: str, k: int = 15) -> list[dict[str, Any]]:
+        """The ``k`` neurons with the most partners (in + out, connections of at least
+        ``min_weight`` synapses): ``{id, in_degree, out_degree, group}`` each."""
+        import numpy as np
+
+        async def compute() -> list[dict[str, Any]]:
+            await self.check_cost("the hub list", None, self.settings.query_timeout_s)
+            g = await self._graph(None, min_weight, level)
+            keep = g.pre != g.post
+            indeg = np.bincount(g.post[keep], minlength=g.n)
+            outdeg = np.bincount(g.pre[keep], minlength=g.n)
+            top = np.argsort(-(indeg + outdeg), kind="stable")[:k]
+            groups = g.props.get(level)
+            return [
+                {
+                    "id": g.ids[i],
+                    "in_degree": int(indeg[i]),
+                    "out_degree": int(outdeg[i]),
+                    "group": groups[i] if groups is not None else None,
+                }
+                for i in top
+            ]
+
+        args = {"min_weight": min_weight, "level": level, "k": k}
+        return list(await self.cached("hubs", args, compute))
+
     async def census(
         self,
         f: NeuronFilter | None,

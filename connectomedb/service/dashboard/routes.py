@@ -15,29 +15,26 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache, partial
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qs, urlparse
 
-import numpy as np
 import plotly.offline
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from connectomedb.analytics.statistics import network_statistics
 from connectomedb.errors import BadInput, ConnectomeDBError, NotFound, Unauthenticated
 from connectomedb.motifs.census import (
     CENSUS_SIZES,
-    census_against_null,
     census_rows,
-    motif_connections,
 )
-from connectomedb.motifs.named import RECIPROCITY_NULL, reciprocity_by_group
+from connectomedb.motifs.named import RECIPROCITY_NULL
 from connectomedb.motifs.nulls import NULL_MODELS
 from connectomedb.schema.graph import LEVELS
+from connectomedb.service.aggregates import Aggregates, census_result_from, statistics_from
 from connectomedb.service.assets import package_folder
 from connectomedb.service.dashboard import figures
 from connectomedb.service.dashboard.pages import (
@@ -67,7 +64,6 @@ from connectomedb.service.types.datasets import Dataset
 from connectomedb.settings import Settings
 from connectomedb.store.access import AccessRepository, DatasetAccess, Principal
 from connectomedb.store.annotations import AnnotationRepository
-from connectomedb.store.graph import GraphReader
 from connectomedb.store.graphdb import Store
 from connectomedb.store.jobs import JobRepository, ms_to_datetime
 from connectomedb.store.neurons import NeuronRepository
@@ -348,6 +344,7 @@ async def dataset_page(
     request: Request,
     ds: str,
     store: StoreDep,
+    settings: SettingsDep,
     who: ViewerDep,
     level: str = "class",
     min_weight: Annotated[int, Query(ge=1)] = 1,
@@ -357,20 +354,16 @@ async def dataset_page(
     if metric not in figures.HEATMAP_METRICS:
         raise BadInput(f"metric must be one of {', '.join(figures.HEATMAP_METRICS)}")
     d = Dataset.from_access(await AccessRepository(store).dataset(who, ds), who)
-    # the reads and analytics of networkStatistics(groupLevel:), reciprocityByGroup and
-    # cellTypeConnectivity
-    g = await GraphReader(store).read(ds, None, min_weight, level)
-    stats = await asyncio.to_thread(network_statistics, g.n, g.pre, g.post)
-    recip = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
-    sizes, pairs = await NeuronRepository(store, ds).type_connectivity(level, min_weight)
+    # the stored answers of networkStatistics(groupLevel:) and cellTypeConnectivity
+    agg = Aggregates(store, settings, ds)
+    value = await agg.network_statistics(None, min_weight, level)
+    stats = statistics_from(value)
+    entries = value["by_group"]
+    types = await agg.cell_type_connectivity(level, min_weight)
+    sizes = {k: v for k, v in types["sizes"]}
+    hubs = await agg.hubs(min_weight, level)
     runs = await JobRepository(store).runs([ds], None, 0, 20)
-    labels, z = figures.connectivity_matrix(sizes, pairs, metric)
-    entries = [
-        {**asdict(r), "group_a": g.group_names[r.a], "group_b": g.group_names[r.b]} for r in recip
-    ]
-    indeg = np.bincount(g.post[g.pre != g.post], minlength=g.n)
-    outdeg = np.bincount(g.pre[g.pre != g.post], minlength=g.n)
-    hubs = np.argsort(-(indeg + outdeg), kind="stable")[:15]
+    labels, z = figures.connectivity_matrix(sizes, types["pairs"], metric)
     controls = form(
         url("datasets", ds),
         select("level", LEVELS, level, "group level"),
@@ -436,12 +429,12 @@ async def dataset_page(
                 ("neuron", "in-degree", "out-degree", level),
                 [
                     (
-                        link(g.ids[i], url("datasets", ds, "neurons", g.ids[i])),
-                        int(indeg[i]),
-                        int(outdeg[i]),
-                        figures.group_label(g.props[level][i] if level in g.props else None),
+                        link(h["id"], url("datasets", ds, "neurons", h["id"])),
+                        h["in_degree"],
+                        h["out_degree"],
+                        figures.group_label(h["group"]),
                     )
-                    for i in hubs
+                    for h in hubs
                 ],
             ),
             tag("h2", "Cell-type connectivity"),
@@ -640,23 +633,19 @@ async def census_page(
     if samples > settings.max_census_samples:
         raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
     sbm = null_model == "cell_type_sbm"
-    g = await GraphReader(store).read(ds, None, min_weight, type_level if sbm else None)
     started = time.monotonic()
-    r = await asyncio.to_thread(
-        partial(
-            census_against_null,
-            g.n,
-            g.pre,
-            g.post,
-            null_model=null_model,
-            samples=samples,
-            seed=seed,
-            types=g.groups if sbm else None,
-            deadline=started + settings.census_time_budget_s,
-            size=size,
-        )
+    value = await Aggregates(store, settings, ds).census(
+        None,
+        min_weight,
+        null_model=null_model,
+        samples=samples,
+        seed=seed,
+        size=size,
+        type_level=type_level if sbm else None,
+        budget_s=settings.census_time_budget_s,
     )
     took = time.monotonic() - started
+    r = census_result_from(value["result"])
     rows = census_rows(r)
     controls = form(
         url("datasets", ds, "census"),
@@ -673,8 +662,8 @@ async def census_page(
             controls,
             facts(
                 [
-                    ("neurons", g.n),
-                    ("connections", motif_connections(g.pre, g.post)),
+                    ("neurons", value["neurons"]),
+                    ("connections", value["connections"]),
                     ("null model", r.null_description),
                     ("samples", samples),
                     ("seed", seed),

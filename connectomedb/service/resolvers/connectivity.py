@@ -6,6 +6,7 @@ import strawberry
 
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.service import inputs
+from connectomedb.service.aggregates import Aggregates
 from connectomedb.service.context import Info
 from connectomedb.service.pagination import (
     PAIR,
@@ -142,9 +143,11 @@ class ConnectivityQueries:
         level: Level = CLASS,
         min_weight: int = 1,
     ) -> CellTypeConnectivity:
-        sizes, pairs = await info.context.neurons(str(dataset)).type_connectivity(
-            level.value, inputs.min_weight(min_weight)
-        )
+        value = await Aggregates(
+            info.context.store, info.context.settings, str(dataset)
+        ).cell_type_connectivity(level.value, inputs.min_weight(min_weight))
+        sizes: dict[str | None, int] = {k: v for k, v in value["sizes"]}
+        pairs = value["pairs"]
         entries = []
         for r in sorted(pairs, key=lambda r: (str(r["pre"]), str(r["post"]))):
             a, b = sizes.get(r["pre"], 0), sizes.get(r["post"], 0)
