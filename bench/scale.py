@@ -60,7 +60,7 @@ PARTNERS_PAGE = """query($ds: ID!, $id: ID!, $after: String) { neuron(dataset: $
   upstream(first: 100, after: $after) { edges { node { synapseCount neuron { id } } }
   pageInfo { hasNextPage endCursor } } } }"""
 MOTIF_PAGE = """query($ds: ID!, $after: String) { motifSearch(dataset: $ds,
-  motif: "A -> B\\nB -> C\\nA -> C", first: 1000, after: $after) {
+  motif: "A -> B\\nB -> C\\nA -> C", first: 100, after: $after) {
   matches { bindings { variable neuron } } pageInfo { hasNextPage endCursor } } }"""
 FFL_COUNT = """query($ds: ID!) { motifSearch(dataset: $ds, motif: "A -> B\\nB -> C\\nA -> C",
   countOnly: true) { count } }"""
@@ -234,6 +234,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=50, help="requests per fast case")
     ap.add_argument("--slow-repeat", type=int, default=5, help="requests per aggregate case")
     ap.add_argument("--depth", type=int, default=100, help="pages walked for the deep page")
+    ap.add_argument("--motif-depth", type=int, default=10, help="pages of 100 motif matches")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--baseline", type=Path)
     ap.add_argument("--skip", default="", help="comma-separated case names to leave out")
@@ -284,7 +285,8 @@ def main() -> None:
                     "hub_upstream", PARTNERS_PAGE, {**ds, "id": ids["hub"]},
                     lambda d: d["neuron"]["upstream"], args.depth)),
                 ("motif_matches", lambda: b.walk(
-                    "motif_matches", MOTIF_PAGE, ds, lambda d: d["motifSearch"], args.depth)),
+                    "motif_matches", MOTIF_PAGE, ds, lambda d: d["motifSearch"],
+                    args.motif_depth)),
                 ("cell_type_connectivity_type", lambda: b.case(
                     "cell_type_connectivity_type",
                     lambda i: b.gql(TYPE_CONN, {**ds, "level": "TYPE"}), args.slow_repeat)),
