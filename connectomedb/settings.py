@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     )
     max_census_samples: int = Field(default=10_000, ge=1)
     analysis_edges_per_s: float = Field(
-        default=200_000.0,
+        default=120_000.0,
         gt=0,
         description="connections per second a whole-selection statistic reads and analyses "
         "(its cost estimate; requests estimated past their time limit are refused)",
