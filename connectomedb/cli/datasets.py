@@ -82,8 +82,9 @@ def dataset_visibility(
 @dataset_app.command("warm")
 def dataset_warm(dataset_id: str) -> None:
     """Compute and store a dataset's whole-dataset statistics ahead of its users (network
-    statistics, cell-type connectivity by class and type, the triad census); `load` does
-    it after each load. Answers already stored for the dataset's version are kept."""
+    statistics, also with reciprocity by class; cell-type connectivity by class and type;
+    the triad census; the dashboard's hubs); `load` does it after each load. Answers
+    already stored for the dataset's version are kept."""
     with connect() as (s, _), exit_on_error():
         warm_dataset(s, dataset_id)
 
