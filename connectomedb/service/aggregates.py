@@ -91,6 +91,7 @@ class Aggregates:
         # selection (``warm`` computes several from one read)
         self._graphs: dict[str, Graph] = {}
         self._stats: dict[str, dict[str, Any]] = {}
+        self._rows: dict[int, list[dict[str, Any]]] = {}  # by id() of a graph in _graphs
 
     async def cached(
         self,
@@ -190,9 +191,13 @@ class Aggregates:
         return list(await self.cached("reciprocity_by_group", args, compute))
 
     async def _reciprocity_rows(self, g: Graph) -> list[dict[str, Any]]:
-        rows = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
-        names = g.group_names
-        return [{**asdict(r), "group_a": names[r.a], "group_b": names[r.b]} for r in rows]
+        if id(g) not in self._rows:
+            rows = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
+            names = g.group_names
+            self._rows[id(g)] = [
+                {**asdict(r), "group_a": names[r.a], "group_b": names[r.b]} for r in rows
+            ]
+        return self._rows[id(g)]
 
     async def cell_type_connectivity(self, level: str, min_weight: int) -> dict[str, Any]:
         """``{"sizes": [[group, size], ...], "pairs": [{pre, post, synapses, pairs}]}``."""
