@@ -91,7 +91,8 @@ class Aggregates:
         # selection (``warm`` computes several from one read)
         self._graphs: dict[str, Graph] = {}
         self._stats: dict[str, dict[str, Any]] = {}
-        self._rows: dict[int, list[dict[str, Any]]] = {}  # by id() of a graph in _graphs
+        self._rows: dict[tuple[int, str | None], list[dict[str, Any]]] = {}
+        self._kept: list[Graph] = []  # every graph read, so that no id() is reused
 
     async def cached(
         self,
@@ -154,6 +155,7 @@ class Aggregates:
         if g is None or (level is not None and g.level != level):
             g = await GraphReader(self.store).read(self.dataset, f, min_weight, level)
             self._graphs[key] = g
+            self._kept.append(g)
         return g
 
     async def _statistics(self, g: Graph, key: str) -> dict[str, Any]:
@@ -191,13 +193,15 @@ class Aggregates:
         return list(await self.cached("reciprocity_by_group", args, compute))
 
     async def _reciprocity_rows(self, g: Graph) -> list[dict[str, Any]]:
-        if id(g) not in self._rows:
+        # every graph read is kept while this instance lives, so its id is its own
+        key = (id(g), g.level)
+        if key not in self._rows:
             rows = await asyncio.to_thread(reciprocity_by_group, g.n, g.pre, g.post, g.groups)
             names = g.group_names
-            self._rows[id(g)] = [
+            self._rows[key] = [
                 {**asdict(r), "group_a": names[r.a], "group_b": names[r.b]} for r in rows
             ]
-        return self._rows[id(g)]
+        return self._rows[key]
 
     async def cell_type_connectivity(self, level: str, min_weight: int) -> dict[str, Any]:
         """``{"sizes": [[group, size], ...], "pairs": [{pre, post, synapses, pairs}]}``."""
