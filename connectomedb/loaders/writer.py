@@ -33,6 +33,7 @@ from connectomedb.store.datasets import (
     delete_dataset,
     delete_dataset_content,
 )
+from connectomedb.store.driver import READ, chained_session
 
 _CELL_PROPS = frozenset(CELL_PROPERTIES)
 
@@ -312,7 +313,7 @@ class DatasetWriter:
                     f"dataset {ds!r} stopped loading (deleted or failed) while being written"
                 )
 
-        with self.driver.session(database=self.database) as s:
+        with chained_session(self.driver, self.database) as s:
             s.execute_write(work)
 
     def _write_cells(
@@ -368,8 +369,9 @@ class DatasetWriter:
 
     def _element_ids(self, ds: str, index: dict[str, int]) -> list[str]:
         eids = [""] * len(index)
+        # on a secondary of a cluster, once it holds the cells just written (bookmarks)
         recs, _, _ = self.driver.execute_query(
-            ingest.CELL_ELEMENT_IDS, dataset=ds, database_=self.database
+            ingest.CELL_ELEMENT_IDS, dataset=ds, database_=self.database, routing_=READ
         )
         for cid, eid in zip(recs[0]["ids"], recs[0]["eids"], strict=True):
             i = index.get(cid)
@@ -551,7 +553,7 @@ class DatasetWriter:
         counts: dict[str, int],
     ) -> None:
         self.progress.phase("finishing", len(eids))
-        with self.driver.session(database=self.database) as s:
+        with chained_session(self.driver, self.database) as s:
             for start in range(0, len(eids), self.batch_size):
                 stop = min(start + self.batch_size, len(eids))
                 cols = {k: v[start:stop].tolist() for k, v in stats.items()}
@@ -587,7 +589,9 @@ class DatasetWriter:
         return where.column or self._columns.get(prop, default or prop)
 
     def _get_dataset(self, ds: str) -> dict[str, Any] | None:
-        recs, _, _ = self.driver.execute_query(ingest.GET_DATASET, id=ds, database_=self.database)
+        recs, _, _ = self.driver.execute_query(
+            ingest.GET_DATASET, id=ds, database_=self.database, routing_=READ
+        )
         return dict(recs[0]["d"]) if recs else None
 
     def _fail(self, ds: str, message: str) -> None:

@@ -17,6 +17,7 @@ from connectomedb.store.access import (
     VISIBILITIES,
 )
 from connectomedb.store.aggregates import DELETE_AGGREGATES
+from connectomedb.store.driver import READ, chained_session
 from connectomedb.store.ingest import GET_DATASET, RESET_DONE
 from connectomedb.store.jobs import DELETE_DATASET_JOBS
 
@@ -84,7 +85,7 @@ def counts_of(props: dict[str, Any]) -> dict[str, int]:
 def delete_dataset_content(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> None:
     """Remove every node and relationship of dataset ``ds`` (annotations included) except
     its Dataset node."""
-    with driver.session(database=database) as s:
+    with chained_session(driver, database) as s:
         for q in (
             DELETE_AGGREGATES,
             DELETE_ANNOTATIONS,
@@ -101,11 +102,11 @@ def delete_dataset(driver: neo4j.Driver, ds: str, database: str = "neo4j") -> bo
     """Remove dataset ``ds`` entirely, with its jobs, schedules and model runs; False when
     it did not exist. It is marked 'deleting' (progress cleared) first, so an interrupted
     delete is never resumed as a load."""
-    recs, _, _ = driver.execute_query(GET_DATASET, id=ds, database_=database)
+    recs, _, _ = driver.execute_query(GET_DATASET, id=ds, database_=database, routing_=READ)
     if not recs:
         return False
     driver.execute_query(MARK_DELETING, dataset=ds, database_=database)
-    with driver.session(database=database) as s:
+    with chained_session(driver, database) as s:
         s.run(DELETE_DATASET_JOBS, dataset=ds).consume()
     delete_dataset_content(driver, ds, database)
     driver.execute_query(DELETE_DATASET_NODE, dataset=ds, database_=database)
@@ -129,18 +130,22 @@ class DatasetRepository:
         self.database = database
 
     def list(self) -> list[Dataset]:
-        recs, _, _ = self.driver.execute_query(LIST_DATASETS, database_=self.database)
+        recs, _, _ = self.driver.execute_query(
+            LIST_DATASETS, database_=self.database, routing_=READ
+        )
         return [_to_model(dict(r["d"])) for r in recs]
 
     def get(self, dataset_id: str) -> Dataset:
-        recs, _, _ = self.driver.execute_query(GET_DATASET, id=dataset_id, database_=self.database)
+        recs, _, _ = self.driver.execute_query(
+            GET_DATASET, id=dataset_id, database_=self.database, routing_=READ
+        )
         if not recs:
             raise NotFound(f"dataset {dataset_id!r} not found")
         return _to_model(dict(recs[0]["d"]))
 
     def exists(self, dataset_id: str) -> bool:
         recs, _, _ = self.driver.execute_query(
-            DATASET_EXISTS, id=dataset_id, database_=self.database
+            DATASET_EXISTS, id=dataset_id, database_=self.database, routing_=READ
         )
         return bool(recs[0]["found"])
 

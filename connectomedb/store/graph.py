@@ -24,7 +24,7 @@ import numpy as np
 from connectomedb.errors import BadInput, NotFound
 from connectomedb.schema.graph import CONNECTS_TO, GAP_JUNCTION, LEVELS, NEURON
 from connectomedb.store.datasets import DatasetRepository
-from connectomedb.store.driver import read_quietly
+from connectomedb.store.driver import chained_session, read_quietly
 from connectomedb.store.graphdb import Store
 from connectomedb.store.neurons import NeuronFilter, filter_conditions
 
@@ -244,11 +244,7 @@ def read_graph(
             assert a is not None and b is not None
             return dict(a), [dict(b)]
 
-        with driver.session(
-            database=database,
-            default_access_mode=neo4j.READ_ACCESS,
-            notifications_min_severity="OFF",
-        ) as s:
+        with chained_session(driver, database, read=True, notifications_min_severity="OFF") as s:
             nodes, edges = s.execute_read(all_of)
         g = assemble(dataset, nodes, edges, level)
         assert g is not None

@@ -115,7 +115,12 @@ class Store:
 
         unit = neo4j.unit_of_work(timeout=self.timeout_s)(work)
         try:
-            async with self.driver.session(database=self.database) as s:
+            # the bookmarks of execute_query: a read after this transaction, routed to a
+            # secondary of a cluster, waits until that server holds it
+            async with self.driver.session(
+                database=self.database,
+                bookmark_manager=self.driver.execute_query_bookmark_manager,
+            ) as s:
                 run = s.execute_write if write else s.execute_read
                 return await run(unit)  # type: ignore[arg-type]
         except Neo4jError as e:

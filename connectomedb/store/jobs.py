@@ -35,6 +35,7 @@ from connectomedb.schema.jobs import (
     JobRequest,
     new_id,
 )
+from connectomedb.store.driver import READ, chained_session
 from connectomedb.store.graphdb import Store
 from connectomedb.store.runs import RunRepository, write_run
 from connectomedb.store.schedules import ScheduleRepository
@@ -155,7 +156,7 @@ class JobQueue:
         self.database = database
 
     def _write(self, work: Any) -> Any:
-        with self.driver.session(database=self.database) as s:
+        with chained_session(self.driver, self.database) as s:
             return s.execute_write(work)
 
     @staticmethod
@@ -172,7 +173,9 @@ class JobQueue:
         return dict(rec["job"])
 
     def job(self, job_id: str) -> dict[str, Any]:
-        recs = self.driver.execute_query(JOB, id=job_id, database_=self.database).records
+        recs = self.driver.execute_query(
+            JOB, id=job_id, database_=self.database, routing_=READ
+        ).records
         if not recs:
             raise NotFound(f"job {job_id!r} not found")
         return dict(recs[0]["job"])

@@ -24,6 +24,7 @@ from connectomedb.schema.functional import (
     check_property_name,
 )
 from connectomedb.schema.graph import DATASET, NEURON
+from connectomedb.store.driver import READ, chained_session
 from connectomedb.store.graph import PACK, Graph, key_index
 from connectomedb.store.graphdb import Store
 
@@ -127,7 +128,7 @@ class MeasurementWriter:
 
     def dataset_status(self, dataset: str) -> str:
         recs, _, _ = self.driver.execute_query(
-            DATASET_STATUS, dataset=dataset, database_=self.database
+            DATASET_STATUS, dataset=dataset, database_=self.database, routing_=READ
         )
         if not recs:
             raise NotFound(f"dataset {dataset!r} not found")
@@ -135,7 +136,7 @@ class MeasurementWriter:
 
     def neurons(self, dataset: str) -> NeuronIndex:
         recs, _, _ = self.driver.execute_query(
-            NEURON_NAMES, dataset=dataset, database_=self.database
+            NEURON_NAMES, dataset=dataset, database_=self.database, routing_=READ
         )
         r = recs[0]
         eid = dict(zip(r["ids"], r["eids"], strict=True))
@@ -146,7 +147,7 @@ class MeasurementWriter:
 
     def get(self, dataset: str, set_id: str) -> MeasurementSet | None:
         recs, _, _ = self.driver.execute_query(
-            GET_SET, dataset=dataset, set=set_id, database_=self.database
+            GET_SET, dataset=dataset, set=set_id, database_=self.database, routing_=READ
         )
         return to_model({"dataset": dataset, **recs[0]["m"]}) if recs else None
 
@@ -175,7 +176,7 @@ class MeasurementWriter:
     def delete(self, dataset: str, set_id: str) -> bool:
         """Remove a set and everything it wrote; False when there was none."""
         existed = self.get(dataset, set_id) is not None
-        with self.driver.session(database=self.database) as s:
+        with chained_session(self.driver, self.database) as s:
             for q in (DELETE_SET_PAIRS, DELETE_SET_PROPERTIES):
                 s.run(q, dataset=dataset, set=set_id).consume()
         self.driver.execute_query(

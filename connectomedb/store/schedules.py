@@ -12,6 +12,7 @@ from typing import Any, Final
 import neo4j
 
 from connectomedb.schema.jobs import NEW_JOB_STATE, JobRequest, new_id
+from connectomedb.store.driver import READ, chained_session
 from connectomedb.store.graphdb import Store
 
 CREATE_SCHEDULE: Final = """
@@ -59,7 +60,9 @@ class ScheduleQueue:
 
     def due_ids(self) -> list[str]:
         """The enabled schedules that are due, the most overdue first."""
-        recs = self.driver.execute_query(DUE_SCHEDULES, database_=self.database).records
+        recs = self.driver.execute_query(
+            DUE_SCHEDULES, database_=self.database, routing_=READ
+        ).records
         return [r["id"] for r in recs]
 
     def enqueue(self, schedule_id: str, plan: Plan) -> int:
@@ -86,7 +89,7 @@ class ScheduleQueue:
             ).single()
             return int(out["n"]) if out else 0
 
-        with self.driver.session(database=self.database) as s:
+        with chained_session(self.driver, self.database) as s:
             return s.execute_write(work)
 
 
