@@ -29,6 +29,7 @@ COMMANDS = {
     "dataset show",
     "dataset delete",
     "dataset visibility",
+    "dataset warm",
     "user create",
     "token create",
     "token revoke",

@@ -107,12 +107,12 @@ def test_internal_errors_are_masked_and_logged(
     world: World, caplog: pytest.LogCaptureFixture, monkeypatch
 ) -> None:
     """A failure that is not ours reaches the client as INTERNAL, without its message."""
-    from connectomedb.store import neurons
+    from connectomedb.service import aggregates
 
-    def broken(self, *a, **k):
+    async def broken(self, *a, **k):
         raise RuntimeError("secret detail: password=hunter2")
 
-    monkeypatch.setattr(neurons.NeuronRepository, "type_connectivity", broken)
+    monkeypatch.setattr(aggregates.Aggregates, "cell_type_connectivity", broken)
     with caplog.at_level(logging.ERROR, logger="connectomedb.api"):
         r = (
             world.client("victor")
