@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -18,7 +19,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Protocol
 
-from connectomedb.errors import ConfigError
+from connectomedb.errors import ConfigError, ConnectomeDBError
 from connectomedb.settings import Settings
 
 #: Package data (``connectomedb/neo4jhome/``): the Maven pom that lays the home out and
@@ -605,3 +606,180 @@ def stop(settings: Settings, timeout: float = 60, console: Console | None = None
     lay.pid_file.unlink(missing_ok=True)
     _say(console, f"Neo4j stopped (pid {pgid})")
     return True
+
+
+# -- offline import (neo4j-admin database import full) ---------------------------------
+
+#: Between the elements of an array value in import CSVs: the ASCII unit separator, a
+#: character no name or label in a connectome holds (the default ``;`` may).
+ARRAY_DELIMITER = "\x1f"
+IMPORT_LOG = "import.log"
+_STAGE = re.compile(r"^(.*?), started \d{4}-\d{2}-\d{2} ")
+#: text the importer prints without a line break before the first stage's name
+_STAGE_PREFIX = re.compile(r"^WARNING: .*\d(?:[KMGT]i)?B(?=[A-Z])")
+_INPUT_ERROR = re.compile(r"^\s*original error: (.+)$", re.MULTILINE)
+_INPUT_SOURCE = re.compile(r"source:([^,\]]+)")
+_INPUT_FIELD = re.compile(r"^\s*in field: (\S+?)(?::\d+)?$", re.MULTILINE)
+_EXCEPTION = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)+[\w$]*(?:Exception|Error): (.+)$")
+
+
+class ImportFailed(ConnectomeDBError):
+    """``neo4j-admin database import`` exited with an error; ``line`` is the importer's
+    own account of it."""
+
+    code = "IMPORT_FAILED"
+
+    def __init__(self, message: str, line: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class ImportFiles:
+    """One ``--nodes`` or ``--relationships`` group: its labels (a relationship group has
+    one, its type) and its files, the header file first."""
+
+    labels: tuple[str, ...]
+    files: tuple[Path, ...]
+
+    def arg(self) -> str:
+        for f in self.files:
+            if "," in str(f):
+                raise ConfigError(f"neo4j-admin import cannot read {f}: its path holds a comma")
+        return ":".join(self.labels) + "=" + ",".join(str(f) for f in self.files)
+
+
+def import_args(
+    database: str,
+    nodes: list[ImportFiles],
+    relationships: list[ImportFiles],
+    *,
+    report_file: Path,
+    max_off_heap: str,
+    multiline: bool = False,
+) -> list[str]:
+    """The arguments after ``Neo4jAdminCommand`` of a full import that overwrites
+    ``database``. Node ids are integers (each file names its id space); any bad entry
+    stops the import (``--bad-tolerance=0``); ``--verbose`` makes the importer print the
+    row and field it failed on."""
+    if not nodes:
+        raise ValueError("an import needs at least one group of node files")
+    return [
+        "database",
+        "import",
+        "full",
+        database,  # before the repeatable options, which would take it for a file
+        "--overwrite-destination=true",
+        "--id-type=integer",
+        f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}",
+        "--bad-tolerance=0",
+        f"--multiline-fields={'true' if multiline else 'false'}",
+        f"--max-off-heap-memory={max_off_heap}",
+        f"--report-file={report_file}",
+        "--verbose",
+        *(f"--nodes={g.arg()}" for g in nodes),
+        *(f"--relationships={g.arg()}" for g in relationships),
+    ]
+
+
+def import_stage(line: str) -> str | None:
+    """The stage an importer output line starts (``Nodes``, ``Relationship linking``...),
+    or None."""
+    m = _STAGE.match(_STAGE_PREFIX.sub("", line.strip()))
+    return m.group(1) if m else None
+
+
+def import_error_line(output: str) -> str:
+    """The importer's own account of why it failed: for bad input, its ``original error``
+    with the file and field it was reading; else the innermost exception's message; else
+    the last line that says anything."""
+    m = _INPUT_ERROR.search(output)
+    if m is not None:
+        where = []
+        src = _INPUT_SOURCE.search(output, 0, m.start())
+        if src is not None:
+            where.append(Path(src.group(1)).name)
+        field = _INPUT_FIELD.search(output, 0, m.start())
+        if field is not None:
+            where.append(f"field {field.group(1)}")
+        return m.group(1).strip() + (f" ({', '.join(where)})" if where else "")
+    causes = [m.group(1).strip() for ln in output.splitlines() if (m := _EXCEPTION.match(ln))]
+    if causes:
+        return causes[-1]
+    return _last_meaningful_line(output, prefer="IMPORT FAILED")
+
+
+def import_full(
+    settings: Settings,
+    nodes: list[ImportFiles],
+    relationships: list[ImportFiles],
+    *,
+    report_file: Path,
+    multiline: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> None:
+    """Replace the database ``settings.neo4j_database`` of the stopped local server with the
+    given CSV files through ``neo4j-admin database import full``.
+
+    The importer's output goes to ``logs/import.log``; ``on_stage(name)`` hears each stage
+    it starts. Off-heap memory is capped at the page cache size: the server is down, so
+    that much is free. Raises ImportFailed with the importer's own error line.
+    """
+    lay = layout(settings)
+    if _running(lay) is not None:
+        raise ConfigError(f"Neo4j is running from {lay.home}; stop it before an import")
+    java = check_java(settings)
+    write_conf(settings)  # the importer's heap is the server's (server.memory.heap.*)
+    args = import_args(
+        settings.neo4j_database,
+        nodes,
+        relationships,
+        report_file=report_file,
+        max_off_heap=settings.pagecache_size,
+        multiline=multiline,
+    )
+    log_path = lay.logs / IMPORT_LOG
+    with log_path.open("w", encoding="utf-8") as log:
+        # its own session: the launcher starts the importer in a second JVM, and an
+        # interrupt must stop both
+        proc = subprocess.Popen(
+            _java_cmd(java, lay, ADMIN, *args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_env(lay),
+            cwd=lay.home,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # universal newlines: each \r-redrawn bar is a line
+                log.write(line)
+                if on_stage is not None and (stage := import_stage(line)) is not None:
+                    on_stage(stage)
+            rc = proc.wait()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    if rc != 0:
+        line = import_error_line(_tail(log_path, 1 << 20)) or f"exit status {rc}"
+        raise ImportFailed(f"neo4j-admin import failed: {line} (see {log_path})", line)
+
+
+def empty_database(settings: Settings, workdir: Path) -> None:
+    """Make ``settings.neo4j_database`` of the stopped local server an empty store again
+    (an import of nothing: what a failed import leaves is not fit to start)."""
+    header = workdir / "empty.header.csv"
+    header.write_text(":ID(Empty)\n", encoding="utf-8")
+    data = workdir / "empty.csv"
+    data.write_text("", encoding="utf-8")
+    import_full(
+        settings,
+        [ImportFiles(("Empty",), (header, data))],
+        [],
+        report_file=workdir / "empty.report",
+    )

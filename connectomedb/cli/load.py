@@ -17,11 +17,21 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from connectomedb.cli._common import RichProgress, connect, console, err, exit_on_error
+from connectomedb.cli._common import (
+    RichProgress,
+    connect,
+    console,
+    err,
+    exit_on_error,
+    load_settings,
+)
 from connectomedb.errors import BadInput
 
 if TYPE_CHECKING:
+    import neo4j
+
     from connectomedb.loaders.base import Source
+    from connectomedb.loaders.writer import LoadResult
 
 #: Sources built from the command's options; the rest come from ``loaders.registry``.
 _OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic", "weights", "arrow")
@@ -152,6 +162,13 @@ def load(
         str | None, typer.Option(help="owner lab (created if missing; default: settings)")
     ] = None,
     public: Annotated[bool, typer.Option(help="make the dataset readable by everyone")] = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            help="first load into an empty local store by Neo4j's offline importer "
+            "(stops and restarts the server; much faster for large datasets)"
+        ),
+    ] = False,
     onto: Annotated[
         str | None, typer.Option(help="functional data: the dataset whose neurons it describes")
     ] = None,
@@ -163,14 +180,14 @@ def load(
     citation: Annotated[str | None, typer.Option(help="table: where it was published")] = None,
 ) -> None:
     """Load a connectome as a dataset (resumes an interrupted load of the same input), or
-    functional data onto one (--onto)."""
+    functional data onto one (--onto). --bulk: the first load into an empty local store,
+    by Neo4j's offline importer."""
     if source in _FUNCTIONAL_SOURCES or onto is not None:
         meta = {"name": name, "condition": condition, "citation": citation}
         _load_functional(source, onto, path, dataset_id, table, meta, replace, batch_size)
         return
     from connectomedb.loaders.writer import DatasetWriter
     from connectomedb.store.access import check_id
-    from connectomedb.store.datasets import DatasetRepository
     from connectomedb.store.driver import init_schema, missing_schema
 
     opts = {
@@ -184,6 +201,9 @@ def load(
         "threshold": threshold,
         "orientation": orientation,
     }
+    if bulk:
+        _load_bulk(source, path, dataset_id, opts, replace, batch_size, lab, public)
+        return
     with connect() as (s, d), exit_on_error():
         owner = check_id("lab", lab or s.default_lab)  # before anything is written
 
@@ -200,12 +220,58 @@ def load(
             except KeyboardInterrupt:
                 err.print(f"interrupted: run the same command again to resume {src.meta.id}")
                 raise typer.Exit(130) from None
-        datasets = DatasetRepository(d, s.neo4j_database)
-        if not datasets.set_owner_if_none(res.dataset, owner) and lab is not None:
-            err.print(f"{res.dataset} already has an owner lab; --lab {lab} was not applied")
-        if public:
-            datasets.set_visibility(res.dataset, "public")
+        _set_access(d, s.neo4j_database, res.dataset, owner, lab, public)
         dt = time.perf_counter() - t0
+    _report(res, dt)
+
+
+def _set_access(
+    d: neo4j.Driver, database: str, ds: str, owner: str, lab: str | None, public: bool
+) -> None:
+    """The owner lab (unless the dataset has one) and, with --public, the visibility."""
+    from connectomedb.store.datasets import DatasetRepository
+
+    datasets = DatasetRepository(d, database)
+    if not datasets.set_owner_if_none(ds, owner) and lab is not None:
+        err.print(f"{ds} already has an owner lab; --lab {lab} was not applied")
+    if public:
+        datasets.set_visibility(ds, "public")
+
+
+def _load_bulk(
+    source: str,
+    path: Path | None,
+    dataset_id: str | None,
+    opts: dict[str, Any],
+    replace: bool,
+    batch_size: int | None,
+    lab: str | None,
+    public: bool,
+) -> None:
+    """``load --bulk``: BulkLoader into the empty database of the local server."""
+    from connectomedb.loaders.bulk import BulkLoader
+    from connectomedb.store.access import check_id
+
+    s = load_settings()
+    with exit_on_error():
+        owner = check_id("lab", lab or s.default_lab)  # before anything is written
+        if replace:
+            raise BadInput("--bulk loads into an empty store: --replace does not apply")
+        src = _source(source, path, dataset_id, opts, s.data_cache)
+        t0 = time.perf_counter()
+        with _bar(transient=False) as bar:
+            try:
+                res = BulkLoader(s, batch_size or s.batch_size, RichProgress(bar)).load(src)
+            except KeyboardInterrupt:
+                err.print("interrupted: nothing was loaded, the database is empty")
+                raise typer.Exit(130) from None
+    # a driver of its own, opened after the import (see connectomedb.loaders.bulk)
+    with connect(s) as (_, d), exit_on_error():
+        _set_access(d, s.neo4j_database, res.dataset, owner, lab, public)
+    _report(res, time.perf_counter() - t0)
+
+
+def _report(res: LoadResult, dt: float) -> None:
     verb = {
         "loaded": "loaded",
         "resumed": "resumed and finished",
