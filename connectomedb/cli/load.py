@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from connectomedb.loaders.base import Source
     from connectomedb.loaders.writer import LoadResult
+    from connectomedb.settings import Settings
 
 #: Sources built from the command's options; the rest come from ``loaders.registry``.
 _OPTION_SOURCES: Final = ("neuprint", "flywire", "synthetic", "weights", "arrow")
@@ -162,6 +163,13 @@ def load(
         str | None, typer.Option(help="owner lab (created if missing; default: settings)")
     ] = None,
     public: Annotated[bool, typer.Option(help="make the dataset readable by everyone")] = False,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            help="compute and store the dataset's whole-dataset statistics after the load "
+            "(as `connectomedb dataset warm`)"
+        ),
+    ] = True,
     bulk: Annotated[
         bool,
         typer.Option(
@@ -202,7 +210,7 @@ def load(
         "orientation": orientation,
     }
     if bulk:
-        _load_bulk(source, path, dataset_id, opts, replace, batch_size, lab, public)
+        _load_bulk(source, path, dataset_id, opts, replace, batch_size, lab, public, warm)
         return
     with connect() as (s, d), exit_on_error():
         owner = check_id("lab", lab or s.default_lab)  # before anything is written
@@ -223,6 +231,7 @@ def load(
         _set_access(d, s.neo4j_database, res.dataset, owner, lab, public)
         dt = time.perf_counter() - t0
     _report(res, dt)
+    _warm(s, res.dataset, warm)
 
 
 def _set_access(
@@ -247,6 +256,7 @@ def _load_bulk(
     batch_size: int | None,
     lab: str | None,
     public: bool,
+    warm: bool,
 ) -> None:
     """``load --bulk``: BulkLoader into the empty database of the local server."""
     from connectomedb.loaders.bulk import BulkLoader
@@ -269,6 +279,17 @@ def _load_bulk(
     with connect(s) as (_, d), exit_on_error():
         _set_access(d, s.neo4j_database, res.dataset, owner, lab, public)
     _report(res, time.perf_counter() - t0)
+    _warm(s, res.dataset, warm)
+
+
+def _warm(s: Settings, dataset: str, warm: bool) -> None:
+    """The dataset's default whole-dataset statistics, stored for its users."""
+    if not warm:
+        return
+    from connectomedb.cli.datasets import warm_dataset
+
+    with exit_on_error():
+        warm_dataset(s, dataset)
 
 
 def _report(res: LoadResult, dt: float) -> None:

@@ -13,6 +13,8 @@ from tests.cli.conftest import cli
 from tests.conftest import dataset_node, graph_counts
 
 OWNER = "MATCH (:Dataset {id: $ds})-[:OWNED_BY]->(l:Lab) RETURN l.id AS lab"
+AGGREGATES = """MATCH (a:Aggregate {dataset: $ds}) WITH a.kind AS kind ORDER BY kind
+RETURN collect(DISTINCT kind) AS kinds, count(*) AS n"""
 
 
 @pytest.fixture
@@ -37,6 +39,17 @@ def test_load_synthetic_with_lab_and_public(
     assert graph_counts(driver, dataset_id)["neurons"] == 20
     assert _owners(driver, dataset_id) == [lab]
     assert dataset_node(driver, dataset_id)["visibility"] == "public"
+    # the whole-dataset statistics were computed and stored after the load
+    assert "networkStatistics" in res.stdout
+    recs, _, _ = driver.execute_query(AGGREGATES, ds=dataset_id)
+    assert recs[0]["kinds"] == [
+        "cell_type_connectivity",
+        "hubs",
+        "network_statistics",
+        "reciprocity_by_group",
+        "triad_census",
+    ]
+    assert recs[0]["n"] == 7  # two levels of cell-type connectivity, two of statistics
 
     again = cli(*args, "--lab", "t_some_other_lab")
     assert again.exit_code == 0, again.output
@@ -94,3 +107,13 @@ def test_load_tables_onto_a_dataset(small_dataset: str, tmp_path: Path) -> None:
     assert f"{bad}, row 3, column 'trials'" in res.stderr
     res = cli("load", "randi2023")
     assert res.exit_code == 1 and "needs --onto" in res.stderr
+
+
+def test_no_warm_leaves_the_statistics_to_the_first_request(
+    driver: neo4j.Driver, dataset_id: str
+) -> None:
+    args = ("load", "synthetic", "--id", dataset_id, "--neurons", "20", "--connections", "40")
+    res = cli(*args, "--no-warm")
+    assert res.exit_code == 0, res.output
+    recs, _, _ = driver.execute_query(AGGREGATES, ds=dataset_id)
+    assert recs[0]["n"] == 0
