@@ -185,7 +185,7 @@ def census_vs_igraph(settings: Settings) -> dict[str, Any]:
     """The census of the whole dataset against igraph's triad census, outside the API."""
     import igraph
 
-    from connectomedb.motifs.census import triad_census
+    from connectomedb.motifs.census import TRIAD_CLASSES, triad_census
     from connectomedb.store.graph import read_graph
 
     driver = make_driver(settings)
@@ -203,24 +203,7 @@ def census_vs_igraph(settings: Settings) -> dict[str, Any]:
     ref = ig.triad_census()
     out["census_igraph_s"] = round(time.perf_counter() - t, 2)
     out["ratio_census_over_igraph"] = round(out["census_ours_s"] / out["census_igraph_s"], 2)
-    names = [
-        "003",
-        "012",
-        "102",
-        "021D",
-        "021U",
-        "021C",
-        "111D",
-        "111U",
-        "030T",
-        "030C",
-        "201",
-        "120D",
-        "120U",
-        "120C",
-        "210",
-        "300",
-    ]
+    names = TRIAD_CLASSES
     out["census_equal_igraph"] = all(int(ours[k]) == int(ref[i]) for i, k in enumerate(names))
     for k, v in out.items():
         print(f"{k}: {v}", flush=True)

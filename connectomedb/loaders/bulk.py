@@ -31,7 +31,7 @@ import numpy as np
 from connectomedb import localneo4j
 from connectomedb.errors import BadInput, ConfigError, ConnectomeDBError
 from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where
-from connectomedb.loaders.writer import LoadResult, NoProgress, Progress
+from connectomedb.loaders.writer import LoadResult, NoProgress, Progress, RowChecks
 from connectomedb.localneo4j import ARRAY_DELIMITER, ImportFiles
 from connectomedb.schema.graph import (
     CELL,
@@ -522,7 +522,7 @@ class _Writer:
         self.ds = source.meta.id
         self.progress = loader.progress
         self.table = table
-        self.check = _Checks(dict(getattr(source, "columns", {}) or {}))
+        self.check = RowChecks(dict(getattr(source, "columns", {}) or {}))
         self.index: dict[str, int] = {}
         self.kinds: list[str] = []
         self.types: dict[str, list[int]] = {}
@@ -785,44 +785,6 @@ class _Writer:
                     col(where, "synapse_id", "id"),
                 )
             first[sid] = where
-
-
-class _Checks:
-    """``DatasetWriter``'s checks of a row's cells and count, with its messages."""
-
-    def __init__(self, columns: dict[str, str]) -> None:
-        self.columns = columns
-
-    def col(self, where: Where, prop: str, default: str | None = None) -> str:
-        """The column to name in an error: the row's own, else the file's name for ``prop``."""
-        return where.column or self.columns.get(prop, default or prop)
-
-    def lookup(self, index: dict[str, int], where: Where, props: dict[str, Any], col: str) -> int:
-        cid = props.get(col)
-        i = index.get(cid) if isinstance(cid, str) else None
-        if i is None:
-            if cid is None or (isinstance(cid, str) and not cid.strip()):
-                raise where.error("missing neuron id", self.col(where, col))
-            raise where.error(f"unknown neuron {cid!r}", self.col(where, col))
-        return i
-
-    def pair(
-        self,
-        index: dict[str, int],
-        where: Where,
-        props: dict[str, Any],
-        ends: tuple[str, str],
-        count: str,
-    ) -> tuple[int, int, int]:
-        """The indices of a row's two cells and its count, checked in that order."""
-        a = self.lookup(index, where, props, ends[0])
-        b = self.lookup(index, where, props, ends[1])
-        c = props.get(count)
-        if not isinstance(c, int) or c < 0:
-            raise where.error(
-                f"{count} must be a non-negative integer, got {c!r}", self.col(where, count)
-            )
-        return a, b, c
 
 
 def _stat_tail() -> tuple[tuple[str, str], ...]:

@@ -157,6 +157,7 @@ class DatasetWriter:
         self.writers = writers
         self.progress = progress or NoProgress()
         self._columns: dict[str, str] = {}
+        self._checks = RowChecks({})
 
     # -- public ---------------------------------------------------------------
 
@@ -165,6 +166,7 @@ class DatasetWriter:
         fp = source.fingerprint()
         self.batch_size = self._requested_batch_size
         self._columns = dict(getattr(source, "columns", {}) or {})
+        self._checks = RowChecks(self._columns)
         existing = self._get_dataset(meta.id)
         status = "loaded"
         if existing is not None:
@@ -333,12 +335,12 @@ class DatasetWriter:
             for where, props in batch:
                 cid = props.get("id")
                 if not isinstance(cid, str) or not cid.strip():
-                    raise where.error("missing cell id", self._col(where, "id"))
+                    raise where.error("missing cell id", self._checks.col(where, "id"))
                 if cid in index:
                     prev = first_row[cid]
                     raise where.error(
                         f"duplicate id {cid!r} (first at row {prev.row})",
-                        self._col(where, "id"),
+                        self._checks.col(where, "id"),
                     )
                 kind = props.get("kind", "neuron")
                 if kind not in CELL_KINDS:
@@ -385,33 +387,6 @@ class DatasetWriter:
             raise BadInput(f"dataset {ds!r} is missing cells {missing[:5]}; load with --replace")
         return eids
 
-    def _lookup(self, index: dict[str, int], where: Where, props: dict[str, Any], col: str) -> int:
-        cid = props.get(col)
-        i = index.get(cid) if isinstance(cid, str) else None
-        if i is None:
-            if cid is None or (isinstance(cid, str) and not cid.strip()):
-                raise where.error("missing neuron id", self._col(where, col))
-            raise where.error(f"unknown neuron {cid!r}", self._col(where, col))
-        return i
-
-    def _pair(
-        self,
-        index: dict[str, int],
-        where: Where,
-        props: dict[str, Any],
-        ends: tuple[str, str],
-        count: str,
-    ) -> tuple[int, int, int]:
-        """The indices of a row's two cells and its count, checked in that order."""
-        a = self._lookup(index, where, props, ends[0])
-        b = self._lookup(index, where, props, ends[1])
-        c = props.get(count)
-        if not isinstance(c, int) or c < 0:
-            raise where.error(
-                f"{count} must be a non-negative integer, got {c!r}", self._col(where, count)
-            )
-        return a, b, c
-
     def _write_connections(
         self, source: Source, ds: str, done: frozenset[int], cells: _Cells
     ) -> None:
@@ -419,7 +394,7 @@ class DatasetWriter:
         n = max(len(index), 1)
         seen_pairs: set[int] = set()
         aggregate = source.aggregate_connections
-        pair = self._pair
+        pair = self._checks.pair
         query = ingest.ADD_CONNECTIONS if aggregate else ingest.NEW_CONNECTIONS
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
@@ -435,7 +410,7 @@ class DatasetWriter:
                     if not aggregate:
                         raise where.error(
                             f"duplicate connection {props['pre']!r} -> {props['post']!r}",
-                            self._col(where, "post"),
+                            self._checks.col(where, "post"),
                         )
                 else:
                     seen_pairs.add(key)
@@ -467,7 +442,7 @@ class DatasetWriter:
     ) -> None:
         seen: set[int] = set()  # unordered pairs already written
         index, eids, stats, totals = cells.index, cells.eids, cells.stats, cells.totals
-        n, pair = max(len(index), 1), self._pair
+        n, pair = max(len(index), 1), self._checks.pair
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             rows = []
@@ -478,7 +453,7 @@ class DatasetWriter:
                 if key in seen:
                     raise where.error(
                         f"duplicate gap junction {props['a']!r} -- {props['b']!r}",
-                        self._col(where, "b"),
+                        self._checks.col(where, "b"),
                     )
                 seen.add(key)
                 stats["gj_degree"][a] += 1
@@ -497,7 +472,7 @@ class DatasetWriter:
         # synapse_key constraint (a set of every id would grow with the file).
         batch_ids: dict[int, dict[str, Where]] = {}
         counter = iter(range(1 << 62))
-        lookup = self._lookup
+        lookup = self._checks.lookup
 
         def prepare(batch: list[Row]) -> list[tuple[str, dict[str, Any]]]:
             i = next(counter)
@@ -508,11 +483,13 @@ class DatasetWriter:
             for where, props in batch:
                 sid = props.get("id")
                 if not isinstance(sid, str) or not sid:
-                    raise where.error("missing synapse id", self._col(where, "synapse_id", "id"))
+                    raise where.error(
+                        "missing synapse id", self._checks.col(where, "synapse_id", "id")
+                    )
                 if sid in seen:
                     raise where.error(
                         f"duplicate synapse id {sid!r} (first at row {seen[sid].row})",
-                        self._col(where, "synapse_id", "id"),
+                        self._checks.col(where, "synapse_id", "id"),
                     )
                 seen[sid] = where
                 a = lookup(index, where, props, "pre")
@@ -539,7 +516,8 @@ class DatasetWriter:
                 f"first at row {seen_at[0].row}" if len(seen_at) > 1 else "also in an earlier row"
             )
             return last.error(
-                f"duplicate synapse id {sid!r} ({first})", self._col(last, "synapse_id", "id")
+                f"duplicate synapse id {sid!r} ({first})",
+                self._checks.col(last, "synapse_id", "id"),
             )
 
         self._run_batches(ds, "synapses", iter(source.synapses()), done, prepare, locate=locate)
@@ -584,10 +562,6 @@ class DatasetWriter:
 
     # -- helpers --------------------------------------------------------------
 
-    def _col(self, where: Where, prop: str, default: str | None = None) -> str:
-        """The column to name in an error: the row's own, else the file's name for ``prop``."""
-        return where.column or self._columns.get(prop, default or prop)
-
     def _get_dataset(self, ds: str) -> dict[str, Any] | None:
         recs, _, _ = self.driver.execute_query(
             ingest.GET_DATASET, id=ds, database_=self.database, routing_=READ
@@ -613,3 +587,42 @@ def _advance(progress: Progress, n: int, _future: Future[None]) -> None:
 
 def _done(state: dict[str, Any], phase: str) -> frozenset[int]:
     return frozenset(int(i) for i in state.get(f"done_{phase}") or ())
+
+
+class RowChecks:
+    """The checks of a row's cells and count, with the messages both load paths give
+    (:class:`DatasetWriter` and the bulk loader)."""
+
+    def __init__(self, columns: dict[str, str]) -> None:
+        self.columns = columns
+
+    def col(self, where: Where, prop: str, default: str | None = None) -> str:
+        """The column to name in an error: the row's own, else the file's name for ``prop``."""
+        return where.column or self.columns.get(prop, default or prop)
+
+    def lookup(self, index: dict[str, int], where: Where, props: dict[str, Any], col: str) -> int:
+        cid = props.get(col)
+        i = index.get(cid) if isinstance(cid, str) else None
+        if i is None:
+            if cid is None or (isinstance(cid, str) and not cid.strip()):
+                raise where.error("missing neuron id", self.col(where, col))
+            raise where.error(f"unknown neuron {cid!r}", self.col(where, col))
+        return i
+
+    def pair(
+        self,
+        index: dict[str, int],
+        where: Where,
+        props: dict[str, Any],
+        ends: tuple[str, str],
+        count: str,
+    ) -> tuple[int, int, int]:
+        """The indices of a row's two cells and its count, checked in that order."""
+        a = self.lookup(index, where, props, ends[0])
+        b = self.lookup(index, where, props, ends[1])
+        c = props.get(count)
+        if not isinstance(c, int) or c < 0:
+            raise where.error(
+                f"{count} must be a non-negative integer, got {c!r}", self.col(where, count)
+            )
+        return a, b, c
