@@ -668,6 +668,11 @@ def rss_lines(label: str, w: Window) -> Iterator[str]:
         yield f"{name}_max_mb: {max(mbs):.0f}"
         yield f"{name}_growth_mb: {mbs[-1] - mbs[0]:+.0f}"
         yield f"{name}_samples: {len(mbs)} (last at {series[-1][0]:.0f} s)"
+        if series[-1][0] >= 120:  # long windows: the last sample of each minute, to see a trend
+            last: dict[int, float] = {}
+            for at, m in series:
+                last[int(at // 60)] = m
+            yield f"{name}_by_minute_mb: {' '.join(f'{m:.0f}' for _, m in sorted(last.items()))}"
 
 
 def log_problems(log: Path) -> int:
