@@ -114,7 +114,7 @@ def test_neurons_page_first_page_without_filter() -> None:
     assert text == (
         "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id IS NOT NULL\n"
         "WITH n ORDER BY n.dataset, n.id LIMIT $limit\n"
-        "RETURN n {.*} AS n"
+        "RETURN collect(n {.*}) AS rows"
     )
     assert params == {"limit": 11}
 
@@ -125,7 +125,7 @@ def test_neurons_page_after_cursor_with_filter() -> None:
         "MATCH (n:Neuron) WHERE n.dataset = $dataset AND n.id > $after"
         " AND n.type = $type AND n.side = $side\n"
         "WITH n ORDER BY n.dataset, n.id LIMIT $limit\n"
-        "RETURN n {.*} AS n"
+        "RETURN collect(n {.*}) AS rows"
     )
     assert params == {"type": "AVA", "side": "left", "after": "AVAL", "limit": 6}
 
@@ -159,9 +159,8 @@ def test_neurons_count_with_filter() -> None:
 
 _PAGE = "WITH a, b, r ORDER BY a.dataset, a.id, b.id LIMIT $limit\n"
 _ROWS = _PAGE + (
-    "RETURN a.id AS pre, b.id AS post, r.synapse_count AS synapse_count, r.weight AS weight,"
-    " r.psd_area_total AS psd_area_total, r.nt_type AS nt_type, r.neuropils AS neuropils\n"
-    "ORDER BY pre, post"
+    "RETURN collect({pre: a.id, post: b.id, synapse_count: r.synapse_count, weight: r.weight,"
+    " psd_area_total: r.psd_area_total, nt_type: r.nt_type, neuropils: r.neuropils}) AS rows"
 )
 _COLUMNS = _PAGE + (
     "RETURN collect(a.id) AS pre, collect(b.id) AS post, collect(r.synapse_count) AS synapse_count"
