@@ -7,25 +7,33 @@ database; :mod:`connectomedb.analytics.jobs` wires them to jobs.
   (out- and in-vectors of the truncated SVD, scaled by the singular values'
   square roots, as graspologic's ``AdjacencySpectralEmbed``), on log1p synapse counts.
 - :func:`gae_embedding`: a learned embedding from a graph autoencoder (GraphSAGE encoder,
-  inner-product decoder, negative sampling), PyTorch Geometric.
+  inner-product decoder, negative sampling), PyTorch Geometric, trained on mini-batches
+  of connections (:mod:`connectomedb.analytics.minibatch`).
 - :func:`anomaly_scores`: how unusual each neuron's connection profile is, either against
   the mean profile of its own cell type (``type_profile``) or by an isolation forest on
   spectral embeddings and degrees (``isolation_forest``).
 - :func:`classify_cell_types`: GraphSAGE and GAT against majority class, logistic
   regression on node features alone and label spreading, on the same stratified splits.
+  The GNNs train on mini-batches of neurons with sampled neighbourhoods and predict
+  layer by layer with every neighbour (:mod:`connectomedb.analytics.minibatch`), so
+  memory follows the batch, not the connectome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
 from connectomedb.errors import BadInput
+
+if TYPE_CHECKING:
+    from connectomedb.analytics.minibatch import NeighbourIndex, Training
 
 MODELS: Final = ("graphsage", "gat")
 BASELINES: Final = ("majority", "logistic_regression", "label_spreading")
@@ -77,47 +85,26 @@ def gae_embedding(
     pre: np.ndarray,
     post: np.ndarray,
     dim: int,
-    epochs: int,
+    training: Training,
     seed: int,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     """(n, dim) embedding from a graph autoencoder trained to tell the graph's edges
-    from random non-edges; also the final training loss."""
+    from random non-edges, on mini-batches of connections; also its loss over every
+    connection and as many random non-connections (the full-batch loss of the
+    embedding returned)."""
     import torch
-    from torch_geometric.nn import GAE, SAGEConv
-    from torch_geometric.utils import negative_sampling, to_undirected
+
+    from connectomedb.analytics import minibatch as mb
 
     torch.manual_seed(seed)
-    edges = torch.from_numpy(np.vstack([pre, post]))
-    undirected = to_undirected(edges, num_nodes=x.shape[0])
-
-    class Encoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.c1 = SAGEConv(x.shape[1], 2 * dim)
-            self.c2 = SAGEConv(2 * dim, dim)
-
-        def forward(self, h: torch.Tensor, ei: torch.Tensor) -> torch.Tensor:
-            return self.c2(self.c1(h, ei).relu(), ei)
-
-    model = GAE(Encoder())
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    index = mb.NeighbourIndex(x.shape[0], pre, post)
     feats = torch.from_numpy(_standardise(x))
-    loss = torch.tensor(0.0)
-    for epoch in range(epochs):
-        model.train()
-        opt.zero_grad()
-        z = model.encode(feats, undirected)
-        neg = negative_sampling(edges, num_nodes=x.shape[0], num_neg_samples=edges.shape[1])
-        loss = model.recon_loss(z, edges, neg)
-        loss.backward()
-        opt.step()
-        if progress is not None:
-            progress((epoch + 1) / epochs)
-    model.eval()
-    with torch.no_grad():
-        z = model.encode(feats, undirected)
-    return z.numpy().astype(np.float32), float(loss.detach())
+    src, dst = torch.from_numpy(pre.astype(np.int64)), torch.from_numpy(post.astype(np.int64))
+    net = mb.encoder(x.shape[1], dim)
+    mb.train_autoencoder(net, index, feats, src, dst, training, progress)
+    z = mb.infer(net, index, feats)
+    return z.numpy().astype(np.float32), mb.embedding_loss(z, src, dst)
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -202,6 +189,17 @@ def stratified_split(
     return np.array(sorted(train), dtype=np.int64), np.array(sorted(test), dtype=np.int64)
 
 
+def spreading_matrix(n: int, pre: np.ndarray, post: np.ndarray, weight: np.ndarray) -> sp.csr_array:
+    """S = D^-1/2 (A + A^T) D^-1/2 of the log1p-weighted adjacency A (label spreading's
+    propagation matrix)."""
+    a = adjacency(n, pre, post, weight)
+    a = (a + a.T).tocsr()
+    d = np.asarray(a.sum(axis=1)).ravel()
+    inv = np.zeros_like(d)
+    inv[d > 0] = 1 / np.sqrt(d[d > 0])
+    return (sp.diags_array(inv) @ a @ sp.diags_array(inv)).tocsr()
+
+
 def label_spreading(
     n: int,
     pre: np.ndarray,
@@ -212,72 +210,79 @@ def label_spreading(
     classes: int,
     alpha: float = 0.9,
     iterations: int = 200,
+    s: sp.csr_array | None = None,
 ) -> np.ndarray:
     """Zhou et al. 2004 label spreading on the symmetrised, normalised log1p-weighted
-    graph: F <- alpha S F + (1 - alpha) Y. Returns (n, classes) scores."""
-    a = adjacency(n, pre, post, weight)
-    a = (a + a.T).tocsr()
-    d = np.asarray(a.sum(axis=1)).ravel()
-    inv = np.zeros_like(d)
-    inv[d > 0] = 1 / np.sqrt(d[d > 0])
-    s = sp.diags_array(inv) @ a @ sp.diags_array(inv)
-    y0 = np.zeros((n, classes))
-    y0[train, y[train]] = 1.0
-    f = y0.copy()
+    graph: the fixed point of F <- alpha S F + (1 - alpha) Y, i.e. the solution of
+    (I - alpha S) F = (1 - alpha) Y. Returns (n, classes) scores. ``s``: the graph's
+    :func:`spreading_matrix`, when already at hand.
+
+    I - alpha S is symmetric with eigenvalues in [1 - alpha, 1 + alpha], so conjugate
+    gradients reach a relative residual of 1e-12 in a few dozen products with S (at most
+    ``iterations``), where the fixed-point iteration needs hundreds for the same error
+    (alpha^k): at whole-brain size the products are the cost.
+    """
+    if s is None:
+        s = spreading_matrix(n, pre, post, weight)
+    b = np.zeros((n, classes))
+    b[train, y[train]] = 1.0 - alpha
+    return _conjugate_gradients(lambda v: v - alpha * (s @ v), b, 1e-12, iterations)
+
+
+def _conjugate_gradients(
+    apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, rtol: float, iterations: int
+) -> np.ndarray:
+    """X with ``apply(X) = b`` for a symmetric positive definite operator, every column
+    of ``b`` solved at once (each with its own step sizes), until each column's residual
+    is below ``rtol`` times its right-hand side or ``iterations`` steps."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    p = r.copy()
+    rs = (r * r).sum(axis=0)
+    goal = (rtol**2) * (b * b).sum(axis=0)
     for _ in range(iterations):
-        f = alpha * (s @ f) + (1 - alpha) * y0
-    return f
+        if (rs <= goal).all():
+            break
+        ap = apply(p)
+        curv = (p * ap).sum(axis=0)
+        step = np.divide(rs, curv, out=np.zeros_like(rs), where=curv > 0)
+        x += step * p
+        r -= step * ap
+        rs_next = (r * r).sum(axis=0)
+        p = r + np.divide(rs_next, rs, out=np.zeros_like(rs), where=rs > 0) * p
+        rs = rs_next
+    return x
 
 
 def _gnn(
     kind: str,
-    x: np.ndarray,
-    edges: np.ndarray,
-    y: np.ndarray,
+    g: LabelledGraph,
     train: np.ndarray,
-    classes: int,
     hidden: int,
-    epochs: int,
+    training: Training,
     seed: int,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Train a two-layer GraphSAGE or GAT on the training neurons (full batch, both
-    edge directions) and return class probabilities for every neuron."""
+    """Train a two-layer GraphSAGE or GAT on the training neurons (mini-batches with
+    sampled neighbourhoods, both edge directions) and return class probabilities for
+    every neuron (layer by layer, every neighbour)."""
     import torch
-    from torch_geometric.nn import GATConv, SAGEConv
-    from torch_geometric.utils import to_undirected
+
+    from connectomedb.analytics import minibatch as mb
 
     torch.manual_seed(seed)
-    ei = to_undirected(torch.from_numpy(edges), num_nodes=x.shape[0])
-    feats = torch.from_numpy(_standardise(x))
-    target = torch.from_numpy(y)
-    idx = torch.from_numpy(train)
-
-    class Net(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            if kind == "graphsage":
-                self.c1: Any = SAGEConv(x.shape[1], hidden)
-                self.c2: Any = SAGEConv(hidden, classes)
-            else:
-                self.c1 = GATConv(x.shape[1], hidden // 4, heads=4)
-                self.c2 = GATConv(hidden, classes, heads=1)
-            self.drop = torch.nn.Dropout(0.3)
-
-        def forward(self, h: torch.Tensor) -> torch.Tensor:
-            h = self.drop(torch.nn.functional.elu(self.c1(h, ei)))
-            return self.c2(h, ei)
-
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=5e-4)
-    for _ in range(epochs):
-        net.train()
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(net(feats)[idx], target[idx])
-        loss.backward()
-        opt.step()
-    net.eval()
-    with torch.no_grad():
-        return torch.softmax(net(feats), dim=1).numpy()
+    feats = torch.from_numpy(_standardise(g.x))
+    net = mb.classifier(kind, g.x.shape[1], hidden, g.classes)
+    mb.train_classifier(
+        net,
+        g.index,
+        feats,
+        torch.from_numpy(g.y),
+        torch.from_numpy(train),
+        training,
+        progress,
+    )
+    return torch.softmax(mb.infer(net, g.index, feats), dim=1).numpy()
 
 
 @dataclass(frozen=True)
@@ -299,11 +304,30 @@ class LabelledGraph:
     def n(self) -> int:
         return int(self.x.shape[0])
 
+    @cached_property
+    def index(self) -> NeighbourIndex:
+        """The neighbours of each neuron, for the GNNs' sampling (built once)."""
+        from connectomedb.analytics.minibatch import NeighbourIndex
+
+        return NeighbourIndex(self.n, self.pre, self.post)
+
+    @cached_property
+    def spreading(self) -> sp.csr_array:
+        """:func:`spreading_matrix` (built once)."""
+        return spreading_matrix(self.n, self.pre, self.post, self.weight)
+
 
 def predict(
-    method: str, g: LabelledGraph, train: np.ndarray, hidden: int, epochs: int, seed: int
+    method: str,
+    g: LabelledGraph,
+    train: np.ndarray,
+    hidden: int,
+    training: Training,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """(n, classes) class scores from ``method`` trained on the neurons ``train``."""
+    """(n, classes) class scores from ``method`` trained on the neurons ``train``
+    (``training``: how the GNNs train; ``progress``: their fraction done)."""
     x, n, pre, post, weight, y, classes = g.x, g.n, g.pre, g.post, g.weight, g.y, g.classes
     if method == "majority":
         counts = np.bincount(y[train], minlength=classes)
@@ -319,9 +343,9 @@ def predict(
         p[:, clf.classes_] = clf.predict_proba(xs)
         return p
     if method == "label_spreading":
-        return label_spreading(n, pre, post, weight, y, train, classes)
+        return label_spreading(n, pre, post, weight, y, train, classes, s=g.spreading)
     if method in MODELS:
-        return _gnn(method, x, np.vstack([pre, post]), y, train, classes, hidden, epochs, seed)
+        return _gnn(method, g, train, hidden, training, seed, progress)
     raise BadInput(f"unknown method {method!r}")
 
 
@@ -331,7 +355,7 @@ def classify_cell_types(
     seeds: list[int],
     test_fraction: float,
     hidden: int,
-    epochs: int,
+    training: Training,
     progress: Callable[[float], None] | None = None,
 ) -> dict[str, Scores]:
     """Each method's held-out accuracy, macro-F1 and confusion matrix over the same
@@ -349,7 +373,12 @@ def classify_cell_types(
     for seed in seeds:
         train, test = stratified_split(y, test_fraction, seed)
         for m in methods:
-            p = predict(m, g, train, hidden, epochs, seed)
+
+            def within(f: float, done: int = done) -> None:
+                if progress is not None:
+                    progress((done + f) / steps)
+
+            p = predict(m, g, train, hidden, training, seed, within)
             guess = p[test].argmax(axis=1)
             acc[m].append(float(accuracy_score(y[test], guess)))
             f1[m].append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from connectomedb.jobs.contract import Params
 from connectomedb.schema.graph import Level
@@ -18,13 +18,45 @@ class GraphJobParams(Params):
     min_weight: int = Field(default=1, ge=1)
 
 
-class EmbeddingParams(GraphJobParams):
+class MiniBatchParams(Params):
+    """How a GNN trains: ``steps`` Adam steps, each on a mini-batch of ``batch_size``
+    items (training neurons, or connections for the autoencoder) with their sampled
+    neighbourhoods, or ``epochs`` passes over the items instead, when given; memory
+    follows the batch, not the graph. ``fanouts[h]``: the neighbours each node draws at
+    hop ``h`` (-1: all), by default each model's own (GraphSAGE [25, -1], its second
+    hop always exact; GAT [10, 5], with control variates). Where the items fit one batch
+    a step is a pass, the full-batch epoch of earlier versions."""
+
+    steps: int = Field(default=600, ge=1, le=100_000)
+    epochs: int | None = Field(
+        default=None, ge=1, le=10_000, description="passes over the items instead of steps"
+    )
+    batch_size: int = Field(default=512, ge=1, le=1_000_000)
+    fanouts: list[int] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="neighbours drawn per node at each hop, -1 for all (default: the model's)",
+    )
+    threads: int | None = Field(
+        default=None, ge=1, le=256, description="torch threads (default: the worker's)"
+    )
+
+    @field_validator("fanouts")
+    @classmethod
+    def _fanouts(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(k == 0 or k < -1 for k in v):
+            raise ValueError("each fan-out is a positive number of neighbours, or -1 for all")
+        return v
+
+
+class EmbeddingParams(GraphJobParams, MiniBatchParams):
     """A vector per neuron: adjacency spectral embedding (out- and in-vectors, 2 x dim) or
-    a graph autoencoder's (dim), with a 2-D principal-component layout for plots."""
+    a graph autoencoder's (dim), with a 2-D principal-component layout for plots; the
+    autoencoder trains on mini-batches of connections (:class:`MiniBatchParams`)."""
 
     method: Literal["spectral", "gae"] = "spectral"
     dim: int = Field(default=8, ge=1, le=256)
-    epochs: int = Field(default=200, ge=1, le=10_000)
 
 
 class AnomalyParams(GraphJobParams):
@@ -38,12 +70,13 @@ class AnomalyParams(GraphJobParams):
     top: int = Field(default=20, ge=1, le=1000)
 
 
-class CellTypeParams(Params):
+class CellTypeParams(MiniBatchParams):
     """Cell-type classification of a partially labelled connectome: GraphSAGE and GAT
     against majority class, logistic regression on node features and label spreading, on
     the same stratified held-out neurons for each seed; accuracy, macro-F1 and confusion
     matrices; predictions with confidence for every neuron from the best model trained on
-    all labelled neurons."""
+    all labelled neurons. The GNNs train on mini-batches of training neurons
+    (:class:`MiniBatchParams`)."""
 
     label_level: Level = "class"
     unlabelled: list[str] = Field(
@@ -53,7 +86,6 @@ class CellTypeParams(Params):
     seeds: int = Field(default=5, ge=1, le=50)
     test_fraction: float = Field(default=0.3, gt=0, lt=1)
     hidden: int = Field(default=64, ge=4, le=1024)
-    epochs: int = Field(default=200, ge=1, le=10_000)
     min_weight: int = Field(default=1, ge=1)
 
 

@@ -120,25 +120,71 @@ def sample_hops(
     )
 
 
+#: a node draws offsets at random (with a rank-all fallback) when its in-degree exceeds
+#: ``_HUB * k``; below, ranking all its in-edges costs at most that many random keys
+_HUB = 4
+
+
 def _draw(colptr: Tensor, frontier: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """CSC positions of the drawn in-edges of each frontier node and, for each, the
-    frontier position of the node that drew it."""
+    frontier position of the node that drew it (grouped by that node, in frontier
+    order). Ranking every candidate edge would cost the sum of the frontier's degrees,
+    which hubs dominate on heavy-tailed graphs; hubs draw offsets instead."""
     start = colptr[frontier]
     deg = colptr[frontier + 1] - start
+    owner = torch.arange(frontier.numel())
+    if k < 0:
+        return _segments(start, deg, owner)
+    hubs = owner[deg > _HUB * k]
+    offsets, found = _draw_hubs(deg[hubs], k)
+    ranked = torch.cat([owner[deg <= _HUB * k], hubs[~found]])
+    pos, seg = _segments(start[ranked], deg[ranked], torch.arange(ranked.numel()))
+    if pos.numel():
+        # a random order within each segment, the first k kept
+        order = torch.argsort(seg.to(torch.float64) + torch.rand(pos.numel(), dtype=torch.float64))
+        offset = pos - start[ranked][seg]
+        rank = torch.empty_like(offset)
+        rank[order] = offset
+        keep = rank < k
+        pos, seg = pos[keep], seg[keep]
+    lucky = hubs[found]
+    edge = torch.cat([pos, (start[lucky].unsqueeze(1) + offsets).reshape(-1)])
+    dst = torch.cat([ranked[seg], lucky.repeat_interleave(k)])
+    order = torch.argsort(dst, stable=True)
+    return edge[order], dst[order]
+
+
+def _segments(start: Tensor, deg: Tensor, owner: Tensor) -> tuple[Tensor, Tensor]:
+    """Every position ``start[i] .. start[i] + deg[i] - 1``, with ``owner[i]`` for each."""
     total = int(deg.sum())
     if total == 0:
         empty = torch.empty(0, dtype=torch.long)
         return empty, empty
-    owner = torch.repeat_interleave(torch.arange(frontier.numel()), deg)
+    seg = torch.repeat_interleave(torch.arange(deg.numel()), deg)
     offset = torch.arange(total) - torch.repeat_interleave(torch.cumsum(deg, 0) - deg, deg)
-    if k >= 0:
-        # a random order within each node's segment, the first k kept
-        order = torch.argsort(owner.to(torch.float64) + torch.rand(total, dtype=torch.float64))
-        rank = torch.empty(total, dtype=torch.long)
-        rank[order] = offset
-        keep = rank < k
-        owner, offset = owner[keep], offset[keep]
-    return start[owner] + offset, owner
+    return start[seg] + offset, owner[seg]
+
+
+def _draw_hubs(deg: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """``k`` distinct offsets below ``deg[i]`` for each hub ``i``: the first ``k`` distinct
+    values among ``2k`` uniform draws with replacement. They form a uniformly random
+    ``k``-subset: the rule treats every value alike, and so does the event that ``k``
+    distinct values turn up. Returns the offsets (one row per hub that found ``k``) and
+    which hubs found them (the others are ranked instead)."""
+    m = deg.numel()
+    if m == 0 or k == 0:
+        return torch.empty((m, 0), dtype=torch.long), torch.ones(m, dtype=torch.bool)
+    draws = (torch.rand(m, 2 * k, dtype=torch.float64) * deg.unsqueeze(1)).long()
+    draws = torch.minimum(draws, (deg - 1).unsqueeze(1))  # rounding at the top
+    flat = (torch.arange(m).unsqueeze(1) * int(deg.max()) + draws).reshape(-1)
+    _, inverse = torch.unique(flat, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), flat.numel(), dtype=torch.long)
+    first.scatter_reduce_(0, inverse, torch.arange(flat.numel()), reduce="amin")
+    fresh = (first[inverse] == torch.arange(flat.numel())).reshape(m, 2 * k)
+    rank = torch.cumsum(fresh, dim=1)
+    found = rank[:, -1] >= k
+    pick = (fresh & (rank <= k))[found]
+    return draws[found][pick].reshape(-1, k), found
 
 
 def _first_seen(ids: Tensor) -> Tensor:

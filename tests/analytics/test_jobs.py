@@ -68,6 +68,21 @@ def test_spectral_embedding_job_equals_a_dense_svd_of_the_sheet(
     assert lay.shape == (302, 2) and np.allclose(lay.mean(axis=0), 0, atol=1e-4)
 
 
+def test_gae_embedding_job_trains_in_mini_batches(
+    world: World, driver: neo4j.Driver, settings: Settings
+) -> None:
+    """Batches of 256 of Cook 2019's connections: a vector of the asked width for every
+    neuron, and a loss over the whole graph below 2 ln 2, what an embedding that tells
+    connections from non-connections no better than chance scores."""
+    params = {"method": "gae", "dim": 4, "steps": 60, "batch_size": 256}
+    r = _run(driver, settings, world.cook, "embedding", params)
+    m = r["metrics"]
+    assert m["width"] == 4 and len(r["outputs"]) == 302
+    assert all(len(o["vector"]) == 4 for o in r["outputs"].values())
+    assert m["final_loss"] < 2 * np.log(2) - 0.1
+    assert m["training"]["steps"] == 60 and m["training"]["batch_size"] == 256
+
+
 @pytest.fixture(scope="module")
 def merged(
     world: World, driver: neo4j.Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory

@@ -8,6 +8,7 @@ import pytest
 
 from connectomedb.analytics import learn
 from connectomedb.analytics.features import labels, node_features
+from connectomedb.analytics.minibatch import Training
 from connectomedb.analytics.planted import merge_neurons
 from connectomedb.errors import BadInput
 from connectomedb.store.graph import Graph
@@ -54,6 +55,16 @@ def test_label_spreading_converges_to_its_closed_form() -> None:
     y0[train, y[train]] = 1
     want = 0.2 * np.linalg.solve(np.eye(n) - 0.8 * s, y0)
     np.testing.assert_allclose(got, want, atol=1e-9)
+    # the defaults (alpha 0.9), with two neurons left without any connection
+    keep = (pre > 1) & (post > 1)
+    got = learn.label_spreading(n, pre[keep], post[keep], w[keep], y, train, 3)
+    a[:2], a[:, :2] = 0, 0
+    d = a.sum(axis=1)
+    inv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    s = inv[:, None] * a * inv[None, :]
+    want = 0.1 * np.linalg.solve(np.eye(n) - 0.9 * s, y0)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    np.testing.assert_allclose(got[0], [0.1, 0, 0], atol=1e-12)  # alone: its own label
 
 
 def test_type_profile_scores_by_hand() -> None:
@@ -105,7 +116,9 @@ def test_majority_and_logistic_baselines_on_separable_features() -> None:
     x = np.column_stack([y * 5.0 + rng.normal(0, 0.1, 50), rng.normal(0, 1, 50)]).astype(np.float32)
     pre, post, w = _random_graph(50, 0.1, 3)
     g = learn.LabelledGraph(x, pre, post, w, y, 2)
-    scores = learn.classify_cell_types(g, ("majority", "logistic_regression"), [0, 1], 0.4, 8, 1)
+    scores = learn.classify_cell_types(
+        g, ("majority", "logistic_regression"), [0, 1], 0.4, 8, Training(steps=1)
+    )
     assert scores["logistic_regression"].accuracy == [1.0, 1.0]
     assert scores["majority"].accuracy == [12 / 20, 12 / 20]
     assert scores["majority"].confusion.tolist() == [[24, 0], [16, 0]]
@@ -151,7 +164,8 @@ def test_gnns_learn_labels_carried_by_the_wiring(method: str) -> None:
     w = np.ones(pre.size, dtype=np.float32)
     x = rng.normal(0, 1, (n, 4)).astype(np.float32)
     g = learn.LabelledGraph(x, pre, post, w, y, 2)
-    s = learn.classify_cell_types(g, (method, "logistic_regression"), [0, 1], 0.3, 16, 100)
+    t = Training(steps=100, weight_decay=5e-4)
+    s = learn.classify_cell_types(g, (method, "logistic_regression"), [0, 1], 0.3, 16, t)
     assert min(s[method].accuracy) >= 0.9
     assert max(s["logistic_regression"].accuracy) < 0.75
 
