@@ -40,6 +40,13 @@ class TooExpensive(ConnectomeDBError):
     code = "TOO_EXPENSIVE"
 
 
+class Unavailable(ConnectomeDBError):
+    """The database cannot be reached now (down, restarting, or the network between):
+    worth trying again shortly, unlike a :class:`ConfigError`."""
+
+    code = "UNAVAILABLE"
+
+
 class ConfigError(ConnectomeDBError):
     """The environment is not set up as needed (Java, Maven, ports, settings)."""
 

@@ -44,6 +44,7 @@ HTTP_STATUS = {
     "BAD_INPUT": 400,
     "TIMEOUT": 504,
     "TOO_EXPENSIVE": 422,
+    "UNAVAILABLE": 503,
 }
 
 

@@ -18,7 +18,15 @@ log = logging.getLogger("connectomedb.api")
 
 #: Error codes a client may see with the error's own message; anything else is masked.
 CLIENT_CODES = frozenset(
-    {"NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "BAD_INPUT", "TIMEOUT", "TOO_EXPENSIVE"}
+    {
+        "NOT_FOUND",
+        "FORBIDDEN",
+        "UNAUTHENTICATED",
+        "BAD_INPUT",
+        "TIMEOUT",
+        "TOO_EXPENSIVE",
+        "UNAVAILABLE",
+    }
 )
 
 

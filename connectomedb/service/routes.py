@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from connectomedb.errors import NotFound
+from connectomedb.errors import NotFound, Unavailable
 from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, SettingsDep, StoreDep
 from connectomedb.service.pagination import NEURON, decode_cursor, encode_cursor, page_size
 from connectomedb.service.permissions import readable_dataset, readable_row
@@ -29,6 +29,8 @@ router = APIRouter()
 async def health(store: StoreDep) -> JSONResponse:
     try:
         await store.ping()
+    except Unavailable:  # already logged by the store, once per failed query
+        return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)
     except Exception:  # the point is to answer, whatever the failure
         log.exception("health check failed")
         return JSONResponse({"status": "unavailable", "neo4j": "down"}, status_code=503)

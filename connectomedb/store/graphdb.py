@@ -10,7 +10,7 @@ from typing import Any, Final
 import neo4j
 from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from connectomedb.errors import BadInput, ConfigError, Timeout
+from connectomedb.errors import BadInput, Timeout, Unavailable
 from connectomedb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,35 @@ _STOPPED_CODES = frozenset(
 )
 
 
+#: Connecting, and retrying a transaction that failed for want of a server, each take at
+#: most this long (or a quarter of the query time limit, when shorter): while the
+#: database is down a request answers UNAVAILABLE within its time limit instead of
+#: hanging on the driver's defaults (30 s to connect, 30 s of retries, 60 s for a
+#: connection from the pool).
+DOWN_S: Final = 5.0
+
+
+def down_s(query_timeout_s: float) -> float:
+    """How long connecting, and retrying for want of a server, may each take for queries
+    limited to ``query_timeout_s``."""
+    return min(DOWN_S, query_timeout_s / 4)
+
+
 def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
+    down = down_s(settings.query_timeout_s)
     return neo4j.AsyncGraphDatabase.driver(
         settings.uri,
         auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
         max_connection_lifetime=3600,
         max_connection_pool_size=64,
         notifications_min_severity="OFF",  # "unknown property" hints on a fresh graph are noise
+        connection_timeout=down,
+        max_transaction_retry_time=down,
+        connection_acquisition_timeout=max(settings.query_timeout_s, 2 * down),
     )
+
+
+_DOWN: Final = "the database cannot be reached now (down or restarting); try again shortly"
 
 
 #: the cheapest query there is: does the database answer?
@@ -126,7 +147,8 @@ class Store:
         except Neo4jError as e:
             raise self._translate(name, list(steps[0][1]), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:
-            raise ConfigError("the database is not reachable") from e
+            log.warning("query %s: the database cannot be reached (%s)", name, e)
+            raise Unavailable(_DOWN) from e
 
     async def _run(
         self, name: str, text: str, params: dict[str, Any], routing: neo4j.RoutingControl
@@ -143,7 +165,8 @@ class Store:
         except Neo4jError as e:
             raise self._translate(name, list(params), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:
-            raise ConfigError("the database is not reachable") from e
+            log.warning("query %s: the database cannot be reached (%s)", name, e)
+            raise Unavailable(_DOWN) from e
         # Every query here returns plain values and maps (``n {.*}``), never nodes, so the
         # record's own values need no further conversion (Record.data() walks them all).
         return [dict(r) for r in records]
