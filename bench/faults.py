@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,30 +46,10 @@ NEURON = """query($ds: ID!, $id: ID!) { neuron(dataset: $ds, id: $id) { id name 
 KINDS = ("graphql_neuron", "rest_neurons", "health")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def own_server(base: Settings, home: Path) -> Iterator[Settings]:
     """A Neo4j of its own under ``home`` (512m heap and page cache), stopped after."""
-    main = base.model_copy(update={"neo4j_uri": None})
-    if localneo4j.is_built(main):
-        main_home = localneo4j.layout(main).home.resolve()
-        for d in ("lib", "plugins"):
-            (home / d).symlink_to(main_home / d)
-    s = base.model_copy(
-        update={
-            "home": home,
-            "bolt_port": free_port(),
-            "http_port": free_port(),
-            "neo4j_uri": None,
-            "heap_size": "512m",
-            "pagecache_size": "512m",
-        }
-    )
+    s = localneo4j.side_settings(base, home)
     try:
         localneo4j.start(s)
         yield s
@@ -101,7 +80,7 @@ def cli(env: dict[str, str], *args: str) -> None:
 @contextmanager
 def api(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``connectomedb serve`` on a free port, until it answers /health; stopped after."""
-    port = free_port()
+    port = localneo4j.free_port()
     exe = Path(sys.executable).with_name("connectomedb")
     proc = subprocess.Popen(
         [str(exe), "serve", "--port", str(port)],

@@ -282,6 +282,37 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the system's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def side_settings(
+    base: Settings, home: Path, heap: str = "512m", pagecache: str = "512m"
+) -> Settings:
+    """Settings for another local server under ``home`` on free ports (a drill, a bulk
+    load into a store of its own), beside the one of ``base``; its jars are links to
+    ``base``'s home's when that one is built (no rebuild), else Maven lays them out
+    on its first start."""
+    main = base.model_copy(update={"neo4j_uri": None})
+    if is_built(main):
+        main_home = layout(main).home.resolve()
+        for d in ("lib", "plugins"):
+            (home / d).symlink_to(main_home / d)
+    return base.model_copy(
+        update={
+            "home": home,
+            "bolt_port": free_port(),
+            "http_port": free_port(),
+            "neo4j_uri": None,
+            "heap_size": heap,
+            "pagecache_size": pagecache,
+        }
+    )
+
+
 def _env(lay: Layout) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_OPTS", "HEAP_SIZE")}
     env["NEO4J_HOME"] = str(lay.home)

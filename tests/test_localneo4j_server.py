@@ -15,12 +15,6 @@ from connectomedb.settings import Settings
 from connectomedb.store.driver import make_driver
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _processes_under(home: Path) -> list[int]:
     """Live (non-zombie) processes whose command line mentions ``home``."""
     out = []
@@ -39,23 +33,9 @@ def _processes_under(home: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def second(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings for a second server; its jars are links to the main home's when that one
-    is built (no rebuild), else they are laid out by Maven."""
-    main = settings.model_copy(update={"neo4j_uri": None})
-    home = tmp_path_factory.mktemp("neo4j-second")
-    if localneo4j.is_built(main):
-        main_home = localneo4j.layout(main).home.resolve()
-        for d in ("lib", "plugins"):
-            (home / d).symlink_to(main_home / d)
-    s = settings.model_copy(
-        update={
-            "home": home,
-            "bolt_port": _free_port(),
-            "http_port": _free_port(),
-            "neo4j_uri": None,
-            "heap_size": "512m",
-            "pagecache_size": "128m",
-        }
+    """Settings for a second server (:func:`localneo4j.side_settings`)."""
+    s = localneo4j.side_settings(
+        settings, tmp_path_factory.mktemp("neo4j-second"), pagecache="128m"
     )
     yield s
     localneo4j.stop(s)
@@ -76,7 +56,9 @@ def test_start_apoc_stop_leaves_nothing(second: Settings) -> None:
     st = localneo4j.status(second)
     assert st["running"] and st["answering"]
     # a second instance on the same home (other ports) is refused: the store is locked
-    other = second.model_copy(update={"bolt_port": _free_port(), "http_port": _free_port()})
+    other = second.model_copy(
+        update={"bolt_port": localneo4j.free_port(), "http_port": localneo4j.free_port()}
+    )
     with pytest.raises(ConfigError, match="locked"):
         localneo4j.start(other)
     localneo4j.stop(second)

@@ -3,26 +3,13 @@ against values worked out by hand."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.bench import load_bench
 
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "load.py"
-    spec = importlib.util.spec_from_file_location("bench_load", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_load"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-load = _load()
+load = load_bench("load")
 
 
 def test_percentile_interpolates_between_ranks() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -310,7 +309,7 @@ def test_refuses_an_external_server(tmp_path: Path) -> None:
 
 
 def test_bulk_does_not_replace(tmp_path: Path) -> None:
-    s = Settings(home=tmp_path, bolt_port=_free_port())  # refused before it is reached
+    s = Settings(home=tmp_path, bolt_port=localneo4j.free_port())  # refused before it is reached
     res = _cli(s, "load", "synthetic", "--bulk", "--replace")
     assert res.exit_code == 1
     assert "--bulk loads into an empty store: --replace does not apply" in res.output
@@ -319,32 +318,10 @@ def test_bulk_does_not_replace(tmp_path: Path) -> None:
 # -- on a second local server -----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A second Neo4j, started for this module and stopped after it; its jars are links
-    to the main home's when that one is built, else Maven lays them out."""
-    main = settings.model_copy(update={"neo4j_uri": None})
-    home = tmp_path_factory.mktemp("neo4j-bulk")
-    if localneo4j.is_built(main):
-        main_home = localneo4j.layout(main).home.resolve()
-        for d in ("lib", "plugins"):
-            (home / d).symlink_to(main_home / d)
-    s = settings.model_copy(
-        update={
-            "home": home,
-            "bolt_port": _free_port(),
-            "http_port": _free_port(),
-            "neo4j_uri": None,
-            "heap_size": "512m",
-            "pagecache_size": "512m",
-        }
-    )
+    """A second Neo4j, started for this module and stopped after it."""
+    s = localneo4j.side_settings(settings, tmp_path_factory.mktemp("neo4j-bulk"))
     try:
         localneo4j.start(s)
         yield s

@@ -7,29 +7,15 @@ seconds, without restarting the API; nothing ever answers INTERNAL or HTTP 500."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from connectomedb.settings import Settings
+from tests.bench import load_bench
 
-
-def _load() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "faults.py"
-    spec = importlib.util.spec_from_file_location("bench_faults", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_faults"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-faults = _load()
+faults = load_bench("faults")
 
 #: the API's query time limit in this test
 LIMIT_S = 6.0
