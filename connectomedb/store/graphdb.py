@@ -3,6 +3,7 @@ transaction timeout, counts queries and turns driver errors into ours."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Final
@@ -37,17 +38,32 @@ _STOPPED_CODES = frozenset(
 
 
 #: Connecting, and retrying a transaction that failed for want of a server, each take at
-#: most this long (or a quarter of the query time limit, when shorter): while the
-#: database is down a request answers UNAVAILABLE within its time limit instead of
-#: hanging on the driver's defaults (30 s to connect, 30 s of retries, 60 s for a
-#: connection from the pool).
+#: most this long (or a quarter of the query time limit, when shorter, but never less
+#: than ``MIN_CONNECT_S``): while the database is down a request answers UNAVAILABLE
+#: within its time limit instead of hanging on the driver's defaults (30 s to connect,
+#: 30 s of retries, 60 s for a connection from the pool).
 DOWN_S: Final = 5.0
+
+#: A connection to a live server on a busy machine can take a good part of a second; a
+#: shorter connect timeout would call such a server down.
+MIN_CONNECT_S: Final = 1.0
+
+#: How long past its own time limit a query may go unanswered before the API gives up
+#: on it (at least): the server stops a query past its limit at its next check, which can
+#: come late on a busy machine. What is left is a server that accepts connections but
+#: does not answer (one still starting up), which no driver timeout covers.
+LATE_S: Final = 5.0
 
 
 def down_s(query_timeout_s: float) -> float:
     """How long connecting, and retrying for want of a server, may each take for queries
     limited to ``query_timeout_s``."""
-    return min(DOWN_S, query_timeout_s / 4)
+    return max(MIN_CONNECT_S, min(DOWN_S, query_timeout_s / 4))
+
+
+def hard_limit_s(query_timeout_s: float) -> float:
+    """How long the API waits for one query (or transaction) at most, all told."""
+    return query_timeout_s + max(LATE_S, down_s(query_timeout_s))
 
 
 def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
@@ -65,6 +81,14 @@ def make_async_driver(settings: Settings) -> neo4j.AsyncDriver:
 
 
 _DOWN: Final = "the database cannot be reached now (down or restarting); try again shortly"
+
+
+def _unanswered(name: str, limit_s: float) -> Unavailable:
+    log.warning("query %s: no answer from the database within %.1f s", name, limit_s)
+    return Unavailable(
+        f"the database did not answer within {limit_s:g} s (it may be restarting); "
+        "try again shortly"
+    )
 
 
 #: the cheapest query there is: does the database answer?
@@ -92,6 +116,7 @@ class Store:
         self.timeout_s = timeout_s
         self.max_queries = max_queries
         self.queries = 0
+        self.hard_limit_s = hard_limit_s(timeout_s)
 
     def _count(self) -> None:
         self.queries += 1
@@ -143,7 +168,10 @@ class Store:
                 bookmark_manager=self.driver.execute_query_bookmark_manager,
             ) as s:
                 run = s.execute_write if write else s.execute_read
-                return await run(unit)  # type: ignore[arg-type]
+                async with asyncio.timeout(self.hard_limit_s):
+                    return await run(unit)  # type: ignore[arg-type]
+        except TimeoutError as e:
+            raise _unanswered(name, self.hard_limit_s) from e
         except Neo4jError as e:
             raise self._translate(name, list(steps[0][1]), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:
@@ -156,12 +184,15 @@ class Store:
         self._count()
         started = time.monotonic()
         try:
-            records, _, _ = await self.driver.execute_query(
-                neo4j.Query(text, timeout=self.timeout_s),  # type: ignore[arg-type]
-                params,
-                routing_=routing,
-                database_=self.database,
-            )
+            async with asyncio.timeout(self.hard_limit_s):
+                records, _, _ = await self.driver.execute_query(
+                    neo4j.Query(text, timeout=self.timeout_s),  # type: ignore[arg-type]
+                    params,
+                    routing_=routing,
+                    database_=self.database,
+                )
+        except TimeoutError as e:
+            raise _unanswered(name, self.hard_limit_s) from e
         except Neo4jError as e:
             raise self._translate(name, list(params), e, started) from e
         except (ServiceUnavailable, SessionExpired) as e:

@@ -48,3 +48,41 @@ def test_a_request_past_its_query_budget_is_refused(settings: Settings, driver) 
             await d.close()
 
     asyncio.run(go())
+
+
+def test_a_server_that_accepts_but_never_answers_is_unavailable_in_time(
+    settings: Settings,
+) -> None:
+    """A server that takes connections, agrees a Bolt version and then says nothing (one
+    still starting up): the query gives up within the store's hard limit with
+    UNAVAILABLE."""
+    from connectomedb.errors import Unavailable
+    from connectomedb.store.graphdb import hard_limit_s
+
+    async def go() -> float:
+        held: list[asyncio.StreamWriter] = []
+
+        async def mute(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            held.append(w)  # keep it open
+            await r.readexactly(20)  # magic preamble and four proposed versions
+            w.write(bytes([0, 0, 4, 5]))  # Bolt 5.4, then silence
+            await w.drain()
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        # the driver's own waits, sized for the default 20 s limit, add up to well over
+        # a minute here; the store's 2 s queries must not wait for them
+        quiet = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{port}"})
+        d = make_async_driver(quiet)
+        store = Store(d, quiet.neo4j_database, timeout_s=2.0)
+        t = time.perf_counter()
+        try:
+            with pytest.raises(Unavailable):
+                await store.read("silent", "RETURN 1 AS one")
+            return time.perf_counter() - t
+        finally:
+            await d.close()
+            server.close()
+
+    elapsed = asyncio.run(go())
+    assert elapsed <= hard_limit_s(2.0) + 1
