@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connectomedb.cli import access, datasets, db, export, jobs, load, neo4j, serve
+from connectomedb.cli import access, backup, datasets, db, export, jobs, load, neo4j, serve
 
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 
@@ -18,6 +18,8 @@ app.command("export")(export.export)
 app.command("serve")(serve.serve)
 app.command("worker")(jobs.worker)
 app.command("scheduler")(jobs.scheduler)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 app.add_typer(neo4j.neo4j_app, name="neo4j")
 app.add_typer(db.db_app, name="db")
