@@ -47,6 +47,17 @@ class Unavailable(ConnectomeDBError):
     code = "UNAVAILABLE"
 
 
+class RateLimited(ConnectomeDBError):
+    """Too many failed sign-ins from one client: refused, before the token is looked at,
+    for ``retry_after_s`` seconds."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigError(ConnectomeDBError):
     """The environment is not set up as needed (Java, Maven, ports, settings)."""
 

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         description="connections per second a whole-selection statistic reads and analyses "
         "(its cost estimate; requests estimated past their time limit are refused)",
     )
+    max_failed_sign_ins: int = Field(
+        default=10,
+        ge=1,
+        description="failed API-token sign-ins one client address may make per "
+        "failed_sign_in_window_s before it is refused (RATE_LIMITED, HTTP 429)",
+    )
+    failed_sign_in_window_s: float = Field(default=60.0, gt=0)
     default_lab: str = Field(
         default="local", description="owner lab of datasets loaded without --lab"
     )

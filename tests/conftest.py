@@ -17,6 +17,7 @@ import pytest
 
 from connectomedb.settings import Settings
 from connectomedb.store.driver import check_connectivity, init_schema, make_driver
+from tests import runlog
 from tests.world import atlas, world  # noqa: F401  (the live API, its users, the atlas)
 
 if TYPE_CHECKING:
@@ -33,6 +34,17 @@ TEST_NEO4J_CONF = {
     "NEO4J_db_transaction_monitor_check_interval": "200ms",
     "NEO4J_dbms_usage__report_enabled": "false",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "last: runs after every other test")
+    runlog.start()
+    runlog.note_tokens()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # a stable sort: the tests marked last go last, the others keep their order
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 class Neo4jContainerError(Exception):
@@ -107,7 +119,9 @@ def neo4j_container() -> Iterator[Neo4jContainer | None]:
 
 @pytest.fixture(scope="session")
 def settings(neo4j_container: Neo4jContainer | None) -> Settings:
-    return Settings()
+    # every test client signs in from 127.0.0.1: the tests that send bad tokens on purpose
+    # must not lock the others out (tests/service/test_accounts.py tests the limit)
+    return Settings().model_copy(update={"max_failed_sign_ins": 100_000})
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,18 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 lab_app = typer.Typer(help="Labs and their members.", no_args_is_help=True)
 
 
-def _as_operator(fn: Callable[[AccessRepository], Awaitable[T]]) -> T:
-    """Run ``fn(AccessRepository)`` as the local operator, on an async driver."""
+def _as_operator(
+    fn: Callable[[AccessRepository], Awaitable[T]],
+    action: str,
+    arguments: dict[str, Any],
+    labs: tuple[str, ...] = (),
+) -> T:
+    """Run ``fn(AccessRepository)`` as the local operator, on an async driver, and write
+    the change to the audit log as ``action``."""
     import asyncio
 
     from connectomedb.store.access import AccessRepository
+    from connectomedb.store.audit import AuditRepository
     from connectomedb.store.graphdb import Store, make_async_driver
 
     s = load_settings()
@@ -33,7 +40,13 @@ def _as_operator(fn: Callable[[AccessRepository], Awaitable[T]]) -> T:
     async def run() -> T:
         driver = make_async_driver(s)
         try:
-            return await fn(AccessRepository(Store(driver, s.neo4j_database, s.query_timeout_s)))
+            store = Store(driver, s.neo4j_database, s.query_timeout_s)
+            out = await fn(AccessRepository(store))
+            await AuditRepository(store).record(
+                user=None, token=None, action=action, arguments=arguments, outcome="OK",
+                labs=labs,
+            )  # fmt: skip
+            return out
         finally:
             await driver.close()
 
@@ -68,32 +81,60 @@ def user_create(
             await repo.add_member(None, lab, user_id, role)
         return await repo.create_token(None, "cli", user_id)
 
-    t = _as_operator(fn)
+    t = _as_operator(
+        fn,
+        "user create",
+        {"user": user_id, "admin": admin, "lab": lab, "role": role},
+        (lab,) if lab else (),
+    )
     console.print(f"created user [bold]{user_id}[/bold]" + (" (site admin)" if admin else ""))
     console.print(f"API token (shown once, keep it secret): [bold]{t['token']}[/bold]")
 
 
 @token_app.command("create")
 def token_create(
-    user_id: str, name: Annotated[str, typer.Option(help="what the token is for")] = ""
+    user_id: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "",
+    expires_in_days: Annotated[
+        float | None,
+        typer.Option("--expires-in-days", help="it stops working after this many days"),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="it may read, never change anything")
+    ] = False,
 ) -> None:
     """Create an API token for a user (shown once)."""
-    t = _as_operator(lambda repo: repo.create_token(None, name, user_id))
+    t = _as_operator(
+        lambda repo: repo.create_token(
+            None, name, user_id, expires_in_days=expires_in_days, read_only=read_only
+        ),
+        "token create",
+        {"user": user_id, "name": name, "expires_in_days": expires_in_days, "read_only": read_only},
+    )
     console.print(f"token id {t['id']}")
+    if t.get("expires_at") is not None:
+        console.print(f"expires at {t['expires_at']}")
+    if read_only:
+        console.print("read-only")
     console.print(f"API token (shown once, keep it secret): [bold]{t['token']}[/bold]")
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: str) -> None:
     """Revoke an API token by its id (the 16 hex digits after cdb_)."""
-    _as_operator(lambda repo: repo.revoke_token(None, token_id))
+    _as_operator(lambda repo: repo.revoke_token(None, token_id), "token revoke", {"id": token_id})
     console.print(f"revoked {token_id}")
 
 
 @lab_app.command("create")
 def lab_create(lab_id: str, name: Annotated[str, typer.Option()] = "") -> None:
     """Create a lab."""
-    _as_operator(lambda repo: repo.create_lab(None, lab_id, name))
+    _as_operator(
+        lambda repo: repo.create_lab(None, lab_id, name),
+        "lab create",
+        {"lab": lab_id, "name": name},
+        (lab_id,),
+    )
     console.print(f"created lab {lab_id}")
 
 
@@ -104,5 +145,10 @@ def lab_add_member(
     role: Annotated[str, typer.Option(help="viewer, editor, admin")] = "viewer",
 ) -> None:
     """Add a user to a lab (or change their role)."""
-    _as_operator(lambda repo: repo.add_member(None, lab_id, user_id, role))
+    _as_operator(
+        lambda repo: repo.add_member(None, lab_id, user_id, role),
+        "lab add-member",
+        {"lab": lab_id, "user": user_id, "role": role},
+        (lab_id,),
+    )
     console.print(f"{user_id} is {role} of {lab_id}")

@@ -91,6 +91,7 @@ def job_submit(
 
     from connectomedb.jobs.registry import check_params
     from connectomedb.schema.jobs import JobRequest
+    from connectomedb.store.audit import record_operator
     from connectomedb.store.datasets import DatasetRepository
     from connectomedb.store.jobs import JobQueue
 
@@ -113,6 +114,13 @@ def job_submit(
             raise NotFound(f"dataset {dataset_id!r} not found")
         req = JobRequest(dataset_id, kind, checked, None, max_attempts, queue)
         j = JobQueue(d, s.neo4j_database).submit(req)
+        record_operator(
+            d,
+            s.neo4j_database,
+            "jobs submit",
+            {"job": j["id"], "kind": kind, "params": checked},
+            datasets=[dataset_id],
+        )
         console.print(j["id"])
 
 

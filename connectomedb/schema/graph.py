@@ -72,6 +72,7 @@ CONSTRAINTS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "model_run_id": ("ModelRun", ("id",)),
     "measurement_set_key": ("MeasurementSet", ("dataset", "id")),
     "aggregate_key": (AGGREGATE, ("dataset", "key")),
+    "audit_event_id": ("AuditEvent", ("id",)),
 }
 
 #: name -> (label, properties) for every range index on nodes.

@@ -4,6 +4,7 @@ routes of ``service.routes``, with one answer shape for errors."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -12,10 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 
-from connectomedb.errors import ConnectomeDBError
+from connectomedb.errors import ConnectomeDBError, RateLimited
 from connectomedb.service.context import Context
 from connectomedb.service.dashboard import router as dashboard
 from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, StoreDep
+from connectomedb.service.errors import HTTP_STATUS
 from connectomedb.service.export import router as export_router
 from connectomedb.service.graphiql import ASSETS_PATH, OfflineGraphQLRouter, assets
 from connectomedb.service.routes import router
@@ -36,22 +38,11 @@ class QueryCount(SchemaExtension):
             ctx.response.headers[QUERY_COUNT_HEADER] = str(ctx.store.queries)
 
 
-#: HTTP status of each client error code (GraphQL answers keep 200, as GraphQL does).
-HTTP_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "BAD_INPUT": 400,
-    "TIMEOUT": 504,
-    "TOO_EXPENSIVE": 422,
-    "UNAVAILABLE": 503,
-}
-
-
-def error_response(code: str, message: str) -> JSONResponse:
+def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=HTTP_STATUS.get(code, 500),
+        headers=headers,
     )
 
 
@@ -89,7 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def our_errors(request: Request, exc: ConnectomeDBError) -> JSONResponse:
         if exc.code not in HTTP_STATUS:
             return internal_error(request, exc)
-        return error_response(exc.code, str(exc))
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        return error_response(exc.code, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

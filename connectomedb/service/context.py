@@ -117,6 +117,11 @@ class Context(BaseContext):
             self._datasets[dataset] = task
         return await task
 
+    @property
+    def checked_datasets(self) -> list[str]:
+        """The datasets this request has checked access to so far."""
+        return list(self._datasets)
+
     async def editable(self, dataset: str, doing: str = "annotating") -> DatasetAccess:
         """The dataset if the caller may change it: anonymous callers are asked to sign in,
         readers without the editor role are refused, others learn nothing."""

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from connectomedb.errors import Unauthenticated
+from connectomedb.service.ratelimit import FailedSignIns
 from connectomedb.settings import Settings
-from connectomedb.store.access import AccessRepository, Principal
+from connectomedb.store.access import ANONYMOUS, AccessRepository, Principal
 from connectomedb.store.graphdb import Store
 
 #: Response header with the number of Neo4j queries a request ran (authentication included).
@@ -46,8 +47,36 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def sign_ins_of(request: Request) -> FailedSignIns:
+    """The app's count of failed sign-ins per client (made on first use)."""
+    state = request.app.state
+    limiter: FailedSignIns | None = getattr(state, "failed_sign_ins", None)
+    if limiter is None:
+        s: Settings = state.settings
+        limiter = state.failed_sign_ins = FailedSignIns(
+            s.max_failed_sign_ins, s.failed_sign_in_window_s
+        )
+    return limiter
+
+
+async def authenticate(request: Request, store: Store, token: str | None) -> Principal:
+    """The caller of ``token`` (anonymous when None). A client that has failed to sign
+    in too often lately is refused (RATE_LIMITED) before the token is looked at; each
+    failure counts against its address."""
+    if token is None:
+        return ANONYMOUS
+    limiter = sign_ins_of(request)
+    client = request.client.host if request.client else "unknown"
+    limiter.check(client)
+    try:
+        return await AccessRepository(store).authenticate(token)
+    except Unauthenticated:
+        limiter.failed(client)
+        raise
+
+
 async def principal_of(request: Request, store: StoreDep) -> Principal:
-    return await AccessRepository(store).authenticate(bearer_token(request))
+    return await authenticate(request, store, bearer_token(request))
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_of)]

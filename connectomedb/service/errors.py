@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
@@ -26,8 +26,23 @@ CLIENT_CODES = frozenset(
         "TIMEOUT",
         "TOO_EXPENSIVE",
         "UNAVAILABLE",
+        "RATE_LIMITED",
     }
 )
+
+
+#: HTTP status of each client error code on the plain routes and pages (GraphQL answers
+#: keep 200, as GraphQL does).
+HTTP_STATUS: Final = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_INPUT": 400,
+    "TIMEOUT": 504,
+    "TOO_EXPENSIVE": 422,
+    "UNAVAILABLE": 503,
+    "RATE_LIMITED": 429,
+}
 
 
 def coded(e: GraphQLError, operation: str | None) -> GraphQLError:

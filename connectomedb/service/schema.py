@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from connectomedb.service.audit import AuditMutations, ReadOnlyTokens
 from connectomedb.service.errors import ConnectomeSchema, ErrorCodes
 from connectomedb.service.permissions import require_dataset_checks
 from connectomedb.service.resolvers.annotations import AnnotationMutations
@@ -65,6 +66,8 @@ def build_schema(
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
             ErrorCodes,
+            ReadOnlyTokens,
+            AuditMutations,
             *extra,
         ],
     )

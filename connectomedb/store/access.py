@@ -30,6 +30,8 @@ VISIBILITIES: Final = ("private", "public")
 #: ``cdb_<token id>_<secret>``: the id finds the stored hash, the secret is checked
 #: against it in constant time; only the SHA-256 of the secret is stored.
 TOKEN_PREFIX: Final = "cdb_"
+#: the longest lifetime a token may be given (ten years)
+MAX_TOKEN_DAYS: Final = 3653
 _TOKEN_RE: Final = re.compile(r"^cdb_([0-9a-f]{16})_([A-Za-z0-9_\-]{43})$")
 _ID_RE: Final = re.compile(ID_PATTERN)
 
@@ -42,6 +44,8 @@ class Principal:
     admin: bool = False
     labs: dict[str, Role] = field(default_factory=dict)
     token_id: str | None = None
+    #: signed in with a read-only token: every mutation and job submission is refused
+    read_only: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -118,6 +122,8 @@ AUTHENTICATE: Final = """
 MATCH (u:User)-[:HAS_TOKEN]->(t:ApiToken {id: $token_id})
 WHERE t.revoked_at IS NULL
 RETURN u.id AS user, coalesce(u.admin, false) AS admin, t.hash AS hash,
+       t.expires_at AS expires_at, coalesce(t.scope, 'write') AS scope,
+       t.expires_at IS NOT NULL AND t.expires_at <= datetime() AS expired,
        [(u)-[m:MEMBER_OF]->(l:Lab) | [l.id, m.role]] AS labs
 """
 
@@ -182,8 +188,11 @@ RETURN count(*) AS removed
 
 CREATE_TOKEN: Final = """
 MATCH (u:User {id: $user})
-CREATE (u)-[:HAS_TOKEN]->(t:ApiToken {id: $id, name: $name, hash: $hash, created_at: datetime()})
-RETURN t {.id, .name, .created_at} AS t
+CREATE (u)-[:HAS_TOKEN]->(t:ApiToken {id: $id, name: $name, hash: $hash, scope: $scope,
+                                      created_at: datetime()})
+SET t.expires_at = CASE WHEN $days IS NULL THEN null
+                        ELSE t.created_at + duration({seconds: toInteger($days * 86400)}) END
+RETURN t {.id, .name, .created_at, .expires_at, .scope} AS t
 """
 
 TOKEN_OWNER: Final = """
@@ -193,12 +202,12 @@ MATCH (u:User)-[:HAS_TOKEN]->(t:ApiToken {id: $id}) RETURN u.id AS user
 REVOKE_TOKEN: Final = """
 MATCH (t:ApiToken {id: $id})
 SET t.revoked_at = coalesce(t.revoked_at, datetime())
-RETURN t {.id, .name, .created_at, .revoked_at} AS t
+RETURN t {.id, .name, .created_at, .revoked_at, .expires_at, .scope} AS t
 """
 
 LIST_TOKENS: Final = """
 MATCH (:User {id: $user})-[:HAS_TOKEN]->(t:ApiToken)
-RETURN t {.id, .name, .created_at, .revoked_at} AS t ORDER BY t.created_at
+RETURN t {.id, .name, .created_at, .revoked_at, .expires_at, .scope} AS t ORDER BY t.created_at
 """
 
 SHARE_DATASET: Final = """
@@ -259,11 +268,17 @@ class AccessRepository:
         if not recs or not hmac.compare_digest(recs[0]["hash"], hash_secret(secret)):
             raise Unauthenticated("unknown or revoked API token")
         r = recs[0]
+        if r["expired"]:
+            raise Unauthenticated(
+                f"this API token expired at {_native(r['expires_at']).isoformat()}; "
+                "ask for a new one"
+            )
         return Principal(
             user_id=r["user"],
             admin=bool(r["admin"]),
             labs={lab: role for lab, role in r["labs"] if role in _RANK},
             token_id=tid,
+            read_only=r["scope"] == "read",
         )
 
     # -- datasets ----------------------------------------------------------------------
@@ -374,7 +389,7 @@ class AccessRepository:
         if role not in _RANK:
             raise BadInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if p is not None:
-            _require_lab_admin(p, lab)
+            require_lab_admin(p, lab)
         recs = await self.store.write("add_member", ADD_MEMBER, lab=lab, user=user, role=role)
         if not recs:
             await self._lab_or_not_found(lab)
@@ -382,7 +397,7 @@ class AccessRepository:
         return await self.lab(lab)
 
     async def remove_member(self, p: Principal, lab: str, user: str) -> dict[str, Any]:
-        _require_lab_admin(p, lab)
+        require_lab_admin(p, lab)
         await self.store.write("remove_member", REMOVE_MEMBER, lab=lab, user=user)
         return await self.lab(lab)
 
@@ -391,9 +406,18 @@ class AccessRepository:
 
     # -- tokens ------------------------------------------------------------------------
     async def create_token(
-        self, p: Principal | None, name: str, user: str | None = None
+        self,
+        p: Principal | None,
+        name: str,
+        user: str | None = None,
+        expires_in_days: float | None = None,
+        read_only: bool = False,
     ) -> dict[str, Any]:
-        """A new token for ``user`` (default: the caller); the secret is returned once."""
+        """A new token for ``user`` (default: the caller); the secret is returned once.
+        ``expires_in_days``: it stops working then (default: when revoked);
+        ``read_only``: it may read but never change anything or submit a job."""
+        if expires_in_days is not None and not 0 < expires_in_days <= MAX_TOKEN_DAYS:
+            raise BadInput(f"a token's lifetime must be between 0 and {MAX_TOKEN_DAYS} days")
         if p is not None:
             _require_user(p)
             user = user or p.user_id
@@ -403,7 +427,14 @@ class AccessRepository:
             raise BadInput("which user is the token for?")
         tid, token, digest = new_token()
         recs = await self.store.write(
-            "create_token", CREATE_TOKEN, user=user, id=tid, name=name, hash=digest
+            "create_token",
+            CREATE_TOKEN,
+            user=user,
+            id=tid,
+            name=name,
+            hash=digest,
+            scope="read" if read_only else "write",
+            days=expires_in_days,
         )
         if not recs:
             raise NotFound(f"user {user!r} not found")
@@ -433,14 +464,14 @@ def _require_user(p: Principal) -> None:
         raise Unauthenticated("sign in with an API token (Authorization: Bearer ...)")
 
 
-def _require_lab_admin(p: Principal, lab: str) -> None:
+def require_lab_admin(p: Principal, lab: str, doing: str = "change its members") -> None:
     """Members who are not admins are refused; everyone else outside the lab learns
     nothing about it (the same answer as for a lab that does not exist)."""
     _require_user(p)
     if can_manage_lab(p, lab):
         return
     if lab in p.labs:
-        raise Forbidden(f"only an admin of lab {lab!r} may change its members")
+        raise Forbidden(f"only an admin of lab {lab!r} may {doing}")
     raise NotFound(f"lab {lab!r} not found")
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
 import neo4j
 
 from connectomedb.schema.jobs import NEW_JOB_STATE, JobRequest, new_id
+from connectomedb.store.audit import AUDIT_EVENT
 from connectomedb.store.driver import READ, chained_session
 from connectomedb.store.graphdb import Store
 
@@ -42,9 +44,17 @@ ON CREATE SET j += {{id: 'job_' + s.id + '_' + toString(due), kind: s.kind,
     params: s.params, dataset: s.dataset, requested_by: s.created_by, queue: s.queue,
     max_attempts: s.max_attempts, {NEW_JOB_STATE},
     schedule: s.id, due: due, enqueued_by: $tick}}
-WITH s, count(CASE WHEN j.enqueued_by = $tick THEN 1 END) AS n
+WITH s, collect(CASE WHEN j.enqueued_by = $tick THEN j.id END) AS created
 SET s.next_due = $next_due, s.last_due = $last_due
-RETURN n"""
+WITH s, created
+OPTIONAL MATCH (:Dataset {{id: s.dataset}})-[:OWNED_BY]->(owner:Lab)
+WITH s, created, collect(owner.id) AS owners
+FOREACH (job IN created |
+    CREATE (:{AUDIT_EVENT} {{id: $event + job, at: datetime(), user: s.created_by,
+        token: null, action: 'scheduledJob',
+        arguments: '{{"job": "' + job + '", "schedule": "' + s.id + '"}}',
+        datasets: [s.dataset], labs: owners, outcome: 'OK'}}))
+RETURN size(created) AS n"""
 
 
 #: (cron, next due, now) -> (the due times to enqueue, the next due time after now)
@@ -86,6 +96,7 @@ class ScheduleQueue:
                 next_due=next_due,
                 last_due=due[-1],
                 tick=secrets.token_hex(8),
+                event=f"{time.time_ns():020d}-",
             ).single()
             return int(out["n"]) if out else 0
 

@@ -78,6 +78,31 @@ def test_tokens_and_labs(driver: neo4j.Driver, names: dict[str, str]) -> None:
     )
     assert recs[0]["revoked"] is True
 
+    res = cli("token", "create", names["user"], "--read-only", "--expires-in-days", "1.5")
+    assert res.exit_code == 0, res.output
+    assert "read-only" in res.stdout and "expires at" in res.stdout
+    tid = TOKEN.search(res.stdout)[2]  # type: ignore[index]
+    recs, _, _ = driver.execute_query(
+        "MATCH (t:ApiToken {id: $id}) RETURN t.scope AS scope, "
+        "duration.inSeconds(t.created_at, t.expires_at).seconds AS lifetime",
+        id=tid,
+    )
+    assert (recs[0]["scope"], recs[0]["lifetime"]) == ("read", 129_600)
+
+    # each change is in the audit log, made by the operator (no user)
+    recs, _, _ = driver.execute_query(
+        "MATCH (e:AuditEvent) WHERE e.user IS NULL "
+        "AND (e.arguments CONTAINS $tag OR e.arguments CONTAINS $revoked) "
+        "RETURN e.action AS action, e.labs AS labs ORDER BY e.id",
+        tag=names["lab"].removeprefix("t_lab_"),
+        revoked=m[2],
+    )
+    assert [r["action"] for r in recs] == [
+        "user create", "user create", "lab create", "lab add-member", "token create",
+        "token revoke", "token create",
+    ]  # fmt: skip
+    assert recs[2]["labs"] == [names["lab"]]
+
 
 def test_add_member_to_a_missing_lab() -> None:
     res = cli("lab", "add-member", "t_no_such_lab", "t_no_such_user")

@@ -167,6 +167,15 @@ def test_two_schedulers_enqueue_each_due_time_once(
     assert len(due) >= 3
     assert due == list(range(first, first + 2000 * len(due), 2000))  # each due time, once
     assert reported == len(due)  # and each was created by exactly one scheduler's tick
+    # one audit event per scheduled job, written with it
+    events = driver.execute_query(
+        "MATCH (e:AuditEvent {action: 'scheduledJob'}) WHERE e.arguments CONTAINS $sid "
+        "RETURN e.arguments AS a, e.datasets AS ds",
+        sid=sid,
+    ).records
+    jobs = sorted(json.loads(r["a"])["job"] for r in events)
+    assert jobs == sorted(j["id"] for j in _jobs(driver, ds) if j.get("schedule") == sid)
+    assert all(r["ds"] == [ds] for r in events)
 
 
 def test_cancel_a_queued_and_a_running_job(

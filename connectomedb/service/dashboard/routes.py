@@ -58,7 +58,8 @@ from connectomedb.service.dashboard.pages import (
     tag,
     url,
 )
-from connectomedb.service.deps import SettingsDep, StoreDep, bearer_token
+from connectomedb.service.deps import SettingsDep, StoreDep, authenticate, bearer_token
+from connectomedb.service.errors import HTTP_STATUS
 from connectomedb.service.permissions import readable_row
 from connectomedb.service.types.datasets import Dataset
 from connectomedb.settings import Settings
@@ -73,13 +74,7 @@ log = logging.getLogger("connectomedb.dashboard")
 #: the cookie that holds the API token
 COOKIE: Final = "connectomedb_token"
 #: HTTP status of each error code (as the API answers them)
-STATUS: Final = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "BAD_INPUT": 400,
-    "TIMEOUT": 504,
-}
+STATUS: Final = HTTP_STATUS
 #: pages with data are never cached (a page seen before logging out stays unseen after)
 HEADERS: Final = {
     "Cache-Control": "no-store",
@@ -147,7 +142,7 @@ def versions() -> Versions:
 async def viewer(request: Request, store: StoreDep) -> Principal:
     """The caller: the cookie's token, else the Authorization header's, else anonymous."""
     token = request.cookies.get(COOKIE) or bearer_token(request)
-    principal = await AccessRepository(store).authenticate(token)
+    principal = await authenticate(request, store, token)
     request.state.dashboard_user = principal.user_id
     return principal
 
@@ -276,7 +271,7 @@ async def login_post(request: Request, store: StoreDep) -> Response:
     token = (fields.get("token") or [""])[0].strip()
     if not token:
         raise Unauthenticated("give an API token")
-    await AccessRepository(store).authenticate(token)  # Unauthenticated: the form again
+    await authenticate(request, store, token)  # Unauthenticated: the form again
     r = RedirectResponse(
         safe_next((fields.get("next") or [""])[0]) or url("datasets"), status_code=303
     )

@@ -3,13 +3,30 @@
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 import strawberry
 
-from connectomedb.errors import NotFound
-from connectomedb.service.context import Info
-from connectomedb.service.permissions import ChangesDataset
+from connectomedb.errors import Forbidden, NotFound, Unauthenticated
+from connectomedb.service.context import Context, Info
+from connectomedb.service.pagination import decode_cursor, encode_cursor, page_size
+from connectomedb.service.permissions import ChangesDataset, ReadsDataset
 from connectomedb.service.types.datasets import Dataset, Visibility
-from connectomedb.service.types.sharing import ApiToken, Lab, LabRole, NewApiToken, Role, User
+from connectomedb.service.types.sharing import (
+    ApiToken,
+    AuditEvent,
+    AuditLog,
+    Lab,
+    LabRole,
+    NewApiToken,
+    Role,
+    User,
+)
+from connectomedb.store.access import can_manage, require_lab_admin
+from connectomedb.store.audit import AuditRepository
+
+#: the kind of audit-log cursors (a keyset on the event id)
+AUDIT: Final = "audit"
 
 
 @strawberry.type
@@ -30,6 +47,49 @@ class SharingQueries:
             labs=[LabRole(lab=m["lab"], role=Role(m["role"])) for m in u["labs"]],
             tokens=[ApiToken.from_row(t) for t in tokens],
         )
+
+    @strawberry.field(
+        description="The audit log, newest first. With `lab`: that lab's admins see every "
+        "change to the lab and to the datasets it owns. With `dataset`: the admins of its "
+        "owner lab. Without either: site admins see everything, others their own changes."
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        lab: strawberry.ID | None = None,
+        user: strawberry.ID | None = None,
+        action: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> AuditLog:
+        ctx = info.context
+        p = ctx.principal
+        if p.user_id is None:
+            raise Unauthenticated("sign in with an API token to read the audit log")
+        if lab is not None:
+            require_lab_admin(p, str(lab), "read its audit log")
+        elif not p.admin:
+            if user is not None and str(user) != p.user_id:
+                raise Forbidden("only site admins may read another user's changes")
+            user = strawberry.ID(p.user_id)
+        return await _audit_page(ctx, first, after, lab=lab, user=user, action=action)
+
+    @strawberry.field(
+        description="The audit log of one dataset, newest first (admins of its owner lab).",
+        extensions=[ReadsDataset()],
+    )
+    async def dataset_audit_log(
+        self,
+        info: Info,
+        dataset: strawberry.ID,
+        first: int = 100,
+        after: str | None = None,
+    ) -> AuditLog:
+        ctx = info.context
+        d = await ctx.dataset(str(dataset))
+        if not can_manage(ctx.principal, d):
+            raise Forbidden(f"only admins of the lab that owns {str(dataset)!r} read its log")
+        return await _audit_page(ctx, first, after, dataset=dataset)
 
     @strawberry.field(description="A lab and its members (for its members and site admins).")
     async def lab(self, info: Info, id: strawberry.ID) -> Lab:
@@ -97,18 +157,49 @@ class SharingMutations:
         description="A new API token for yourself (site admins: for any user); shown once."
     )
     async def create_api_token(
-        self, info: Info, name: str = "", user: strawberry.ID | None = None
+        self,
+        info: Info,
+        name: str = "",
+        user: strawberry.ID | None = None,
+        expires_in_days: float | None = None,
+        read_only: bool = False,
     ) -> NewApiToken:
         t = await info.context.access.create_token(
-            info.context.principal, name, str(user) if user is not None else None
+            info.context.principal,
+            name,
+            str(user) if user is not None else None,
+            expires_in_days=expires_in_days,
+            read_only=read_only,
         )
-        return NewApiToken(id=t["id"], name=t["name"], user=t["user"], token=t["token"])
+        return NewApiToken(
+            id=t["id"],
+            name=t["name"],
+            user=t["user"],
+            token=t["token"],
+            expires_at=ApiToken.from_row(t).expires_at,
+            read_only=read_only,
+        )
 
     @strawberry.mutation
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiToken:
         return ApiToken.from_row(
             await info.context.access.revoke_token(info.context.principal, str(id))
         )
+
+
+async def _audit_page(ctx: Context, first: int, after: str | None, **filters: Any) -> AuditLog:
+    limit = page_size(ctx.settings, first)
+    rows = await AuditRepository(ctx.store).events(
+        limit=limit + 1,
+        after=decode_cursor(AUDIT, after),
+        **{k: None if v is None else str(v) for k, v in filters.items()},
+    )
+    events = [AuditEvent.from_row(r) for r in rows[:limit]]
+    return AuditLog(
+        events=events,
+        end_cursor=encode_cursor(AUDIT, str(events[-1].id)) if events else None,
+        has_next_page=len(rows) > limit,
+    )
 
 
 async def _sharing(info: Info, dataset: strawberry.ID, lab: strawberry.ID, share: bool) -> Dataset:
