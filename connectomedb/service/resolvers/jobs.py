@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from connectomedb.errors import Unauthenticated
 from connectomedb.jobs.cron import check_cron, next_after
 from connectomedb.jobs.registry import check_params
 from connectomedb.schema.jobs import JobRequest
@@ -102,6 +103,9 @@ class JobMutations:
         "next progress point."
     )
     async def cancel_job(self, info: Info, id: strawberry.ID) -> Job:
+        # Like every other mutation: anonymous callers are asked to sign in first.
+        if info.context.principal.user_id is None:
+            raise Unauthenticated("sign in with an API token before cancelling jobs on a dataset")
         job = await _readable_job(info, str(id))
         await info.context.editable(str(job.dataset), "cancelling jobs on")
         return Job.from_row(await info.context.jobs.cancel(str(id)))
