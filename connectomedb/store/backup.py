@@ -259,6 +259,7 @@ def backup(settings: Settings, out: Path, console: Console | None = None) -> Pat
     db = settings.neo4j_database
     if not (lay.data / "databases" / db).is_dir():
         raise ConfigError(f"no database {db!r} in {lay.data}: nothing to back up")
+    running = _ours_running(lay)
     out = out.expanduser()
     target = out / default_name() if out.is_dir() else out
     if target.exists():
@@ -267,7 +268,7 @@ def backup(settings: Settings, out: Path, console: Console | None = None) -> Pat
         raise BadInput(f"{target.parent}: no such directory")
     java = localneo4j.check_java(settings, console)
     localneo4j.write_conf(settings)
-    counts = store_counts(settings) if localneo4j._running(lay) is not None else None
+    counts = store_counts(settings) if running else None
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
         dumps = work / "dumps"
@@ -361,6 +362,10 @@ def restore(
     if system and "system" not in manifest["databases"]:
         raise BadInput(f"{path}: holds no dump of the system database")
     lay = localneo4j.layout(settings)
+    # refused before anything is unpacked
+    why = _holds_data(settings, lay, _ours_running(lay))
+    if why is not None and not force:
+        raise BadInput(f"{why}; `connectomedb restore --force` replaces it with the backup")
     java = localneo4j.check_java(settings, console)
     localneo4j.ensure_built(settings, console)
     localneo4j.write_conf(settings)
@@ -380,10 +385,6 @@ def restore(
         )
         if rc != 0:
             raise BadInput(f"{path}: not a loadable Neo4j dump: {_admin_error(text)}")
-
-        why = _holds_data(settings, lay, _ours_running(lay))
-        if why is not None and not force:
-            raise BadInput(f"{why}; `connectomedb restore --force` replaces it with the backup")
 
         with _server_stopped(settings, console) as restarted:
             _say(console, f"Loading {', '.join(repr(n) for n in names.values())}...")
