@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
 from connectomedb.errors import BadInput
-from connectomedb.export.writers import WRITERS, ArrowTableWriter, Stream, Writer
+from connectomedb.export.writers import (
+    WRITERS,
+    ArrowTableWriter,
+    ArrowZipWriter,
+    Stream,
+    Writer,
+)
 from connectomedb.store.export import Columns, ExportRepository
 
 FORMATS = tuple(WRITERS)
@@ -128,6 +134,8 @@ async def export_to_file(
     props = await repo.check_ready()
     sink = ChunkSink()
     writer = make_writer(fmt, sink, repo.dataset, synapses=synapses, table=table)
+    if isinstance(writer, ArrowZipWriter):
+        writer.describe(props)
     tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:

@@ -183,15 +183,26 @@ class _ArrowStreams:
         self.ipc = None
 
 
+#: The exported dataset's descriptive properties that ``manifest.json`` carries (as
+#: ``meta``), so that a load under another id keeps them.
+ARROW_META: Final = ("name", "species", "version", "citation", "license")
+
+
 class ArrowZipWriter(_ArrowStreams, _ZipWriter):
     """``neurons.arrow``, ``connections.arrow`` (chemical rows, then gap junctions with
     ``kind`` electrical), ``synapses.arrow`` when asked for: Arrow IPC streams; then
-    ``manifest.json`` (dataset, format version, tables and their row counts)."""
+    ``manifest.json`` (dataset, format version, tables and their row counts, and the
+    dataset's :data:`ARROW_META` when ``meta`` is set)."""
 
     format = "arrow"
     media_type = "application/zip"
     suffix = "arrow.zip"
     compression = zipfile.ZIP_STORED  # Arrow buffers hardly deflate; storing is fast
+    meta: dict[str, str] | None = None
+
+    def describe(self, props: dict[str, Any]) -> None:
+        """Carry the dataset's :data:`ARROW_META` properties (those set) in the manifest."""
+        self.meta = {k: str(props[k]) for k in ARROW_META if props.get(k) not in (None, "")}
 
     def parts(self) -> list[tuple[str, Stream]]:
         names = ["neurons", "connections"] + (["synapses"] if self.synapses else [])
@@ -211,6 +222,8 @@ class ArrowZipWriter(_ArrowStreams, _ZipWriter):
             "tables": {n: f"{n}.arrow" for n in self.rows},
             "rows": self.rows,
         }
+        if self.meta is not None:
+            manifest["meta"] = self.meta
         self.zip.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
         super().close()
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from connectomedb.errors import LoaderError
-from connectomedb.export.writers import ARROW_SCHEMAS, ARROW_TABLES
+from connectomedb.export.writers import ARROW_META, ARROW_SCHEMAS, ARROW_TABLES
 from connectomedb.loaders.base import CELL_KINDS, Row, Source, Where, file_digest
 from connectomedb.schema.models import DatasetMeta
 
@@ -40,8 +40,11 @@ class ArrowBundle(Source):
     Args:
         path: the ``.arrow.zip`` file, or a directory with ``manifest.json`` and the tables.
         dataset_id: the new dataset's id; the exported dataset's id when None.
-        name: the new dataset's name (default: from the exported dataset's id).
-        species: what the export came from (the bundle does not say).
+        name: the new dataset's name (default: the exported dataset's, from the manifest's
+            ``meta``, else its id).
+        species: what the export came from when the manifest's ``meta`` does not say
+            (older exports; the manifest's wins). Version, citation and license come
+            from ``meta`` too.
     """
 
     #: property -> column, for the writer's error messages (gap junctions and synapse ids)
@@ -71,11 +74,13 @@ class ArrowBundle(Source):
         for table in self.tables:
             self._check_schema(table)
         ds = dataset_id or self.exported
+        described: dict[str, str] = manifest.get("meta", {})
         try:
             self.meta = DatasetMeta(
                 id=ds,
-                name=name or ds,
-                species=species,
+                name=name or described.get("name") or ds,
+                species=described.get("species", species),
+                **{k: described[k] for k in ("version", "citation", "license") if k in described},
                 source=f"connectomedb Arrow export {self.path.name}",
                 source_files=(self.path.name,)
                 if self.archive
@@ -148,6 +153,10 @@ class ArrowBundle(Source):
                     file=MANIFEST,
                     column="rows",
                 )
+        meta = m.get("meta", {})
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise LoaderError("'meta' must map names to strings", file=MANIFEST, column="meta")
+        m["meta"] = {k: v for k, v in meta.items() if k in ARROW_META}
         extra = set(rows) - set(tables)
         if extra:
             raise LoaderError(
