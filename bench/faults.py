@@ -57,6 +57,15 @@ def own_server(base: Settings, home: Path) -> Iterator[Settings]:
         localneo4j.stop(s)
 
 
+def kill_server(s: Settings) -> float:
+    """SIGKILL the server's whole process group (the launcher and its JVM); returns
+    when, on the monotonic clock."""
+    group = localneo4j.status(s)["pid"]
+    t = time.monotonic()
+    os.killpg(group, signal.SIGKILL)
+    return t
+
+
 def env_for(s: Settings, query_timeout_s: float) -> dict[str, str]:
     """The environment of a CLI process that uses the server ``s``."""
     env = {k: v for k, v in os.environ.items() if k != "CONNECTOMEDB_NEO4J_URI"}
@@ -214,9 +223,7 @@ def drill(
         t.start()
     try:
         time.sleep(before_s)
-        group = localneo4j.status(s)["pid"]  # the launcher's process group: it and the JVM
-        d.killed = time.monotonic()
-        os.killpg(group, signal.SIGKILL)
+        d.killed = kill_server(s)
         time.sleep(down_s)
         d.restarted = time.monotonic()
         localneo4j.start(s)

@@ -33,12 +33,24 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def exit_on_error() -> Iterator[None]:
-    """Turn our errors into one red line and exit code 1."""
+def exit_on_error(lost: str = "") -> Iterator[None]:
+    """Turn our errors, and a database lost on the way, into one red line and exit
+    code 1. ``lost`` is added when the database goes away (what to do then)."""
     try:
         yield
     except ConnectomeDBError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from e
+    except Exception as e:
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+        if not isinstance(e, ServiceUnavailable | SessionExpired):
+            raise
+        err.print(
+            f"[red]error:[/red] the database went away ({e}){'; ' + lost if lost else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from e
 
 

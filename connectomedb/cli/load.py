@@ -212,7 +212,7 @@ def load(
     if bulk:
         _load_bulk(source, path, dataset_id, opts, replace, batch_size, lab, public, warm)
         return
-    with connect() as (s, d), exit_on_error():
+    with connect() as (s, d), exit_on_error("run the same command again to resume the load"):
         owner = check_id("lab", lab or s.default_lab)  # before anything is written
 
         if missing_schema(d, s.neo4j_database):
