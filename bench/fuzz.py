@@ -190,7 +190,8 @@ def reset(driver: neo4j.Driver, cast: Cast, database: str = "neo4j") -> None:
 @contextlib.contextmanager
 def prepared(driver: neo4j.Driver, settings: Settings, tag: str | None = None) -> Iterator[Cast]:
     """A :class:`Cast` loaded into the store, and deleted afterwards (its datasets with their
-    jobs, schedules and annotations; its users, tokens and labs)."""
+    jobs, schedules, annotations and cached aggregates; its users, tokens and labs, and the
+    audit events of its users)."""
     import asyncio
 
     from connectomedb.loaders.csvbundle import NeuprintBundle
@@ -259,6 +260,13 @@ def prepared(driver: neo4j.Driver, settings: Settings, tag: str | None = None) -
         driver.execute_query(
             "MATCH (n) WHERE (n:User OR n:Lab) AND n.id STARTS WITH 't_fuzz_' "
             "AND n.id ENDS WITH $tag OPTIONAL MATCH (n)-[:HAS_TOKEN]->(t) DETACH DELETE n, t",
+            tag=tag,
+            database_=db,
+        )
+        # The audit log outlives datasets and users on purpose; these users were the run's.
+        driver.execute_query(
+            "MATCH (e:AuditEvent) WHERE e.user STARTS WITH 't_fuzz_' AND e.user ENDS WITH $tag "
+            "DETACH DELETE e",
             tag=tag,
             database_=db,
         )

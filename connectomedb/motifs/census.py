@@ -250,6 +250,8 @@ def census_against_null(
         raise BadInput(f"null model must be one of {', '.join(nulls.NULL_MODELS)}")
     if samples < 1:
         raise BadInput("samples must be at least 1")
+    if seed < 0:
+        raise BadInput("seed must be 0 or more")
     if null_model == "cell_type_sbm" and types is None:
         raise BadInput("the cell_type_sbm null model needs a type for every node")
     classes = census_classes(size)

@@ -116,6 +116,16 @@ def test_bad_input(n: int, pre: list, post: list) -> None:
         triad_census(n, np.array(pre), np.array(post))
 
 
+def test_a_negative_seed_is_bad_input_not_a_numpy_error() -> None:
+    # numpy's default_rng refuses negative seeds with a ValueError (found by bench/fuzz.py)
+    pre, post = np.array([0, 1, 2]), np.array([1, 2, 0])
+    with pytest.raises(BadInput, match="seed"):
+        census_against_null(3, pre, post, null_model="erdos_renyi", samples=2, seed=-1)
+    r = census_against_null(3, pre, post, null_model="erdos_renyi", samples=2, seed=0)
+    # the 3-cycle is the one triad of the graph (class 030C)
+    assert [c.name for c in r.classes if c.observed] == ["030C"]
+
+
 # -- null models ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cook(settings: Settings) -> tuple[int, np.ndarray, np.ndarray]:

@@ -99,6 +99,30 @@ def operation(
     return Operation(kind, name, text, values)
 
 
+def aliased(
+    kind: str,
+    name: str,
+    f: graphql.GraphQLField,
+    plausible: Plausible,
+    argument: str,
+    values: list[Any],
+    given: dict[str, Any] | None = None,
+) -> Operation:
+    """One operation asking field ``name`` once per value of ``argument`` (aliases ``a0``,
+    ``a1``, ...), the other arguments as :func:`operation` fills them (or ``given``)."""
+    one = operation(kind, name, f, plausible, {**(given or {}), argument: values[0]})
+    shared = {a: v for a, v in one.variables.items() if a != argument}
+    variables = {**shared, **{f"{argument}{i}": v for i, v in enumerate(values)}}
+    defs = [f"${a}: {f.args[a].type}" for a in shared]
+    defs += [f"${argument}{i}: {f.args[argument].type}" for i in range(len(values))]
+    selection = "" if graphql.is_leaf_type(graphql.get_named_type(f.type)) else " { __typename }"
+    asks = []
+    for i in range(len(values)):
+        args = ", ".join([f"{a}: ${a}" for a in shared] + [f"{argument}: ${argument}{i}"])
+        asks.append(f"a{i}: {name}({args}){selection}")
+    return Operation(kind, name, f"{kind} ({', '.join(defs)}) {{ {' '.join(asks)} }}", variables)
+
+
 def string_arguments(
     f: graphql.GraphQLField,
 ) -> Iterator[tuple[str, Callable[[Any], Any]]]:

@@ -17,6 +17,7 @@ from connectomedb.errors import BadInput
 from connectomedb.service import inputs
 from connectomedb.service.context import Info
 from connectomedb.service.permissions import ReadsDataset
+from connectomedb.service.resolvers.statistics import check_seed
 from connectomedb.service.types.functional import (
     LABEL_PERMUTATION,
     AmplitudeMode,
@@ -58,6 +59,7 @@ class FunctionalQueries:
         seed: int = 0,
     ) -> StructureFunction:
         ds, set_id = str(dataset), str(measurements)
+        check_seed(seed)
         try:
             p = StructureFunctionParams(
                 measurements=set_id,

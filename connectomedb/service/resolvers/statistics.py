@@ -241,6 +241,7 @@ class StatisticsQueries:
     ) -> ArchitectureComparison:
         settings = info.context.settings
         _check_samples(settings, samples)
+        check_seed(seed)
         sbm = null_model.value == "cell_type_sbm"
         level = type_level if sbm else None
         a, b = str(dataset_a), str(dataset_b)
@@ -291,6 +292,12 @@ def _check_samples(settings: Settings, samples: int) -> None:
         raise BadInput(f"samples must be between 1 and {settings.max_census_samples}")
 
 
+def check_seed(seed: int) -> None:
+    """Null-model samples are seeded by numpy, which takes no negative seed."""
+    if seed < 0:
+        raise BadInput("seed must be 0 or more")
+
+
 async def _motif_census(
     info: Info,
     ds: str,
@@ -304,6 +311,7 @@ async def _motif_census(
 ) -> MotifCensus:
     settings = info.context.settings
     _check_samples(settings, samples)
+    check_seed(seed)
     sbm = null_model.value == "cell_type_sbm"
     value = await Aggregates(info.context.store, settings, ds).census(
         inputs.neuron_filter(settings, filter),
