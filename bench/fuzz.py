@@ -145,7 +145,7 @@ def write_bundle(root: Path, rng: random.Random) -> Path:
     ids = [n[0] for n in NEURONS]
     pairs = sorted({(a, b) for a in ids for b in ids if rng.random() < 0.25})
     conns = [(a, b, rng.randint(1, 12)) for a, b in pairs]
-    files = {
+    files: dict[str, tuple[list[str], list[Any]]] = {
         "neurons.csv": (["bodyId", "instance", "type", "predictedNt"], NEURONS),
         "connections.csv": (["bodyId_pre", "bodyId_post", "weight"], conns),
         "synapses.csv": (

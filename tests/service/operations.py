@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import graphql
@@ -136,19 +136,31 @@ def string_arguments(
         t = graphql.get_nullable_type(t)  # type: ignore[assignment]
         if isinstance(t, graphql.GraphQLList):
             for p, make in places(t.of_type, path + "[]", seen):
-                yield p, lambda v, make=make: [make(v)]
+                yield p, partial(in_list, make)
         elif isinstance(t, graphql.GraphQLInputObjectType):
             if t.name in seen:
                 return
             for k, sub in t.fields.items():
                 for p, make in places(sub.type, f"{path}.{k}", seen | {t.name}):
-                    yield p, lambda v, k=k, make=make: {k: make(v)}
+                    yield p, partial(in_object, k, make)
         elif isinstance(t, graphql.GraphQLScalarType) and t.name in ("String", "ID", "JSON"):
-            yield path, (lambda v: v) if t.name != "JSON" else json_places
+            yield path, json_places if t.name == "JSON" else as_is
         return
 
     for a, arg in f.args.items():
         yield from places(arg.type, a, frozenset())
+
+
+def as_is(v: Any) -> Any:
+    return v
+
+
+def in_list(make: Callable[[Any], Any], v: Any) -> list[Any]:
+    return [make(v)]
+
+
+def in_object(key: str, make: Callable[[Any], Any], v: Any) -> dict[str, Any]:
+    return {key: make(v)}
 
 
 def json_places(v: Any) -> Any:

@@ -1,11 +1,15 @@
 """Cypher injection: a corpus of hostile strings put into every place of every query and
 mutation that takes a string (String and ID arguments, in lists and input objects too,
-and the JSON of job parameters), found by walking the schema, sent by a lab admin (who
-may write) and by a site admin. Every answer is coded (no HTTP 500, no INTERNAL), and
-the whole store holds the same nodes and relationships by label and type afterwards,
-once what the legitimate mutations made (annotations, jobs, schedules, tokens, users and
-labs of this module, audit events of its users; and the aggregates that reads cache) is
-taken away again. The null models run on two samples: the strings are the point."""
+and the JSON of job parameters), found by walking the schema, sent by an admin of the
+public dataset's lab (who may write it; a site admin for createUser and createLab), the
+other arguments naming real things so that the strings reach the store. Every answer
+is coded (no HTTP 500, no INTERNAL), and the whole store holds the same nodes and
+relationships by label and type afterwards, once what the legitimate mutations made
+(annotations, jobs, schedules, tokens, users and labs of this module, audit events of
+its users; and the aggregates that reads cache) is taken away again. The comparison
+takes nothing else to be writing to the store meanwhile (as in CI; a test run of the
+world fixture alongside loads a dataset). The null models run on two samples: the
+strings are the point."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import graphql
@@ -128,7 +129,7 @@ def dataset_routes(settings: Settings) -> list[tuple[str, str, dict[str, str]]]:
     (``{dataset}``, ``{ds}``) or a job (``{job_id}``) in the path."""
     found = []
     for path, r in app_routes(create_app(settings).routes):
-        if "GET" not in r.methods:
+        if "GET" not in (r.methods or set()):
             continue
         query = {p.alias: "100" for p in r.dependant.query_params if p.field_info.is_required()}
         if re.search(r"\{(dataset|ds)\}", path):
@@ -136,6 +137,10 @@ def dataset_routes(settings: Settings) -> list[tuple[str, str, dict[str, str]]]:
         elif "{job_id}" in path:
             found.append((path, "job", query))
     return sorted(found)
+
+
+def fill_in(values: dict[str, str], m: re.Match[str]) -> str:
+    return values[m.group(1)]
 
 
 ROUTE_VALUES = {"neuron": "100", "nid": "100", "direction": "upstream"}
@@ -158,7 +163,7 @@ def test_every_dataset_route_answers_as_for_a_missing_dataset(
         answers = []
         for target in (cast.private, GHOST) if what == "dataset" else (cast.jobs[1], GHOST_JOB):
             values = {**ROUTE_VALUES, "dataset": target, "ds": target, "job_id": target}
-            filled = re.sub(r"\{(\w+)\}", lambda m, v=values: v[m.group(1)], path)
+            filled = re.sub(r"\{(\w+)\}", partial(fill_in, values), path)
             r = httpx.get(f"{url}{filled}", params=query, headers=headers, timeout=60)
             answers.append((r.status_code, masked(r.text, target)))
         if answers[0] != answers[1] or answers[0][0] != 404:
