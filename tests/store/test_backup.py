@@ -1,9 +1,9 @@
 """``connectomedb backup`` and ``restore`` on a Neo4j of this module's own (the shared test
 server is never stopped): a store with two synthetic datasets (one with synapses, one
-with its stored statistics), a lab, a user and API tokens, backed up, changed, restored,
-and found as it was, node for node; the
-refusals (a store with data, a damaged dump, a server this CLI did not start) leave the
-store as it was; a load that fails puts the previous database back.
+with its stored statistics), a lab, a user and API tokens, backed up, changed, restored
+(in place, and into a home that never held a store), and found as it was, node for
+node; the refusals (a store with data, a damaged dump, a server this CLI did not start)
+leave the store as it was; a load that fails puts the previous database back.
 
 The tests run in order on one server: each leaves the store as the backup holds it."""
 
@@ -16,7 +16,7 @@ import json
 import re
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ def test_backup_holds_both_databases_and_the_store_counts(before: Before, archiv
     labels, types = before.store["labels"], before.store["types"]
     assert m["format"] == "connectomedb-backup-1"
     assert m["store"] == {
-        "nodes": sum(1 for _ in before.store["nodes"]),
+        "nodes": len(before.store["nodes"]),
         "relationships": sum(types.values()),
         "datasets": [SMALL, SYNTHETIC],
     }
@@ -175,7 +175,7 @@ def test_restore_refuses_a_store_with_data_without_force(before: Before, archive
     started = pid(before.server)
     res = run(before.server, "restore", str(archive))
     assert res.exit_code == 1
-    n = sum(1 for _ in before.store["nodes"])
+    n = len(before.store["nodes"])
     assert res.stderr.strip() == (
         f"error: the database 'neo4j' holds {n:,} nodes; "
         "`connectomedb restore --force` replaces it with the backup"
@@ -263,7 +263,7 @@ def test_restore_brings_back_every_node_relationship_and_token(
     started = pid(s)
     res = ok(s, "restore", str(archive), "--force")
     assert res.stdout.splitlines()[-1] == (
-        f"{sum(1 for _ in before.store['nodes']):,} nodes, "
+        f"{len(before.store['nodes']):,} nodes, "
         f"{sum(before.store['types'].values()):,} relationships, 2 datasets"
     )
     assert pid(s) not in (started, None)
@@ -308,7 +308,9 @@ def test_a_failed_load_puts_the_previous_database_back(
     assert not list(s.home.glob(".restore-*"))
 
 
-def test_restore_of_a_stopped_store_with_the_system_database(before: Before, archive: Path) -> None:
+def test_restore_onto_a_new_machine_with_the_system_database(
+    before: Before, archive: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     s = before.server
     localneo4j.stop(s)
     res = run(s, "restore", str(archive), "--system")
@@ -318,13 +320,18 @@ def test_restore_of_a_stopped_store_with_the_system_database(before: Before, arc
         "stopped, so it was not read); `connectomedb restore --force` replaces it with the "
         "backup"
     )
-    res = ok(s, "restore", str(archive), "--system", "--force")
-    lines = res.stdout.splitlines()
-    assert lines[-2].startswith(f"restored neo4j, system from {archive} (backed up ")
-    assert lines[-1] == "start it with `connectomedb neo4j start`"
-    assert pid(s) is None
-    localneo4j.start(s)  # the restored system database knows the same neo4j password
-    check_as_before(before)
+    # a home that never held a store: nothing to replace, so no --force
+    fresh = localneo4j.side_settings(s, tmp_path_factory.mktemp("neo4j-fresh"))
+    try:
+        res = ok(fresh, "restore", str(archive), "--system")
+        lines = res.stdout.splitlines()
+        assert lines[-2].startswith(f"restored neo4j, system from {archive} (backed up ")
+        assert lines[-1] == "start it with `connectomedb neo4j start`"
+        assert pid(fresh) is None
+        localneo4j.start(fresh)  # the restored system database knows the same password
+        check_as_before(replace(before, server=fresh))
+    finally:
+        localneo4j.stop(fresh)
 
 
 def test_errors_name_the_file_and_what_is_wrong(tmp_path: Path) -> None:
