@@ -114,14 +114,17 @@ def job_submit(
             raise NotFound(f"dataset {dataset_id!r} not found")
         req = JobRequest(dataset_id, kind, checked, None, max_attempts, queue)
         j = JobQueue(d, s.neo4j_database).submit(req)
-        record_operator(
-            d,
-            s.neo4j_database,
-            "jobs submit",
-            {"job": j["id"], "kind": kind, "params": checked},
-            datasets=[dataset_id],
-        )
         console.print(j["id"])
+        try:
+            record_operator(
+                d,
+                s.neo4j_database,
+                "jobs submit",
+                {"job": j["id"], "kind": kind, "params": checked},
+                datasets=[dataset_id],
+            )
+        except Exception as e:  # the job stands: say so, and go on
+            err.print(f"warning: the audit event of job {j['id']} was not written: {e}")
 
 
 @job_app.command("show")

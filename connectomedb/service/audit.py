@@ -8,14 +8,15 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, get_operation_ast
+from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
+from graphql.execution.collect_fields import FragmentDetails, collect_fields
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from connectomedb.service.context import Context
-from connectomedb.service.errors import CLIENT_CODES
+from connectomedb.service.errors import client_code
 from connectomedb.store.audit import AuditRepository
 from connectomedb.store.graphdb import Store
 
@@ -46,20 +47,18 @@ class ReadOnlyTokens(SchemaExtension):
 
 
 def _outcome(key: str, errors: list[GraphQLError]) -> str:
-    """The code of the first error of the field at ``key`` (or of the whole operation),
-    as :func:`service.errors.coded` will give it; OK without one."""
+    """How the field at ``key`` ended: the code of its own error (or of the whole
+    operation's), OK without one. An error deeper in its answer does not undo a change
+    that was made."""
     for e in errors:
-        if not e.path or e.path[0] == key:
-            code = (e.extensions or {}).get("code")
-            if code is None:
-                orig = e.original_error
-                code = "BAD_INPUT" if orig is None else getattr(orig, "code", "INTERNAL")
-            return str(code if code in CLIENT_CODES else "INTERNAL")
+        if not e.path or (len(e.path) == 1 and e.path[0] == key):
+            return client_code(e)
     return "OK"
 
 
 class AuditMutations(SchemaExtension):
-    """After a mutation: one audit event per root field (refused ones included)."""
+    """After a mutation: one audit event per root field that ran (fragments expanded,
+    ``@skip``/``@include`` applied), refused ones included."""
 
     async def on_execute(self) -> Any:  # type: ignore[override]
         yield
@@ -67,26 +66,31 @@ class AuditMutations(SchemaExtension):
         ctx = ec.context
         if not isinstance(ctx, Context) or ctx.principal.user_id is None:
             return  # anonymous changes are all refused, and not worth a record each
-        if not _is_mutation(self) or ec.graphql_document is None:
+        if ec.graphql_document is None or not _is_mutation(self):
             return
+        schema = ec.schema._schema
         op = get_operation_ast(ec.graphql_document, ec.operation_name)
-        mutation = ec.schema._schema.mutation_type
+        mutation = schema.mutation_type
         if op is None or mutation is None:
             return
+        coerced = get_variable_values(schema, op.variable_definitions or (), ec.variables or {})
+        if not isinstance(coerced, VariableValues):
+            return  # variables of the wrong type: refused before anything ran
+        fragments = {
+            d.name.value: FragmentDetails(d)
+            for d in ec.graphql_document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        fields = collect_fields(schema, fragments, coerced, mutation, op).grouped_field_set
         errors = list((ec.result.errors if ec.result else None) or [])
-        coerced = get_variable_values(
-            ec.schema._schema, op.variable_definitions or (), ec.variables or {}
-        )
-        # bad variables: refused before anything ran, and the arguments stay unread
-        variables = coerced if isinstance(coerced, VariableValues) else None
         audit = AuditRepository(Store(ctx.store.driver, ctx.store.database, ctx.store.timeout_s))
-        for node in op.selection_set.selections:
-            if not isinstance(node, FieldNode) or node.name.value.startswith("__"):
-                continue
+        for key, details in fields.items():
+            node = details[0].node
             name = node.name.value
-            key = node.alias.value if node.alias else name
+            if name.startswith("__"):
+                continue
             try:
-                args = get_argument_values(mutation.fields[name], node, variables)
+                args = get_argument_values(mutation.fields[name], node, coerced)
             except (KeyError, GraphQLError):
                 args = {}
             datasets = [str(v) for k, v in args.items() if k.startswith("dataset") and v]

@@ -67,12 +67,17 @@ async def authenticate(request: Request, store: Store, token: str | None) -> Pri
         return ANONYMOUS
     limiter = sign_ins_of(request)
     client = request.client.host if request.client else "unknown"
-    limiter.check(client)
+    counted = limiter.begin(client, token)
+    ok: bool | None = None  # None: neither (the database did not answer, or the like)
     try:
-        return await AccessRepository(store).authenticate(token)
+        principal = await AccessRepository(store).authenticate(token)
+        ok = True
+        return principal
     except Unauthenticated:
-        limiter.failed(client)
+        ok = False
         raise
+    finally:
+        limiter.end(client, token, counted, ok)
 
 
 async def principal_of(request: Request, store: StoreDep) -> Principal:

@@ -45,17 +45,32 @@ HTTP_STATUS: Final = {
 }
 
 
+def client_code(e: GraphQLError) -> str:
+    """The code a client sees for ``e``: the one it carries; BAD_INPUT for GraphQL's own
+    errors (syntax, validation, variables of the wrong type); our errors' codes; INTERNAL
+    for anything else."""
+    if e.extensions and "code" in e.extensions:
+        return str(e.extensions["code"])
+    orig = e.original_error
+    if orig is None or isinstance(orig, GraphQLError):
+        return "BAD_INPUT"
+    if isinstance(orig, ConnectomeDBError) and orig.code in CLIENT_CODES:
+        return orig.code
+    return "INTERNAL"
+
+
 def coded(e: GraphQLError, operation: str | None) -> GraphQLError:
     """The error as a client sees it, with ``extensions.code``. Our own errors keep their
     message; GraphQL syntax and validation errors are BAD_INPUT; anything else is logged
     with its context and reaches the client only as INTERNAL."""
     if e.extensions and "code" in e.extensions:
         return e
+    code = client_code(e)
     orig = e.original_error
-    if orig is None:
-        code, message = "BAD_INPUT", e.message
-    elif isinstance(orig, ConnectomeDBError) and orig.code in CLIENT_CODES:
-        code, message = orig.code, str(orig)
+    if code == "BAD_INPUT" and not isinstance(orig, ConnectomeDBError):
+        message = e.message
+    elif code != "INTERNAL":
+        message = str(orig)
     else:
         log.error(
             "internal error in %s at %s",
@@ -63,7 +78,7 @@ def coded(e: GraphQLError, operation: str | None) -> GraphQLError:
             ".".join(map(str, e.path or [])) or "(no field)",
             exc_info=orig,
         )
-        code, message = "INTERNAL", "internal error"
+        message = "internal error"
     return GraphQLError(
         message,
         nodes=e.nodes,

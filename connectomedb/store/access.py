@@ -46,6 +46,8 @@ class Principal:
     token_id: str | None = None
     #: signed in with a read-only token: every mutation and job submission is refused
     read_only: bool = False
+    #: when the token used expires (a token it creates expires no later)
+    expires_at: Any = None
 
     @property
     def anonymous(self) -> bool:
@@ -190,8 +192,10 @@ CREATE_TOKEN: Final = """
 MATCH (u:User {id: $user})
 CREATE (u)-[:HAS_TOKEN]->(t:ApiToken {id: $id, name: $name, hash: $hash, scope: $scope,
                                       created_at: datetime()})
-SET t.expires_at = CASE WHEN $days IS NULL THEN null
-                        ELSE t.created_at + duration({seconds: toInteger($days * 86400)}) END
+WITH t, CASE WHEN $days IS NULL THEN null
+            ELSE t.created_at + duration({seconds: toInteger(ceil($days * 86400))}) END AS asked
+SET t.expires_at = CASE WHEN $cap IS NOT NULL AND (asked IS NULL OR asked > $cap) THEN $cap
+                        ELSE asked END
 RETURN t {.id, .name, .created_at, .expires_at, .scope} AS t
 """
 
@@ -279,6 +283,7 @@ class AccessRepository:
             labs={lab: role for lab, role in r["labs"] if role in _RANK},
             token_id=tid,
             read_only=r["scope"] == "read",
+            expires_at=r["expires_at"],
         )
 
     # -- datasets ----------------------------------------------------------------------
@@ -435,6 +440,8 @@ class AccessRepository:
             hash=digest,
             scope="read" if read_only else "write",
             days=expires_in_days,
+            # a token made with an expiring token expires no later than it
+            cap=p.expires_at if p is not None else None,
         )
         if not recs:
             raise NotFound(f"user {user!r} not found")

@@ -1,6 +1,7 @@
-"""The audit log: one ``(:AuditEvent)`` per change made through the API or the
-operator's CLI (who, when, what, on which datasets and labs, and how it ended), and
-per job a schedule submits.
+"""The audit log: one ``(:AuditEvent)`` per mutation field a signed-in caller ran
+through the API (refused ones included), per job a schedule submits, and per change the
+operator makes with ``connectomedb user``, ``token``, ``lab`` and ``jobs submit``: who,
+when, what, on which datasets and labs, and how it ended.
 
 Events are written after the change, apart from its own transaction: a change whose
 event could not be written is logged as an error and still stands. An event's labs are
@@ -13,6 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any, Final
 
 import neo4j
@@ -50,8 +52,12 @@ def event_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
 
+def _plain(v: Any) -> Any:
+    return v.value if isinstance(v, Enum) else str(v)
+
+
 def arguments_json(arguments: dict[str, Any]) -> str:
-    text = json.dumps(arguments, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(arguments, sort_keys=True, default=_plain, ensure_ascii=False)
     if len(text) > MAX_ARGUMENTS_CHARS:
         text = text[: MAX_ARGUMENTS_CHARS - 1] + "\u2026"
     return text

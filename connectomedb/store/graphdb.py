@@ -163,13 +163,15 @@ class Store:
         try:
             # the bookmarks of execute_query: a read after this transaction, routed to a
             # secondary of a cluster, waits until that server holds it
-            async with self.driver.session(
-                database=self.database,
-                bookmark_manager=self.driver.execute_query_bookmark_manager,
-            ) as s:
+            async with (
+                asyncio.timeout(self.hard_limit_s),
+                self.driver.session(
+                    database=self.database,
+                    bookmark_manager=self.driver.execute_query_bookmark_manager,
+                ) as s,
+            ):
                 run = s.execute_write if write else s.execute_read
-                async with asyncio.timeout(self.hard_limit_s):
-                    return await run(unit)  # type: ignore[arg-type]
+                return await run(unit)  # type: ignore[arg-type]
         except TimeoutError as e:
             raise _unanswered(name, self.hard_limit_s) from e
         except Neo4jError as e:

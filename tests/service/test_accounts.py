@@ -68,13 +68,13 @@ def test_failed_sign_ins_are_limited_per_client(world: World, settings: Settings
 
 def test_a_token_stops_working_when_it_expires(world: World) -> None:
     carol = world.client("carol")
-    t = carol(NEW_TOKEN, days=2 / 86400, ro=False)["createApiToken"]
+    t = carol(NEW_TOKEN, days=8 / 86400, ro=False)["createApiToken"]
     assert t["expiresAt"] is not None and not t["readOnly"]
     mine = {x["id"]: x for x in carol(ME)["me"]["tokens"]}
     assert mine[t["id"]]["expiresAt"] == t["expiresAt"]
     short = Client(world.url, t["token"])
     assert short(ME)["me"]["id"] == world.users["carol"]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         r = short.raw(ME).json()
         if "errors" in r:
@@ -156,14 +156,69 @@ def test_every_change_is_in_the_audit_log_for_the_lab_admins(world: World) -> No
     assert victor.error(LOG, **args)[0] == "FORBIDDEN"
     assert world.client("bob").error(LOG, **args)[0] == "NOT_FOUND"
     assert Client(world.url).error(LOG, **args)[0] == "UNAUTHENTICATED"
-    # another lab's admin does not see lab A's changes
+    # another lab's admin does not see lab A's changes, but sees lab B's (the role is
+    # written as the API names it)
+    add = """mutation($lab: ID!, $u: ID!) { addMember(lab: $lab, user: $u, role: EDITOR) { id } }"""
+    world.client("bob")(add, lab=world.lab_b, u=world.users["dave"])
     b = world.client("bob")(LOG, **{**args, "lab": world.lab_b})["auditLog"]["events"]
-    assert all(world.cook not in x["datasets"] for x in b)
+    assert b and all(world.cook not in x["datasets"] for x in b)
+    assert b[0]["action"] == "addMember" and json.loads(b[0]["arguments"])["role"] == "editor"
+
+
+def test_mutations_in_fragments_are_audited_and_skipped_ones_are_not(world: World) -> None:
+    carol = world.client("carol")
+    value = f"fragment {time.time_ns()}"
+    doc = """mutation($ds: ID!, $v: String!, $no: Boolean!) {
+      ...F
+      ... on Mutation { inline: annotateNeuron(dataset: $ds, neuron: "AVAL", key: "frag_b",
+                                               value: $v) { id } }
+      skipped: annotateNeuron(dataset: $ds, neuron: "AVAL", key: "frag_c", value: $v)
+        @skip(if: $no) { id } }
+    fragment F on Mutation {
+      annotateNeuron(dataset: $ds, neuron: "AVAL", key: "frag_a", value: $v) { id } }"""
+    data = carol(doc, ds=world.cook, v=value, no=True)
+    assert set(data) == {"annotateNeuron", "inline"}
+    events = world.client("alice")(
+        LOG, lab=world.lab_a, user=world.users["carol"], action="annotateNeuron", first=20,
+        after=None,
+    )["auditLog"]["events"]  # fmt: skip
+    keys = sorted(json.loads(e["arguments"])["key"] for e in events if value in e["arguments"])
+    assert keys == ["frag_a", "frag_b"]
+
+
+def test_a_probe_of_a_hidden_dataset_does_not_reveal_its_owner(world: World) -> None:
+    bob = world.client("bob")  # an outsider to the private Cook dataset
+    value = f"probe {time.time_ns()}"
+    code, _ = bob.error(ANNOTATE, ds=world.cook, n="AVAL", k="probe", v=value)
+    assert code == "NOT_FOUND"
+    mine = bob(LOG, lab=None, user=None, action="annotateNeuron", first=20, after=None)
+    probe = [e for e in mine["auditLog"]["events"] if value in e["arguments"]]
+    assert len(probe) == 1 and probe[0]["outcome"] == "NOT_FOUND"
+    assert probe[0]["labs"] == []  # not lab A, which owns it
+    # while the owner lab's admin sees the probe, and their lab on it
+    seen = world.client("alice")(
+        LOG, lab=world.lab_a, user=world.users["bob"], action=None, first=20, after=None
+    )["auditLog"]["events"]
+    theirs = [e for e in seen if value in e["arguments"]]
+    assert len(theirs) == 1 and theirs[0]["labs"] == [world.lab_a]
+
+
+def test_variables_of_the_wrong_type_are_bad_input(world: World) -> None:
+    code, _ = world.client("carol").error(ANNOTATE, ds=world.cook, n="AVAL", k=5, v="x")
+    assert code == "BAD_INPUT"
+
+
+def test_a_token_made_with_an_expiring_token_expires_no_later(world: World) -> None:
+    short = world.client("carol")(NEW_TOKEN, days=1.0, ro=False)["createApiToken"]
+    child = Client(world.url, short["token"])(NEW_TOKEN, days=30.0, ro=False)["createApiToken"]
+    assert child["expiresAt"] == short["expiresAt"]
+    forever = Client(world.url, short["token"])(NEW_TOKEN, days=None, ro=False)
+    assert forever["createApiToken"]["expiresAt"] == short["expiresAt"]
 
 
 def test_users_read_their_own_changes_and_pages_follow(world: World) -> None:
     carol = world.client("carol")
-    for i in range(3):
+    for i in range(4):
         carol(ANNOTATE, ds=world.cook, n="AVAR", k="audit_page", v=str(i))
     own = carol(LOG, lab=None, user=None, action=None, first=100, after=None)["auditLog"]
     assert own["events"] and {e["user"] for e in own["events"]} == {world.users["carol"]}
@@ -181,7 +236,7 @@ def test_users_read_their_own_changes_and_pages_follow(world: World) -> None:
     whole = carol(LOG, lab=None, user=None, action="annotateNeuron", first=3, after=None)
     assert seen == [e["id"] for e in whole["auditLog"]["events"]]
     assert [json.loads(e["arguments"])["value"] for e in whole["auditLog"]["events"]] == [
-        "2", "1", "0",
+        "3", "2", "1",
     ]  # fmt: skip
     # a site admin reads everyone's
     admin = world.client("admin")

@@ -63,3 +63,33 @@ def test_the_table_of_clients_is_bounded() -> None:
 def test_every_client_code_has_an_http_status() -> None:
     assert set(HTTP_STATUS) == CLIENT_CODES
     assert HTTP_STATUS["RATE_LIMITED"] == 429
+
+
+def test_sign_ins_being_checked_count_until_they_succeed() -> None:
+    clock = Clock()
+    lim = FailedSignIns(3, 60.0, clock)
+    guesses = [f"cdb_guess_{i}" for i in range(3)]
+    counted = [lim.begin("a", g) for g in guesses]  # three in flight at once
+    assert counted == [True, True, True]
+    with pytest.raises(RateLimited):
+        lim.begin("a", "cdb_guess_4")  # a fourth, in parallel, is refused already
+    for g, c in zip(guesses, counted, strict=True):
+        lim.end("a", g, c, ok=False)
+    with pytest.raises(RateLimited):
+        lim.check("a")
+
+
+def test_a_good_token_in_parallel_is_not_held_up() -> None:
+    clock = Clock()
+    lim = FailedSignIns(3, 60.0, clock)
+    c = lim.begin("a", "good")
+    lim.end("a", "good", c, ok=True)  # it signed in once
+    flight = [lim.begin("a", "good") for _ in range(10)]  # then ten at once
+    assert flight == [False] * 10
+    for c in flight:
+        lim.end("a", "good", c, ok=True)
+    lim.check("a")
+    # an unknown outcome (the database did not answer) is neither a failure nor good
+    c = lim.begin("a", "other")
+    lim.end("a", "other", c, ok=None)
+    assert lim.begin("a", "other") is True

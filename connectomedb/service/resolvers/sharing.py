@@ -195,6 +195,12 @@ async def _audit_page(ctx: Context, first: int, after: str | None, **filters: An
         **{k: None if v is None else str(v) for k, v in filters.items()},
     )
     events = [AuditEvent.from_row(r) for r in rows[:limit]]
+    if not ctx.principal.admin:
+        # an event's labs include the owners of the datasets it named, which a caller
+        # who probed a dataset they cannot read must not learn: a reader sees only
+        # their own labs
+        for e in events:
+            e.labs = [lab for lab in e.labs if lab in ctx.principal.labs]
     return AuditLog(
         events=events,
         end_cursor=encode_cursor(AUDIT, str(events[-1].id)) if events else None,
