@@ -70,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Context(settings, store, principal)
 
     schema = build_schema(settings, extra=[QueryCount])
-    app.include_router(OfflineGraphQLRouter(schema, context_getter=context, subscription_protocols=()), prefix="/graphql")
+    app.include_router(
+        OfflineGraphQLRouter(schema, context_getter=context, subscription_protocols=()),
+        prefix="/graphql",
+    )
     app.mount(ASSETS_PATH, assets(), name="graphiql-assets")
     app.include_router(router)
     app.include_router(export_router)
