@@ -14,7 +14,7 @@ class GraphJobParams(Params):
     """What every analytics kind reads: its connections of at least ``min_weight``
     synapses, and the seed of its randomness."""
 
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     min_weight: int = Field(default=1, ge=1)
 
 

@@ -19,7 +19,7 @@ class CensusParams(Params):
     null_model: NullModelName = "degree_preserving"
     size: Literal[3, 4] = 3
     samples: int = Field(default=1000, ge=1, le=100_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     min_weight: int = Field(default=1, ge=1)
     type_level: Level = "class"
 

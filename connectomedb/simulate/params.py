@@ -134,7 +134,7 @@ class SimulateParams(Params):
     seconds: float = Field(default=1.0, gt=0, le=10)
     dt: float = Field(default=0.1, ge=0.01, le=1)
     trials: int = Field(default=1, ge=1, le=64)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     stimuli: list[Stimulus] = Field(default_factory=list)
     drive_weight_mv: float | None = Field(
         default=None,

@@ -100,7 +100,7 @@ class PropagationFitParams(Params):
     )
     max_q: float = Field(default=0.05, gt=0, le=1)
     min_weight: int = Field(default=1, ge=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     max_iterations: int = Field(
         default=100, ge=1, le=10_000, description="residual evaluations per fit"
     )
