@@ -20,6 +20,8 @@ COMMANDS = {
     "datasets",
     "export",
     "serve",
+    "backup",
+    "restore",
     "worker",
     "scheduler",
     "neo4j start",
