@@ -47,8 +47,9 @@ def test_every_generated_answer_is_coded(
     print("\n".join(tally.lines()))
     assert tally.operations >= EXAMPLES * 0.9
     # The generator reaches the resolvers, not only validation: some answers carry
-    # data, some are refused for a missing or unreadable thing, some ask to sign in.
-    assert tally.with_data > EXAMPLES * 0.1
+    # data (about one in ten over 10 000 operations in bench/fuzz.py; 300 vary more),
+    # some are refused for a missing or unreadable thing, some ask to sign in.
+    assert tally.with_data > EXAMPLES * 0.05
     assert tally.codes["NOT_FOUND"] > 0
     assert tally.codes["UNAUTHENTICATED"] > 0
     assert tally.codes["BAD_INPUT"] > 0
