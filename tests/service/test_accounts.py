@@ -52,7 +52,8 @@ def test_failed_sign_ins_are_limited_per_client(world: World, settings: Settings
         err = r.json()["errors"][0]
         assert err["extensions"]["code"] == "RATE_LIMITED"
         assert "too many failed sign-ins" in err["message"]
-        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # the oldest failure is seconds old: it leaves the 60 s window in nearly 60 s
+        assert 45 <= int(r.headers["retry-after"]) <= 60
         auth = {"Authorization": f"Bearer {world.tokens['carol']}"}
         rest = httpx.get(f"{url}/rest/datasets/{world.cook}/neurons", headers=auth, timeout=30)
         assert rest.status_code == 429
