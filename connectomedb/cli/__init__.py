@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connectomedb.cli import access, backup, datasets, db, export, jobs, load, neo4j, serve
+from connectomedb.cli import access, backup, datasets, db, export, jobs, load, mcp, neo4j, serve
 
 app = typer.Typer(help="connectomedb: connectomes in Neo4j.", no_args_is_help=True)
 
@@ -16,6 +16,7 @@ app.command("load")(load.load)
 app.command("datasets")(datasets.list_datasets)
 app.command("export")(export.export)
 app.command("serve")(serve.serve)
+app.command("mcp")(mcp.mcp)
 app.command("worker")(jobs.worker)
 app.command("scheduler")(jobs.scheduler)
 app.command("backup")(backup.backup)

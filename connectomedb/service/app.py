@@ -1,5 +1,5 @@
-"""The FastAPI app: GraphQL at /graphql (GraphiQL in the browser) and the plain HTTP
-routes of ``service.routes``, with one answer shape for errors."""
+"""The FastAPI app: GraphQL at /graphql (GraphiQL in the browser), the MCP server at /mcp
+and the plain HTTP routes of ``service.routes``, with one answer shape for errors."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from connectomedb.service.deps import QUERY_COUNT_HEADER, PrincipalDep, StoreDep
 from connectomedb.service.errors import HTTP_STATUS
 from connectomedb.service.export import router as export_router
 from connectomedb.service.graphiql import ASSETS_PATH, OfflineGraphQLRouter, assets
+from connectomedb.service.mcp import server as mcp
 from connectomedb.service.routes import router
 from connectomedb.service.schema import build_schema
 from connectomedb.settings import Settings
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         driver = make_async_driver(settings)
         app.state.driver = driver
         try:
-            yield
+            async with mcp_running():
+                yield
         finally:
             await driver.close()
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefix="/graphql",
     )
     app.mount(ASSETS_PATH, assets(), name="graphiql-assets")
+    mcp_running = mcp.mount(app, settings, schema)
     app.include_router(router)
     app.include_router(export_router)
     app.include_router(dashboard)

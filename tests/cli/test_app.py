@@ -20,6 +20,7 @@ COMMANDS = {
     "datasets",
     "export",
     "serve",
+    "mcp",
     "backup",
     "restore",
     "worker",

@@ -1,0 +1,177 @@
+"""The MCP server over its two transports.
+
+- HTTP: ``mount(app, ...)`` adds ``/mcp`` (streamable HTTP, stateless, JSON answers) to
+  the API. The caller is the bearer token of each HTTP request, checked and rate-limited
+  as on ``/graphql``.
+- stdio: ``connectomedb mcp``. With ``--url`` it forwards each tool's operation to that
+  API with ``CONNECTOMEDB_TOKEN``; without, it runs them on the configured Neo4j, as that
+  token's user.
+
+Either way a tool runs one GraphQL operation of the API's schema as the caller, so what a
+tool sees, refuses and limits is what the API sees, refuses and limits."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import strawberry
+from fastapi import FastAPI
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+
+from connectomedb import __version__
+from connectomedb.errors import ConnectomeDBError
+from connectomedb.service.context import Context
+from connectomedb.service.deps import authenticate, bearer_token
+from connectomedb.service.errors import client_code
+from connectomedb.service.mcp.tools import INSTRUCTIONS, Run, register
+from connectomedb.service.schema import schema_sdl
+from connectomedb.settings import Settings
+from connectomedb.store.access import ANONYMOUS, AccessRepository, Principal
+from connectomedb.store.graphdb import Store
+
+log = logging.getLogger("connectomedb.mcp")
+
+#: The HTTP request a tool call came in on (None over stdio), set for each MCP request.
+_REQUEST: contextvars.ContextVar[Request | None] = contextvars.ContextVar(
+    "mcp_request", default=None
+)
+
+
+async def remember_request(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
+    """Server middleware: makes the HTTP request of the message visible to the tools (and
+    to resources, which are not handed a context)."""
+    request = ctx.request if isinstance(ctx.request, Request) else None
+    token = _REQUEST.set(request)
+    try:
+        return await call_next(ctx)
+    finally:
+        _REQUEST.reset(token)
+
+
+def build_server(run: Run) -> MCPServer:
+    server: MCPServer = MCPServer(
+        "connectomedb",
+        title="connectomedb",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        middleware=[remember_request],
+        subscriptions=False,
+        log_level="WARNING",
+    )
+    register(server, run, schema_sdl)
+    return server
+
+
+def _raise_first(errors: list[dict[str, Any]]) -> None:
+    first = errors[0]
+    code = (first.get("extensions") or {}).get("code", "INTERNAL")
+    raise ToolError(f"{code}: {first.get('message', '')}")
+
+
+class LocalRun:
+    """Runs operations on the API's schema in this process, as the caller: the bearer
+    token of the HTTP request, or else ``token`` (stdio)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        driver: Callable[[], Any],
+        schema: strawberry.Schema,
+        token: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.driver = driver
+        self.schema = schema
+        self.token = token
+
+    async def principal(self, store: Store) -> Principal:
+        request = _REQUEST.get()
+        if request is not None:
+            return await authenticate(request, store, bearer_token(request))
+        if self.token is None:
+            return ANONYMOUS
+        return await AccessRepository(store).authenticate(self.token)
+
+    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        s = self.settings
+        store = Store(self.driver(), s.neo4j_database, s.query_timeout_s, s.max_queries_per_request)
+        try:
+            principal = await self.principal(store)
+        except ConnectomeDBError as e:
+            raise ToolError(f"{e.code}: {e}") from None
+        result = await self.schema.execute(
+            query, variable_values=variables, context_value=Context(s, store, principal)
+        )
+        if result.errors:
+            e = result.errors[0]
+            raise ToolError(f"{client_code(e)}: {e.message}")
+        assert result.data is not None
+        return dict(result.data)
+
+
+class RemoteRun:
+    """Forwards operations to a running API over HTTP with ``token``."""
+
+    def __init__(self, url: str, token: str | None, timeout: float = 120.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self.http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
+
+    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        try:
+            r = await self.http.post("/graphql", json={"query": query, "variables": variables})
+            body = r.json()
+        except httpx.HTTPError as e:
+            raise ToolError(f"UNAVAILABLE: {self.url}: {e}") from None
+        except ValueError:
+            raise ToolError(f"INTERNAL: HTTP {r.status_code} from {self.url}") from None
+        if body.get("errors"):
+            _raise_first(body["errors"])
+        if body.get("data") is None:
+            raise ToolError(f"INTERNAL: HTTP {r.status_code} from {self.url}")
+        return dict(body["data"])
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def mount(app: FastAPI, settings: Settings, schema: strawberry.Schema) -> Callable[[], Any]:
+    """Adds ``/mcp`` to ``app``; returns the context manager its lifespan must enter (it
+    runs the MCP session manager)."""
+    server = build_server(LocalRun(settings, lambda: app.state.driver, schema))
+    # Who may call is decided by the bearer token, as on /graphql; the API is not tied to
+    # one host name, so the SDK's check of Host and Origin headers is left off.
+    starlette = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    app.router.routes.extend(starlette.routes)
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        async with server.session_manager.run():
+            yield
+
+    return running
+
+
+async def serve_stdio(run: Run, close: Callable[[], Awaitable[None]] | None = None) -> None:
+    server = build_server(run)
+    try:
+        await server.run_stdio_async()
+    finally:
+        if close is not None:
+            await close()
