@@ -54,9 +54,12 @@ def answer(result: Any) -> dict[str, Any]:
 
 
 def failure(result: Any) -> str:
-    """The message of a tool call that must fail."""
+    """The message of a tool call that must fail, after the SDK's "Error executing tool
+    NAME: " (for the service's own errors, "CODE: message")."""
     assert result.is_error, result.structured_content
-    return str(result.content[0].text)
+    text = str(result.content[0].text)
+    assert text.startswith("Error executing tool "), text
+    return text.split(": ", 1)[1]
 
 
 def session(world: World, transport: str, who: str | None, fn: Callable[[Client], Any]) -> Any:

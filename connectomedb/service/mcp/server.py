@@ -114,8 +114,8 @@ class LocalRun:
             query, variable_values=variables, context_value=Context(s, store, principal)
         )
         if result.errors:
-            e = result.errors[0]
-            raise ToolError(f"{client_code(e)}: {e.message}")
+            first = result.errors[0]
+            raise ToolError(f"{client_code(first)}: {first.message}")
         assert result.data is not None
         return dict(result.data)
 

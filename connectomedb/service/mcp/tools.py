@@ -11,8 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
+
+from connectomedb.jobs.registry import kind_names
 
 #: Runs one GraphQL operation for the current caller: (query, variables) -> data. Errors
 #: are raised as ``ToolError("CODE: message")``.
@@ -551,9 +554,9 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
     @server.tool(
         annotations=WRITES,
         description="Submit an analytics job on a dataset (needs a token with the editor role "
-        "in a lab the dataset is shared with; read-only tokens are refused). Kinds: probe, "
-        "census, embedding, anomaly, celltype_gnn, structure_function, simulate, "
-        "fit_strengths, fit_propagation, rnn_experiment; `params` as the API's submitJob "
+        "in a lab the dataset is shared with; read-only tokens are refused). Kinds: "
+        + ", ".join(kind_names())
+        + "; `params` as the API's submitJob "
         "takes them (unknown ones are refused). Poll with job_status; read with job_results. "
         "Learned and simulated results depend on the model's assumptions and seeds: each "
         "run records its parameters, seed and code version.",
@@ -564,6 +567,10 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         params: dict[str, Any] | None = None,
         queue: str = "default",
     ) -> dict[str, Any]:
+        if kind not in kind_names():
+            raise ToolError(
+                f"BAD_INPUT: unknown job kind {kind!r}; one of {', '.join(kind_names())}"
+            )
         data = await run(
             SUBMIT, {"ds": dataset, "kind": kind.upper(), "params": params, "queue": queue}
         )
