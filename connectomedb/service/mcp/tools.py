@@ -443,14 +443,10 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         )
         m = data["motifSearch"]
         matches = [{b["variable"]: b["neuron"] for b in x["bindings"]} for x in m["matches"]]
-        out = {
-            "variables": m["variables"],
-            "automorphisms": m["automorphisms"],
-            "count": m["count"],
-        }
-        if not count_only:
-            out |= {"matches": matches, "next": _next(m)}
-        return out
+        out = {"variables": m["variables"], "automorphisms": m["automorphisms"]}
+        if count_only:
+            return out | {"count": m["count"]}
+        return out | {"matches": matches, "next": _next(m)}
 
     @server.tool(
         annotations=READS,
