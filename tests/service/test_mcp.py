@@ -16,7 +16,7 @@ import pytest
 from connectomedb.settings import Settings
 from connectomedb.workers.worker import Worker
 from tests.service.mcp_clients import TRANSPORTS, answer, failure, session
-from tests.world import World
+from tests.world import LiveServer, World
 
 ASH = ["ASHL", "ASHR"]
 TRIO = ["ASHL", "AVAL", "VA2"]
@@ -394,3 +394,24 @@ def test_descriptions_carry_the_null_model_and_the_caveats(world: World) -> None
         assert "proxy for strength" in tools[name]
     assert "A count has no null model" in tools["motif_search"]
     assert instructions is not None and "null model" in instructions
+
+
+def test_bad_tokens_count_against_the_same_limit_as_graphql(
+    world: World, settings: Settings
+) -> None:
+    limited = settings.model_copy(update={"max_failed_sign_ins": 3})
+    with LiveServer(limited) as url:
+        here = World(url, world.cook, world.lab_a, world.lab_b, dict(world.tokens), world.users)
+        here.tokens["stranger"] = "not-a-token"
+
+        async def listing(c: Any) -> str:
+            return failure(await c.call_tool("list_datasets", {}))
+
+        for _ in range(3):
+            message = session(here, "http", "stranger", listing)
+            assert message.startswith("UNAUTHENTICATED: "), message
+        # the fourth try is refused before the token is looked at, a good one included,
+        # and GraphQL from the same client shares the count
+        assert session(here, "http", "victor", listing).startswith("RATE_LIMITED: ")
+        code, _ = here.client("victor").error("{ datasets { id } }")
+        assert code == "RATE_LIMITED"
