@@ -415,3 +415,21 @@ def test_bad_tokens_count_against_the_same_limit_as_graphql(
         assert session(here, "http", "victor", listing).startswith("RATE_LIMITED: ")
         code, _ = here.client("victor").error("{ datasets { id } }")
         assert code == "RATE_LIMITED"
+
+
+def test_a_read_only_token_reads_but_submits_nothing(world: World) -> None:
+    made = world.client("carol")(
+        'mutation { createApiToken(name: "mcp read-only", readOnly: true) { token } }'
+    )["createApiToken"]["token"]
+    here = World(world.url, world.cook, world.lab_a, world.lab_b, dict(world.tokens), world.users)
+    here.tokens["carol_ro"] = made
+
+    async def use(c: Any) -> tuple[dict[str, Any], str]:
+        listed = answer(await c.call_tool("list_datasets", {}))
+        refused = failure(await c.call_tool("submit_job", _args(world, "submit_job", Q="q_ro")))
+        return listed, refused
+
+    listed, refused = session(here, "http", "carol_ro", use)
+    assert world.cook in {d["id"] for d in listed["datasets"]}
+    assert refused.startswith("FORBIDDEN: ") and "read-only" in refused
+    assert made not in refused
