@@ -7,14 +7,18 @@ error."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
 import neo4j
 import pytest
+from mcp import MCPError
 
+from connectomedb.service.app import create_app
 from connectomedb.settings import Settings
 from connectomedb.workers.worker import Worker
+from tests.oracles import cook_graphs
 from tests.service.mcp_clients import TRANSPORTS, answer, failure, session
 from tests.world import LiveServer, World
 
@@ -152,7 +156,7 @@ def _graphql(world: World, name: str, args: dict[str, Any], who: str) -> dict[st
                  { neurons synapseCounts hops } }""",
             ds=ds,
         )["paths"]
-        return {"paths": paths}
+        return {"paths": paths, "more": len(paths) >= 20}
     if name == "cell_type_connectivity":
         t = c(
             """query($ds: ID!) { cellTypeConnectivity(dataset: $ds) { level minWeight
@@ -165,6 +169,7 @@ def _graphql(world: World, name: str, args: dict[str, Any], who: str) -> dict[st
         return {
             "level": t["level"],
             "minWeight": t["minWeight"],
+            "groupCount": len(t["groups"]),
             "groups": [g for g in t["groups"] if g["name"] in keep],
             "entries": sorted(entries, key=lambda e: -e["synapses"]),
             "omitted": 0,
@@ -367,7 +372,7 @@ def test_bad_arguments_get_a_clear_error(world: World) -> None:
     got = session(world, "http", "carol", bad)
     assert "first" in got["type"] and "valid integer" in got["type"]
     assert "neuron" in got["missing"] and "required" in got["missing"].lower()
-    assert "level" in got["level"] and "phylum" not in got["level"].split("level")[0]
+    assert "level\n  Input should be 'type', 'class', 'superclass'" in got["level"]
     assert "min_weight" in got["negative"]
     assert "colour" in got["filter"]
     assert got["page"].startswith("BAD_INPUT: first must be between 0 and")
@@ -433,3 +438,52 @@ def test_a_read_only_token_reads_but_submits_nothing(world: World) -> None:
     assert world.cook in {d["id"] for d in listed["datasets"]}
     assert refused.startswith("FORBIDDEN: ") and "read-only" in refused
     assert made not in refused
+
+
+def test_motif_matches_page_through_every_match(world: World, settings: Settings) -> None:
+    """Reciprocal pairs among AVA's partners, page by page, against networkx."""
+    motif = 'A -> B; B -> A; A.type = "AVA"'
+
+    async def walk(c: Any) -> list[dict[str, Any]]:
+        pages, after = [], None
+        while True:
+            args = {"dataset": world.cook, "motif": motif, "count_only": False, "first": 7}
+            page = answer(await c.call_tool("motif_search", args | {"after": after}))
+            pages.append(page)
+            if page["next"] is None:
+                return pages
+            after = page["next"]
+
+    pages = session(world, "http", "victor", walk)
+    g, _, _ = cook_graphs(str(settings.data_cache))
+    expected = {
+        (a, b) for a in ("AVAL", "AVAR") for b in g.successors(a) if b != a and g.has_edge(b, a)
+    }
+    got = [(m["A"], m["B"]) for p in pages for m in p["matches"]]
+    assert len(got) == len(set(got)) == len(expected) > 7
+    assert set(got) == expected
+    assert all("count" not in p and p["variables"] == ["A", "B"] for p in pages)
+
+
+def test_a_bad_token_reading_a_resource_is_told_so(world: World) -> None:
+    here = World(world.url, world.cook, world.lab_a, world.lab_b, dict(world.tokens), world.users)
+    here.tokens["stranger"] = "cdb_not_a_token"
+
+    async def read(c: Any) -> str:
+        with pytest.raises(MCPError) as e:
+            await c.read_resource("connectomedb://datasets")
+        return str(e.value)
+
+    assert "UNAUTHENTICATED: " in session(here, "http", "stranger", read)
+
+
+def test_the_api_leaves_logging_as_it_was(settings: Settings) -> None:
+    """The SDK sets up the root logger when it has no handler; the API does not let it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = []  # as in a process that has not set logging up yet
+    try:
+        create_app(settings)
+        assert root.handlers == [] and root.level == level
+    finally:
+        root.handlers[:] = handlers

@@ -13,6 +13,7 @@ tool sees, refuses and limits is what the API sees, refuses and limits."""
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,7 +32,7 @@ from connectomedb import __version__
 from connectomedb.errors import ConnectomeDBError
 from connectomedb.service.context import Context
 from connectomedb.service.deps import authenticate, bearer_token
-from connectomedb.service.errors import client_code
+from connectomedb.service.errors import CLIENT_CODES, client_code
 from connectomedb.service.mcp.tools import INSTRUCTIONS, Run, register
 from connectomedb.service.schema import schema_sdl
 from connectomedb.settings import Settings
@@ -60,16 +61,23 @@ async def remember_request(
 
 
 def build_server(run: Run) -> MCPServer:
-    server: MCPServer = MCPServer(
-        "connectomedb",
-        title="connectomedb",
-        instructions=INSTRUCTIONS,
-        version=__version__,
-        middleware=[remember_request],
-        subscriptions=False,
-        log_level="WARNING",
-    )
-    register(server, run, schema_sdl)
+    # The SDK configures the root logger when it has no handler yet (logging.basicConfig);
+    # logging is the application's to set up, so it is put back as it was.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        server: MCPServer = MCPServer(
+            "connectomedb",
+            title="connectomedb",
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            middleware=[remember_request],
+            subscriptions=False,
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    register(server, run, functools.cache(schema_sdl))
     return server
 
 
@@ -109,6 +117,9 @@ class LocalRun:
         try:
             principal = await self.principal(store)
         except ConnectomeDBError as e:
+            if e.code not in CLIENT_CODES:
+                log.error("internal error signing in an MCP caller", exc_info=e)
+                raise ToolError("INTERNAL: internal error") from None
             raise ToolError(f"{e.code}: {e}") from None
         result = await self.schema.execute(
             query, variable_values=variables, context_value=Context(s, store, principal)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,6 +100,9 @@ First = Annotated[int, Field(ge=0, description="page size (the API's page limit 
 MinWeight = Annotated[
     int, Field(ge=1, description="only connections of at least this many synapses")
 ]
+TypeLevel = Annotated[
+    Level, Field(description="the groups of the cell_type_sbm null (ignored by the others)")
+]
 Samples = Annotated[
     int, Field(ge=1, description="null-model samples (more: slower, finer p-values)")
 ]
@@ -112,8 +115,9 @@ DESCRIBE = """query($ds: ID!) {
     status visibility loadedAt neuronCount nonNeuronalCount connectionCount chemicalSynapseTotal
     gapJunctionCount gapJunctionTotal synapseCount
     measurementSets { id kind name condition description citation count } }
-  byClass: cellTypeConnectivity(dataset: $ds, level: CLASS) { groups { name size } }
-  byType: cellTypeConnectivity(dataset: $ds, level: TYPE) { groups { name size } }
+}"""
+GROUPS = """query($ds: ID!, $level: Level!) {
+  cellTypeConnectivity(dataset: $ds, level: $level) { groups { name size } }
 }"""
 
 NEURON_FIELDS = (
@@ -166,16 +170,19 @@ MOTIF = """query($ds: ID!, $motif: String!, $first: Int!, $after: String, $count
     pageInfo { hasNextPage endCursor } }
 }"""
 
-NULL_ARGS = "nullModel: $null, filter: $f, minWeight: $w, samples: $samples, seed: $seed"
+NULL_ARGS = (
+    "nullModel: $null, filter: $f, minWeight: $w, samples: $samples, seed: $seed, "
+    "typeLevel: $typeLevel"
+)
 CENSUS = f"""query($ds: ID!, $null: NullModel!, $f: NeuronFilterInput, $w: Int!, $size: Int!,
-                $samples: Int!, $seed: Int!) {{
+                $samples: Int!, $seed: Int!, $typeLevel: Level!) {{
   motifCensus(dataset: $ds, size: $size, {NULL_ARGS}) {{
     neurons connections size nullModel nullDescription samples seed minWeight
     classes {{ name connected edges observed nullMean nullStd z pGreater pLess }} }}
 }}"""
 
 FFL = f"""query($ds: ID!, $null: NullModel!, $f: NeuronFilterInput, $w: Int!, $samples: Int!,
-             $seed: Int!) {{
+             $seed: Int!, $typeLevel: Level!) {{
   feedForwardLoops(dataset: $ds, {NULL_ARGS}) {{
     observed nullModel nullDescription samples seed nullMean nullStd z pGreater pLess }}
 }}"""
@@ -245,13 +252,15 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
     )
     async def describe_dataset(dataset: Dataset) -> dict[str, Any]:
         data = await run(DESCRIBE, {"ds": dataset})
-        return {
-            "dataset": data["dataset"],
-            "levels": {
-                "class": _levels(data["byClass"]["groups"]),
-                "type": _levels(data["byType"]["groups"]),
-            },
-        }
+        levels: dict[str, Any] = {}
+        for level in ("class", "type"):  # each on its own: one failing loses only itself
+            try:
+                g = await run(GROUPS, {"ds": dataset, "level": level.upper()})
+            except ToolError as e:
+                levels[level] = {"error": str(e)}
+            else:
+                levels[level] = _levels(g["cellTypeConnectivity"]["groups"])
+        return {"dataset": data["dataset"], "levels": levels}
 
     @server.tool(
         annotations=READS,
@@ -343,7 +352,9 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         annotations=READS,
         description="All shortest directed chemical paths from source to target (at most "
         "max_hops hops, each hop of at least min_weight synapses), with the synapses of "
-        "each hop. A path is anatomical: it does not show that signals travel along it.",
+        "each hop; `more`: the list reached `first`, so there may be more (raise "
+        "min_weight to keep the strong ones). A path is anatomical: it does not show that "
+        "signals travel along it.",
     )
     async def find_paths(
         dataset: Dataset,
@@ -364,7 +375,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
                 "first": first,
             },
         )
-        return {"paths": data["paths"]}
+        return {"paths": data["paths"], "more": len(data["paths"]) >= first}
 
     @server.tool(
         annotations=READS,
@@ -372,7 +383,9 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         "(type, class, ...): for each (pre group, post group), synapses, connected pairs, "
         "possible pairs and their ratio (connection probability). Give `groups` to keep the "
         "pairs among a few groups; otherwise the `max_entries` pairs with most synapses are "
-        "kept and `omitted` counts the rest. No null model: these are observed counts.",
+        "kept and `omitted` counts the rest. `groups` lists the sizes of the groups in the "
+        "entries kept; `groupCount` counts every group of the level. No null model: these "
+        "are observed counts, and a connection probability is not a synaptic strength.",
     )
     async def cell_type_connectivity(
         dataset: Dataset,
@@ -384,18 +397,19 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         data = await run(CELL_TYPES, {"ds": dataset, "level": level.upper(), "w": min_weight})
         c = data["cellTypeConnectivity"]
         entries = c["entries"]
-        sizes = c["groups"]
         if groups is not None:
             keep = set(groups)
             entries = [e for e in entries if e["pre"] in keep and e["post"] in keep]
-            sizes = [g for g in sizes if g["name"] in keep]
         entries = sorted(entries, key=lambda e: (-e["synapses"], str(e["pre"]), str(e["post"])))
+        kept = entries[:max_entries]
+        named = {e["pre"] for e in kept} | {e["post"] for e in kept} | set(groups or ())
         return {
             "level": c["level"],
             "minWeight": c["minWeight"],
-            "groups": sizes,
-            "entries": entries[:max_entries],
-            "omitted": max(0, len(entries) - max_entries),
+            "groupCount": len(c["groups"]),
+            "groups": [g for g in c["groups"] if g["name"] in named],
+            "entries": kept,
+            "omitted": len(entries) - len(kept),
         }
 
     @server.tool(
@@ -466,6 +480,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         size: Literal[3, 4] = 3,
         samples: Samples = 100,
         seed: Annotated[int, Field(ge=0)] = 0,
+        type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
         data = await run(
             CENSUS,
@@ -477,6 +492,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
                 "size": size,
                 "samples": samples,
                 "seed": seed,
+                "typeLevel": type_level.upper(),
             },
         )
         c = dict(data["motifCensus"])
@@ -498,6 +514,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         min_weight: MinWeight = 1,
         samples: Samples = 100,
         seed: Annotated[int, Field(ge=0)] = 0,
+        type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
         data = await run(
             FFL,
@@ -508,6 +525,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
                 "w": min_weight,
                 "samples": samples,
                 "seed": seed,
+                "typeLevel": type_level.upper(),
             },
         )
         return dict(data["feedForwardLoops"])
@@ -559,11 +577,11 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
     )
     async def submit_job(
         dataset: Dataset,
-        kind: str,
+        kind: Annotated[str, Field(json_schema_extra={"enum": list(kind_names())})],
         params: dict[str, Any] | None = None,
         queue: str = "default",
     ) -> dict[str, Any]:
-        if kind not in kind_names():
+        if kind.lower() not in kind_names():
             raise ToolError(
                 f"BAD_INPUT: unknown job kind {kind!r}; one of {', '.join(kind_names())}"
             )
@@ -612,4 +630,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         mime_type="application/json",
     )
     async def datasets() -> str:
-        return json.dumps((await run(DATASETS, {}))["datasets"])
+        try:
+            return json.dumps((await run(DATASETS, {}))["datasets"])
+        except ToolError as e:  # the caller's mistake (a bad token, say), not a crash
+            raise ResourceError(str(e)) from None
