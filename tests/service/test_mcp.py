@@ -487,3 +487,16 @@ def test_the_api_leaves_logging_as_it_was(settings: Settings) -> None:
         assert root.handlers == [] and root.level == level
     finally:
         root.handlers[:] = handlers
+
+
+def test_a_large_page_carries_a_hint(world: World) -> None:
+    async def pages(c: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        args = {"dataset": world.cook}
+        small = answer(await c.call_tool("find_neurons", args))
+        large = answer(await c.call_tool("find_neurons", args | {"first": 1000}))
+        return small, large
+
+    small, large = session(world, "http", "victor", pages)
+    assert "hint" not in small and len(small["neurons"]) == 20
+    assert len(large["neurons"]) == large["total"] == 302  # neurons, not the other cells
+    assert large["hint"].endswith("ask for a smaller `first` or a narrower filter")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graphql import build_schema
 
-from connectomedb.service.mcp.tools import NeuronFilter, _levels
+from connectomedb.service.mcp.tools import LARGE_ANSWER, NeuronFilter, _levels, sized
 from connectomedb.store.neurons import NeuronFilter as StoreFilter
 
 SDL = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
@@ -47,4 +47,13 @@ def test_levels_count_named_groups_and_the_unassigned() -> None:
         "groups": 3,
         "unassigned": 5,
         "largest": [{"name": "c", "size": 9}, {"name": "a", "size": 3}],
+    }
+
+
+def test_a_long_answer_says_how_to_ask_for_less() -> None:
+    small = {"rows": ["x" * 10]}
+    assert sized(small, "ask for less") == small
+    big = {"rows": ["x" * LARGE_ANSWER]}  # {"rows": ["  and  "]}: 11 + 3 characters more
+    assert sized(big, "ask for less") == big | {
+        "hint": f"this answer is {LARGE_ANSWER + 14} characters long; ask for less"
     }

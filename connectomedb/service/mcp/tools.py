@@ -28,8 +28,11 @@ Level = Literal["type", "class", "superclass", "neurotransmitter", "side", "regi
 NullModel = Literal["degree_preserving", "erdos_renyi", "cell_type_sbm"]
 Direction = Literal["upstream", "downstream", "both"]
 
-#: What every tool result may carry: the cursor of the next page, or how to ask for less.
-NEXT_PAGE = "Pass `after` = the answer's `next` for the next page; `next` is null on the last."
+#: What a paged tool's answer carries: the cursor of the next page, and how to ask for less.
+NEXT_PAGE = (
+    "Pass `after` = the answer's `next` for the next page; `next` is null on the last. "
+    "A long answer carries a `hint` on how to ask for less."
+)
 
 WIRING_CAVEAT = (
     "Synapse counts are anatomical: a proxy for strength, not a measured strength; the "
@@ -48,7 +51,8 @@ INSTRUCTIONS = (
     "synapse counts, gap junctions) with functional measurements beside them. Start with "
     "list_datasets, then describe_dataset. Ids of neurons are the dataset's cell ids "
     "(find_neurons finds them by name, type or class). Lists are paged: ask for small pages "
-    "and follow `next`. Statistics against null models (motif_census, feed_forward_loops, "
+    "and follow `next`; a long answer carries a `hint` on how to ask for less. Statistics "
+    "against null models (motif_census, feed_forward_loops, "
     "network_statistics' reciprocity) name their null model: report it, and the caveats "
     "of each tool, with every number. " + WIRING_CAVEAT
 )
@@ -214,6 +218,18 @@ RESULTS = """query($id: ID!, $first: Int!, $after: String) {
 }"""
 
 
+#: Answers longer than this (characters of JSON) carry a hint on how to ask for less.
+LARGE_ANSWER = 40_000
+
+
+def sized(out: dict[str, Any], how: str) -> dict[str, Any]:
+    """``out``, with a ``hint`` saying how to ask for less when it is large."""
+    n = len(json.dumps(out))
+    if n > LARGE_ANSWER:
+        return out | {"hint": f"this answer is {n} characters long; {how}"}
+    return out
+
+
 def _levels(groups: list[dict[str, Any]], largest: int = 10) -> dict[str, Any]:
     named = [g for g in groups if g["name"] is not None]
     top = sorted(named, key=lambda g: (-g["size"], g["name"]))[:largest]
@@ -264,7 +280,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
 
     @server.tool(
         annotations=READS,
-        description="Neurons (and non-neuronal cells) matching a filter, ordered by id, with "
+        description="Neurons (not non-neuronal cells) matching a filter, ordered by id, with "
         "their type, class, degrees (distinct partners) and synapse totals; `total` counts "
         "every match. " + NEXT_PAGE,
     )
@@ -278,11 +294,12 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
             NEURONS, {"ds": dataset, "f": _filter(filter), "first": first, "after": after}
         )
         page = data["neurons"]
-        return {
+        out = {
             "total": page["totalCount"],
             "neurons": [e["node"] for e in page["edges"]],
             "next": _next(page),
         }
+        return sized(out, "ask for a smaller `first` or a narrower filter")
 
     @server.tool(
         annotations=READS,
@@ -314,7 +331,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         for key in ("upstream", "downstream"):
             if key in n:
                 out[key] = _partners(n.pop(key))
-        return {"neuron": n, **out}
+        return sized({"neuron": n, **out}, "ask for a smaller `first` or a higher min_weight")
 
     @server.tool(
         annotations=READS,
@@ -346,7 +363,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
             {"pre": p, "post": q, "synapses": s}
             for p, q, s in zip(a["pre"], a["post"], a["synapseCount"], strict=True)
         ]
-        return {"connections": rows, "next": a["endCursor"] if a["hasNextPage"] else None}
+        out = {"connections": rows, "next": a["endCursor"] if a["hasNextPage"] else None}
+        return sized(out, "ask for a smaller `first`, fewer cells or a higher min_weight")
 
     @server.tool(
         annotations=READS,
@@ -375,7 +393,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
                 "first": first,
             },
         )
-        return {"paths": data["paths"], "more": len(data["paths"]) >= first}
+        out = {"paths": data["paths"], "more": len(data["paths"]) >= first}
+        return sized(out, "ask for a smaller `first` or a higher min_weight")
 
     @server.tool(
         annotations=READS,
@@ -403,7 +422,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         entries = sorted(entries, key=lambda e: (-e["synapses"], str(e["pre"]), str(e["post"])))
         kept = entries[:max_entries]
         named = {e["pre"] for e in kept} | {e["post"] for e in kept} | set(groups or ())
-        return {
+        out = {
             "level": c["level"],
             "minWeight": c["minWeight"],
             "groupCount": len(c["groups"]),
@@ -411,6 +430,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
             "entries": kept,
             "omitted": len(entries) - len(kept),
         }
+        return sized(out, "name fewer groups or ask for fewer max_entries")
 
     @server.tool(
         annotations=READS,
@@ -431,7 +451,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         description="Find a motif written in the DotMotif language, e.g. 'A -> B; B -> C; "
         "A -> C' (edges: ->, absent edges: !>, edge conditions: A -> B [synapse_count >= 3], "
         'node conditions: A.class = "AVA"). By default only the count is returned '
-        "(count_only); ask for matches with count_only=false and follow `next`. Each match "
+        "(count_only); ask for matches with count_only=false (no count then) and follow "
+        "`next`. Each match "
         "binds the motif's variables to cell ids. Without exclude_automorphisms a circuit "
         "is found once per symmetry of the motif (`automorphisms`). A count has no null "
         "model: use motif_census or feed_forward_loops to compare with one.",
@@ -460,7 +481,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         out = {"variables": m["variables"], "automorphisms": m["automorphisms"]}
         if count_only:
             return out | {"count": m["count"]}
-        return out | {"matches": matches, "next": _next(m)}
+        page = out | {"matches": matches, "next": _next(m)}
+        return sized(page, "ask for a smaller `first`, or add node conditions to the motif")
 
     @server.tool(
         annotations=READS,
@@ -498,7 +520,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         c = dict(data["motifCensus"])
         if size == 4:
             c["classes"] = [k for k in c["classes"] if k["observed"] > 0 or k["nullMean"] > 0]
-        return c
+        return sized(c, "ask for size 3, or select fewer neurons with `filter`")
 
     @server.tool(
         annotations=READS,
@@ -612,7 +634,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
             return out | {"run": None}
         page = r.pop("outputs")
         outputs = [e["node"] for e in page["edges"]]
-        return out | {"run": r, "outputs": outputs, "next": _next(page)}
+        done = out | {"run": r, "outputs": outputs, "next": _next(page)}
+        return sized(done, "ask for a smaller `first`")
 
     @server.resource(
         "connectomedb://schema",
