@@ -156,7 +156,7 @@ def _graphql(world: World, name: str, args: dict[str, Any], who: str) -> dict[st
                  { neurons synapseCounts hops } }""",
             ds=ds,
         )["paths"]
-        return {"paths": paths, "more": len(paths) >= 20}
+        return {"paths": paths[:20], "more": len(paths) > 20}
     if name == "cell_type_connectivity":
         t = c(
             """query($ds: ID!) { cellTypeConnectivity(dataset: $ds) { level minWeight
@@ -487,6 +487,7 @@ def test_the_api_leaves_logging_as_it_was(settings: Settings) -> None:
         assert root.handlers == [] and root.level == level
     finally:
         root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def test_a_large_page_carries_a_hint(world: World) -> None:

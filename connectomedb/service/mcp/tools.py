@@ -16,6 +16,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectomedb.jobs.registry import kind_names
+from connectomedb.service.resolvers.connectivity import MAX_PATHS
 
 #: Runs one GraphQL operation for the current caller: (query, variables) -> data. Errors
 #: are raised as ``ToolError("CODE: message")``.
@@ -226,7 +227,7 @@ def sized(out: dict[str, Any], how: str) -> dict[str, Any]:
     """``out``, with a ``hint`` saying how to ask for less when it is large."""
     n = len(json.dumps(out))
     if n > LARGE_ANSWER:
-        return out | {"hint": f"this answer is {n} characters long; {how}"}
+        return out | {"hint": f"this answer is about {n} characters of JSON; {how}"}
     return out
 
 
@@ -370,9 +371,9 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         annotations=READS,
         description="All shortest directed chemical paths from source to target (at most "
         "max_hops hops, each hop of at least min_weight synapses), with the synapses of "
-        "each hop; `more`: the list reached `first`, so there may be more (raise "
-        "min_weight to keep the strong ones). A path is anatomical: it does not show that "
-        "signals travel along it.",
+        "each hop; `more`: there are more than `first` (at the API's limit of "
+        f"{MAX_PATHS}: there may be more); raise min_weight to keep the strong ones. A "
+        "path is anatomical: it does not show that signals travel along it.",
     )
     async def find_paths(
         dataset: Dataset,
@@ -382,6 +383,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         min_weight: MinWeight = 1,
         first: First = 20,
     ) -> dict[str, Any]:
+        # one more than asked, when the API allows it, tells whether there are more
+        ask = first + 1 if first < MAX_PATHS else first
         data = await run(
             PATHS,
             {
@@ -390,10 +393,12 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
                 "t": target,
                 "hops": max_hops,
                 "w": min_weight,
-                "first": first,
+                "first": ask,
             },
         )
-        out = {"paths": data["paths"], "more": len(data["paths"]) >= first}
+        paths = data["paths"]
+        more = len(paths) > first if ask > first else len(paths) == first
+        out = {"paths": paths[:first], "more": more}
         return sized(out, "ask for a smaller `first` or a higher min_weight")
 
     @server.tool(
@@ -402,8 +407,9 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         "(type, class, ...): for each (pre group, post group), synapses, connected pairs, "
         "possible pairs and their ratio (connection probability). Give `groups` to keep the "
         "pairs among a few groups; otherwise the `max_entries` pairs with most synapses are "
-        "kept and `omitted` counts the rest. `groups` lists the sizes of the groups in the "
-        "entries kept; `groupCount` counts every group of the level. No null model: these "
+        "kept and `omitted` counts the rest. `groups` lists the sizes of the groups named and "
+        "of those in the entries kept; `groupCount` counts every group of the level; a "
+        "name the level does not have is refused. No null model: these "
         "are observed counts, and a connection probability is not a synaptic strength.",
     )
     async def cell_type_connectivity(
@@ -418,6 +424,13 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         entries = c["entries"]
         if groups is not None:
             keep = set(groups)
+            unknown = sorted(keep - {g["name"] for g in c["groups"]})
+            if unknown:
+                some = sorted(str(g["name"]) for g in c["groups"] if g["name"] is not None)
+                raise ToolError(
+                    f"BAD_INPUT: no {level} named {', '.join(map(repr, unknown))}; "
+                    f"{len(some)} {level} groups, e.g. {', '.join(some[:12])}"
+                )
             entries = [e for e in entries if e["pre"] in keep and e["post"] in keep]
         entries = sorted(entries, key=lambda e: (-e["synapses"], str(e["pre"]), str(e["post"])))
         kept = entries[:max_entries]
