@@ -7,7 +7,6 @@ error with a client code, none INTERNAL). CONNECTOMEDB_FUZZ_EXAMPLES raises the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import neo4j
@@ -15,23 +14,11 @@ import pytest
 
 from connectomedb.settings import Settings
 from tests.bench import load_bench
-from tests.world import Client, LiveServer
+from tests.world import Client
 
 fuzz = load_bench("fuzz")
 
 EXAMPLES = int(os.environ.get("CONNECTOMEDB_FUZZ_EXAMPLES", "300"))
-
-
-@pytest.fixture(scope="module")
-def cast(driver: neo4j.Driver, settings: Settings) -> Iterator[Any]:
-    with fuzz.prepared(driver, settings) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def url(settings: Settings) -> Iterator[str]:
-    with LiveServer(settings) as u:
-        yield u
 
 
 def test_every_generated_answer_is_coded(

@@ -14,18 +14,15 @@ strings are the point."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import neo4j
-import pytest
 
 from connectomedb.settings import Settings
 from tests.bench import load_bench
 from tests.service import operations as ops
-from tests.world import LiveServer
 
 fuzz = load_bench("fuzz")
 
@@ -70,18 +67,6 @@ CHEAP = {"samples": 2, "nullSamples": 2, "folds": 2, "first": 5}
 #: fields only a site admin gets past the permission check of; an admin of the public
 #: dataset's lab (who may write everything else) sends the rest
 SITE_ADMIN_FIELDS = ("createUser", "createLab")
-
-
-@pytest.fixture(scope="module")
-def cast(driver: neo4j.Driver, settings: Settings) -> Iterator[Any]:
-    with fuzz.prepared(driver, settings) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def url(settings: Settings) -> Iterator[str]:
-    with LiveServer(settings) as u:
-        yield u
 
 
 def store_counts(driver: neo4j.Driver, database: str, since: Any) -> Counter[str]:

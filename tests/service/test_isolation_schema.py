@@ -15,7 +15,6 @@ from typing import Any
 
 import graphql
 import httpx
-import neo4j
 import pytest
 from fastapi.routing import APIRoute
 
@@ -23,7 +22,6 @@ from connectomedb.service.app import create_app
 from connectomedb.settings import Settings
 from tests.bench import load_bench
 from tests.service import operations as ops
-from tests.world import LiveServer
 
 fuzz = load_bench("fuzz")
 
@@ -31,18 +29,6 @@ GHOST = "t_no_such_dataset_0"
 GHOST_JOB = "job-no-such-job-0"
 #: the outsiders: the home lab's editor and admin (strangers to the other lab), anonymous
 CALLERS = ("editor", "manager", None)
-
-
-@pytest.fixture(scope="module")
-def cast(driver: neo4j.Driver, settings: Settings) -> Iterator[Any]:
-    with fuzz.prepared(driver, settings) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def url(settings: Settings) -> Iterator[str]:
-    with LiveServer(settings) as u:
-        yield u
 
 
 def probes() -> list[tuple[str, str, str, str]]:

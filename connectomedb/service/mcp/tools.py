@@ -95,6 +95,27 @@ def _filter(f: NeuronFilter | None) -> dict[str, Any] | None:
     return f.graphql() if f is not None else None
 
 
+def _null(
+    dataset: str,
+    null_model: str,
+    f: NeuronFilter | None,
+    min_weight: int,
+    samples: int,
+    seed: int,
+    type_level: str,
+) -> dict[str, Any]:
+    """The variables of an operation against a null model (``NULL_ARGS``)."""
+    return {
+        "ds": dataset,
+        "null": null_model.upper(),
+        "f": _filter(f),
+        "w": min_weight,
+        "samples": samples,
+        "seed": seed,
+        "typeLevel": type_level.upper(),
+    }
+
+
 def _next(page: dict[str, Any]) -> str | None:
     info = page["pageInfo"]
     return info["endCursor"] if info["hasNextPage"] else None
@@ -517,19 +538,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         seed: Annotated[int, Field(ge=0)] = 0,
         type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
-        data = await run(
-            CENSUS,
-            {
-                "ds": dataset,
-                "null": null_model.upper(),
-                "f": _filter(filter),
-                "w": min_weight,
-                "size": size,
-                "samples": samples,
-                "seed": seed,
-                "typeLevel": type_level.upper(),
-            },
-        )
+        variables = _null(dataset, null_model, filter, min_weight, samples, seed, type_level)
+        data = await run(CENSUS, variables | {"size": size})
         c = dict(data["motifCensus"])
         if size == 4:
             c["classes"] = [k for k in c["classes"] if k["observed"] > 0 or k["nullMean"] > 0]
@@ -551,18 +561,8 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         seed: Annotated[int, Field(ge=0)] = 0,
         type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
-        data = await run(
-            FFL,
-            {
-                "ds": dataset,
-                "null": null_model.upper(),
-                "f": _filter(filter),
-                "w": min_weight,
-                "samples": samples,
-                "seed": seed,
-                "typeLevel": type_level.upper(),
-            },
-        )
+        variables = _null(dataset, null_model, filter, min_weight, samples, seed, type_level)
+        data = await run(FFL, variables)
         return dict(data["feedForwardLoops"])
 
     @server.tool(
