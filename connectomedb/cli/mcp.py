@@ -4,13 +4,37 @@ it as a subprocess. Nothing but the protocol goes to stdout; messages go to stde
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from connectomedb.cli._common import check_reachable, err, load_settings
 
 TOKEN_ENV = "CONNECTOMEDB_TOKEN"
+
+
+class RemoteRun:
+    """Runs the tools' operations on the API at ``url`` with the Python client (its
+    errors, ``CODE: message``, become the tool's)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        from connectomedb.client import Client
+
+        self.client = Client(url, token)
+
+    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        import anyio
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        from connectomedb.client import ClientError
+
+        try:
+            return await anyio.to_thread.run_sync(lambda: self.client.query(query, **variables))
+        except ClientError as e:
+            raise ToolError(str(e)) from None
+
+    async def aclose(self) -> None:
+        self.client.close()
 
 
 def mcp(
@@ -28,7 +52,7 @@ def mcp(
     that it never shows in a process list."""
     import anyio
 
-    from connectomedb.service.mcp.server import LocalRun, RemoteRun, serve_stdio
+    from connectomedb.service.mcp.server import LocalRun, serve_stdio
 
     token = os.environ.get(TOKEN_ENV) or None
     if url is not None:

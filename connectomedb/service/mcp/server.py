@@ -3,9 +3,9 @@
 - HTTP: ``mount(app, ...)`` adds ``/mcp`` (streamable HTTP, stateless, JSON answers) to
   the API. The caller is the bearer token of each HTTP request, checked and rate-limited
   as on ``/graphql``.
-- stdio: ``connectomedb mcp``. With ``--url`` it forwards each tool's operation to that
-  API with ``CONNECTOMEDB_TOKEN``; without, it runs them on the configured Neo4j, as that
-  token's user.
+- stdio: ``serve_stdio``, for ``connectomedb mcp``, which runs the operations here
+  (``LocalRun`` with ``CONNECTOMEDB_TOKEN``) or forwards them to an API with the Python
+  client.
 
 Either way a tool runs one GraphQL operation of the API's schema as the caller, so what a
 tool sees, refuses and limits is what the API sees, refuses and limits."""
@@ -15,11 +15,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import strawberry
 from fastapi import FastAPI
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -81,12 +79,6 @@ def build_server(run: Run) -> MCPServer:
     return server
 
 
-def _raise_first(errors: list[dict[str, Any]]) -> None:
-    first = errors[0]
-    code = (first.get("extensions") or {}).get("code", "INTERNAL")
-    raise ToolError(f"{code}: {first.get('message', '')}")
-
-
 class LocalRun:
     """Runs operations on the API's schema in this process, as the caller: the bearer
     token of the HTTP request, or else ``token`` (stdio)."""
@@ -131,32 +123,6 @@ class LocalRun:
         return dict(result.data)
 
 
-class RemoteRun:
-    """Forwards operations to a running API over HTTP with ``token``."""
-
-    def __init__(self, url: str, token: str | None, timeout: float = 120.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.url = url.rstrip("/")
-        self.http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
-
-    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        try:
-            r = await self.http.post("/graphql", json={"query": query, "variables": variables})
-            body = r.json()
-        except httpx.HTTPError as e:
-            raise ToolError(f"UNAVAILABLE: {self.url}: {e}") from None
-        except ValueError:
-            raise ToolError(f"INTERNAL: HTTP {r.status_code} from {self.url}") from None
-        if body.get("errors"):
-            _raise_first(body["errors"])
-        if body.get("data") is None:
-            raise ToolError(f"INTERNAL: HTTP {r.status_code} from {self.url}")
-        return dict(body["data"])
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-
 def mount(app: FastAPI, settings: Settings, schema: strawberry.Schema) -> Callable[[], Any]:
     """Adds ``/mcp`` to ``app``; returns the context manager its lifespan must enter (it
     runs the MCP session manager)."""
@@ -170,13 +136,7 @@ def mount(app: FastAPI, settings: Settings, schema: strawberry.Schema) -> Callab
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     app.router.routes.extend(starlette.routes)
-
-    @asynccontextmanager
-    async def running() -> AsyncIterator[None]:
-        async with server.session_manager.run():
-            yield
-
-    return running
+    return server.session_manager.run
 
 
 async def serve_stdio(run: Run, close: Callable[[], Awaitable[None]] | None = None) -> None:

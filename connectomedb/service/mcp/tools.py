@@ -129,6 +129,7 @@ MinWeight = Annotated[
 TypeLevel = Annotated[
     Level, Field(description="the groups of the cell_type_sbm null (ignored by the others)")
 ]
+Seed = Annotated[int, Field(ge=0, description="the seed of the null samples")]
 Samples = Annotated[
     int, Field(ge=1, description="null-model samples (more: slower, finer p-values)")
 ]
@@ -484,7 +485,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         annotations=READS,
         description="Find a motif written in the DotMotif language, e.g. 'A -> B; B -> C; "
         "A -> C' (edges: ->, absent edges: !>, edge conditions: A -> B [synapse_count >= 3], "
-        'node conditions: A.class = "AVA"). By default only the count is returned '
+        'node conditions: A.type = "AVA"). By default only the count is returned '
         "(count_only); ask for matches with count_only=false (no count then) and follow "
         "`next`. Each match "
         "binds the motif's variables to cell ids. Without exclude_automorphisms a circuit "
@@ -535,7 +536,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         min_weight: MinWeight = 1,
         size: Literal[3, 4] = 3,
         samples: Samples = 100,
-        seed: Annotated[int, Field(ge=0)] = 0,
+        seed: Seed = 0,
         type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
         variables = _null(dataset, null_model, filter, min_weight, samples, seed, type_level)
@@ -558,7 +559,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         filter: NeuronFilter | None = None,
         min_weight: MinWeight = 1,
         samples: Samples = 100,
-        seed: Annotated[int, Field(ge=0)] = 0,
+        seed: Seed = 0,
         type_level: TypeLevel = "class",
     ) -> dict[str, Any]:
         variables = _null(dataset, null_model, filter, min_weight, samples, seed, type_level)
@@ -584,7 +585,7 @@ def register(server: MCPServer, run: Run, schema_sdl: Callable[[], str]) -> None
         null_model: Literal["label_permutation", "degree_preserving"] = "label_permutation",
         null_samples: Samples = 100,
         min_weight: MinWeight = 1,
-        seed: Annotated[int, Field(ge=0)] = 0,
+        seed: Seed = 0,
     ) -> dict[str, Any]:
         data = await run(
             STRUCTURE_FUNCTION,
